@@ -1,0 +1,12 @@
+//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `admin`. Commands live
+//! in this library so tests can call them; `main.rs` only parses and dispatches.
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod client;
+pub mod perf;
+pub mod server;
+pub mod session;
+pub mod stream;
+
+pub use args::{Cli, Command};

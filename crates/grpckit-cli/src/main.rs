@@ -1,0 +1,56 @@
+//! The `grpckit` binary: parse, build the runtime, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use grpckit_cli::{Cli, Command, args::{AdminCommand, rewrite_legacy_args}};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    Ok(match cli.command {
+        Command::Server(args) => {
+            grpckit_cli::server::run(args).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Client(args) => {
+            let report = grpckit_cli::client::run(&args).await?;
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Command::Stream(args) => {
+            let checks = grpckit_cli::stream::run(&args).await?;
+            if checks.iter().all(|c| c.error.is_none()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Command::Perf(args) => {
+            let report = grpckit_cli::perf::run(&args).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Command::Admin(AdminCommand::Create { email, password, name, database_url }) => {
+            let store = grpckit_services::store::SqlStore::connect(&database_url, 2, 1).await?;
+            let u = grpckit_services::app::ensure_admin(&store, &name, &email, &password).await?;
+            println!("admin {} ({}) ready", u.email, u.id);
+            ExitCode::SUCCESS
+        }
+    })
+}

@@ -1,0 +1,188 @@
+//! `grpckit server`: config merge (defaults < file < env < flags), listeners, the services,
+//! the admin port, background work and graceful shutdown.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use anyhow::{Context, bail};
+use grpckit::{
+    config::{Config, LogFormat, ServiceName, load_file},
+    server::Shutdown,
+    telemetry::admin::AdminRouter,
+};
+use grpckit_services::app::App;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+use crate::args::ServerArgs;
+
+/// Resolves `HOST:PORT` (names such as `localhost` allowed) to one socket address.
+pub fn parse_addr(key: &str, s: &str) -> anyhow::Result<SocketAddr> {
+    let s = s.strip_prefix("http://").unwrap_or(s);
+    s.to_socket_addrs()
+        .with_context(|| format!("{key}: '{s}' is not HOST:PORT"))?
+        .next()
+        .with_context(|| format!("{key}: '{s}' resolves to no address"))
+}
+
+/// Builds the effective config: defaults < file < environment/flags.
+pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
+    let mut cfg = match &args.config {
+        Some(path) => load_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(l) = &args.listen {
+        let a = parse_addr("--listen", l)?;
+        cfg.server.address = a.ip().to_string();
+        cfg.server.port = a.port();
+    }
+    if let Some(m) = &args.metrics_listen {
+        cfg.server.metrics_listen = parse_addr("--metrics-listen", m)?;
+    }
+    if let Some(u) = &args.database_url {
+        cfg.database.url = u.clone();
+    }
+    if let Some(s) = &args.services {
+        let mut v = Vec::new();
+        for name in s.iter().filter(|n| !n.trim().is_empty()) {
+            let svc: ServiceName = name.parse().map_err(|e: String| anyhow::anyhow!("--services: {e}"))?;
+            if !v.contains(&svc) {
+                v.push(svc);
+            }
+        }
+        cfg.server.services = v;
+    }
+    if let Some(u) = &args.user_service {
+        cfg.server.user_service = u.clone();
+    }
+    if let Some(s) = &args.jwt_secret {
+        cfg.auth.jwt_secret = s.clone();
+    }
+    if let Some(e) = &args.admin_email {
+        cfg.auth.admin_email = e.clone();
+    }
+    if let Some(p) = &args.admin_password {
+        cfg.auth.admin_password = p.clone();
+    }
+    if let Some(l) = &args.log_level {
+        cfg.log.level = l.clone();
+    }
+    if let Some(f) = &args.log_format {
+        cfg.log.format = match f.as_str() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => bail!("--log-format: expected json or pretty, got '{other}'"),
+        };
+    }
+    if let Some(i) = args.logistics_interval {
+        cfg.logistics.interval = i;
+    }
+    if let Some(g) = args.shutdown_grace {
+        cfg.server.shutdown_grace = g;
+    }
+    cfg.validate().map_err(anyhow::Error::msg)?;
+    Ok(cfg)
+}
+
+/// A server started in the background.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Bound gRPC address.
+    pub addr: SocketAddr,
+    /// Bound admin address.
+    pub admin_addr: SocketAddr,
+    /// Triggers graceful shutdown.
+    pub shutdown: Shutdown,
+    /// The app (store, bus) for tests.
+    pub app: App,
+    grpc: JoinHandle<Result<(), grpckit::server::ServeError>>,
+    admin: JoinHandle<std::io::Result<()>>,
+    background: Option<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Waits until the server has stopped (after `shutdown.trigger()` or a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.grpc.await.context("server task panicked")??;
+        self.shutdown.trigger();
+        self.admin.await.context("admin task panicked")??;
+        if let Some(b) = self.background {
+            let _ = b.await;
+        }
+        Ok(())
+    }
+
+    /// Triggers shutdown and waits for it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        self.wait().await
+    }
+}
+
+/// Binds the listeners and starts everything; returns once the server accepts calls.
+pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
+    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (metrics)", cfg.server.metrics_listen))?;
+    let addr = listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+    let shutdown = Shutdown::new();
+    let app = App::build(cfg.clone(), shutdown.clone()).await.context("cannot open the database")?;
+    let builder = app.server_builder()?;
+    let background = app.spawn_background();
+    let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
+    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
+    tracing::info!(%addr, %admin_addr, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
+    Ok(RunningServer { addr, admin_addr, shutdown, app, grpc, admin, background })
+}
+
+/// Hides a password in a database URL for logging.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+/// `grpckit server`: runs until SIGINT/SIGTERM, then drains and exits.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let cfg = effective_config(&args)?;
+    grpckit::telemetry::init_logging(&cfg.log);
+    let server = start(cfg).await?;
+    let shutdown = server.shutdown.clone();
+    tokio::spawn(async move {
+        grpckit::server::wait_for_signal().await;
+        shutdown.trigger();
+    });
+    server.wait().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_are_checked() {
+        let args = ServerArgs {
+            listen: Some("127.0.0.1:1234".into()),
+            services: Some(vec!["user".into()]),
+            ..ServerArgs::default()
+        };
+        let cfg = effective_config(&args).unwrap();
+        assert_eq!(cfg.server.port, 1234);
+        assert_eq!(cfg.server.services, [ServiceName::User]);
+        let bad = ServerArgs { services: Some(vec!["billing".into()]), ..ServerArgs::default() };
+        assert!(effective_config(&bad).unwrap_err().to_string().contains("billing"));
+        let split = ServerArgs { services: Some(vec!["order".into()]), ..ServerArgs::default() };
+        assert!(effective_config(&split).unwrap_err().to_string().contains("user_service"));
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

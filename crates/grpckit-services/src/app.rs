@@ -1,0 +1,141 @@
+//! Wiring: turns a [`Config`] into running services (stores, bus, directory, simulator) and
+//! hands them to grpckit's [`ServerBuilder`].
+
+use std::sync::Arc;
+
+use grpckit::{
+    config::{Config, ServiceName},
+    server::{ServerBuilder, Shutdown},
+};
+
+use crate::{
+    ServiceError,
+    directory::{GrpcDirectory, LocalDirectory, UserDirectory},
+    domain::user::{self as rules, Role, User},
+    events::{EventBus, MemoryBus},
+    order::{OrderApi, logistics},
+    proto::{
+        FILE_DESCRIPTOR_SET, order::v1::order_service_server::OrderServiceServer,
+        user::v1::user_service_server::UserServiceServer,
+    },
+    security::{TokenIssuer, hash_password},
+    store::{SqlStore, UserPatch, UserStore},
+    time::now_micros,
+    user::UserApi,
+};
+
+/// Everything a server process needs, built from config.
+#[derive(Debug, Clone)]
+pub struct App {
+    config: Config,
+    store: SqlStore,
+    bus: Arc<dyn EventBus>,
+    tokens: TokenIssuer,
+    shutdown: Shutdown,
+}
+
+impl App {
+    /// Opens the database (migrating it), creates the bus and the token issuer, and
+    /// bootstraps the admin if configured.
+    pub async fn build(config: Config, shutdown: Shutdown) -> Result<Self, ServiceError> {
+        let db = &config.database;
+        let store = SqlStore::connect(&db.url, db.max_connections, db.min_connections).await?;
+        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
+        let a = &config.auth;
+        let tokens = TokenIssuer::new(&a.jwt_secret, &a.issuer, &a.audience, a.token_ttl);
+        let app = Self { config, store, bus, tokens, shutdown };
+        if !app.config.auth.admin_email.is_empty() && !app.config.auth.admin_password.is_empty() {
+            let (e, p) = (app.config.auth.admin_email.clone(), app.config.auth.admin_password.clone());
+            ensure_admin(&app.store, "admin", &e, &p).await?;
+        }
+        Ok(app)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &SqlStore {
+        &self.store
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> Arc<dyn EventBus> {
+        self.bus.clone()
+    }
+
+    /// The token issuer (its secret verifies tokens too).
+    pub fn tokens(&self) -> &TokenIssuer {
+        &self.tokens
+    }
+
+    fn serves(&self, s: ServiceName) -> bool {
+        self.config.server.services.contains(&s)
+    }
+
+    /// A server builder with the configured services added, message limits applied.
+    pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
+        let cfg = &self.config.server;
+        let mut b = ServerBuilder::new(cfg.clone()).file_descriptor_set(FILE_DESCRIPTOR_SET);
+        let user_store: Arc<dyn UserStore> = Arc::new(self.store.clone());
+        if self.serves(ServiceName::User) {
+            let api = UserApi::new(user_store.clone(), self.bus.clone(), self.tokens.clone(), self.shutdown.clone());
+            b = b.add_service(
+                UserServiceServer::new(api)
+                    .max_decoding_message_size(cfg.max_recv_size)
+                    .max_encoding_message_size(cfg.max_send_size),
+            );
+        }
+        if self.serves(ServiceName::Order) {
+            let users: Arc<dyn UserDirectory> = if cfg.user_service.is_empty() {
+                Arc::new(LocalDirectory(user_store))
+            } else {
+                let ch = grpckit::client::connect_lazy(&cfg.user_service, &self.config.client)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                Arc::new(GrpcDirectory::new(ch))
+            };
+            let api = OrderApi::new(Arc::new(self.store.clone()), users, self.bus.clone(), self.shutdown.clone());
+            b = b.add_service(
+                OrderServiceServer::new(api)
+                    .max_decoding_message_size(cfg.max_recv_size)
+                    .max_encoding_message_size(cfg.max_send_size),
+            );
+        }
+        Ok(b)
+    }
+
+    /// Starts background work (the logistics simulator) on the current runtime.
+    pub fn spawn_background(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.serves(ServiceName::Order) || !self.config.logistics.enabled {
+            return None;
+        }
+        Some(tokio::spawn(logistics::run(
+            Arc::new(self.store.clone()),
+            self.bus.clone(),
+            self.config.logistics.interval,
+            self.shutdown.clone(),
+        )))
+    }
+}
+
+/// Creates an admin, or promotes (and re-keys) the existing account with that email.
+pub async fn ensure_admin(store: &SqlStore, name: &str, email: &str, password: &str) -> Result<User, ServiceError> {
+    rules::check_sign_up(name, email, password)?;
+    let email = rules::normalize_email(email);
+    let hash = hash_password(password.to_owned()).await?;
+    if let Some(existing) = store.get_user_by_email(&email).await? {
+        let patch = UserPatch { password_hash: Some(hash), role: Some(Role::Admin), ..UserPatch::default() };
+        let u = store.update_user(&existing.id, patch, now_micros()).await?;
+        return u.ok_or_else(|| ServiceError::Internal("admin vanished during update".into()));
+    }
+    let now = now_micros();
+    let user = User {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: name.to_owned(),
+        email,
+        password_hash: hash,
+        role: Role::Admin,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_user(&user).await?;
+    tracing::info!(user_id = %user.id, email = %user.email, "admin account created");
+    Ok(user)
+}

@@ -1,0 +1,60 @@
+//! How OrderService learns whether a user exists: in-process (same store) or over gRPC to
+//! a UserService elsewhere (split mode).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tonic::transport::Channel;
+
+use crate::{
+    ServiceError,
+    proto::user::v1::{GetUserRequest, user_service_client::UserServiceClient},
+    store::UserStore,
+};
+
+/// Looks users up.
+#[async_trait]
+pub trait UserDirectory: Send + Sync + std::fmt::Debug {
+    /// Whether the user exists.
+    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError>;
+}
+
+/// Reads the shared store directly.
+#[derive(Debug, Clone)]
+pub struct LocalDirectory(pub Arc<dyn UserStore>);
+
+#[async_trait]
+impl UserDirectory for LocalDirectory {
+    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError> {
+        Ok(self.0.get_user(user_id).await?.is_some())
+    }
+}
+
+/// Calls `user.v1.UserService/GetUser` through the framework's client channel.
+#[derive(Debug, Clone)]
+pub struct GrpcDirectory {
+    client: UserServiceClient<Channel>,
+}
+
+impl GrpcDirectory {
+    /// Uses `channel` (see `grpckit::client`).
+    pub fn new(channel: Channel) -> Self {
+        Self { client: UserServiceClient::new(channel) }
+    }
+}
+
+#[async_trait]
+impl UserDirectory for GrpcDirectory {
+    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError> {
+        let mut client = self.client.clone();
+        match client.get_user(GetUserRequest { id: user_id.into() }).await {
+            Ok(_) => Ok(true),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
+            Err(s) => Err(ServiceError::Unavailable(format!(
+                "user service unavailable: {} ({:?})",
+                s.message(),
+                s.code()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Password hashing (argon2id, off the reactor) and access tokens (JWT HS256).
+
+mod password;
+mod token;
+
+pub use password::{hash_password, verify_password};
+pub use token::{Claims, TokenIssuer};

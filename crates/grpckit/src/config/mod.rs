@@ -1,0 +1,11 @@
+//! Typed configuration with the shape of the original YAML (`server:`, `client:`, ...).
+//!
+//! Merge order: defaults < YAML file < environment (`GRPCKIT_*`) < flags. Unknown keys and
+//! bad values are rejected with the key's path, e.g.
+//! `server.keep_alive.time: invalid value: expected a duration like 60s`.
+
+mod load;
+mod types;
+
+pub use load::{ConfigError, load_file, parse_yaml};
+pub use types::*;

@@ -1,0 +1,375 @@
+//! The configuration types. Every struct denies unknown fields; every field has a default.
+
+use std::{net::SocketAddr, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listener and HTTP/2 settings.
+    pub server: ServerConfig,
+    /// Settings of the framework's gRPC client (service-to-service, CLI).
+    pub client: ClientConfig,
+    /// Storage.
+    pub database: DatabaseConfig,
+    /// Token issuing and admin bootstrap.
+    pub auth: AuthConfig,
+    /// Event bus for activity feed, tracking and chat.
+    pub events: EventsConfig,
+    /// The logistics simulator that moves paid orders along.
+    pub logistics: LogisticsConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Which reference services a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceName {
+    /// `user.v1.UserService`
+    User,
+    /// `order.v1.OrderService`
+    Order,
+}
+
+impl std::str::FromStr for ServiceName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "user" => Ok(Self::User),
+            "order" => Ok(Self::Order),
+            other => Err(format!("unknown service '{other}' (expected user or order)")),
+        }
+    }
+}
+
+/// `server:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Bind address. Default `0.0.0.0`.
+    pub address: String,
+    /// gRPC port. Default `9090`.
+    pub port: u16,
+    /// Admin/metrics listener. Default `0.0.0.0:9091`.
+    pub metrics_listen: SocketAddr,
+    /// TLS on the gRPC port (configured by the TLS issue). Default `false`.
+    pub enable_tls: bool,
+    /// Largest accepted message in bytes. Default `4194304` (4 MiB).
+    pub max_recv_size: usize,
+    /// Largest sent message in bytes. Default `4194304` (4 MiB).
+    pub max_send_size: usize,
+    /// HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. Default `1000`.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 keep-alive.
+    pub keep_alive: ServerKeepAlive,
+    /// How long in-flight calls may take to finish after SIGTERM. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Services served by this process. Default both.
+    pub services: Vec<ServiceName>,
+    /// Address of UserService when this process serves only OrderService
+    /// (e.g. `http://127.0.0.1:9090`). Empty = in-process.
+    pub user_service: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            address: "0.0.0.0".into(),
+            port: 9090,
+            metrics_listen: ([0, 0, 0, 0], 9091).into(),
+            enable_tls: false,
+            max_recv_size: 4 * 1024 * 1024,
+            max_send_size: 4 * 1024 * 1024,
+            max_concurrent_streams: 1000,
+            keep_alive: ServerKeepAlive::default(),
+            shutdown_grace: Duration::from_secs(10),
+            services: vec![ServiceName::User, ServiceName::Order],
+            user_service: String::new(),
+        }
+    }
+}
+
+/// `server.keep_alive:`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerKeepAlive {
+    /// Interval of server PINGs on idle connections. Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub time: Duration,
+    /// A PING not answered within this closes the connection. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Minimum interval a client may ping at. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub min_time: Duration,
+}
+
+impl Default for ServerKeepAlive {
+    fn default() -> Self {
+        Self {
+            time: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            min_time: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `client:` section (the balancing and retry parts are used by the client issue).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Spread calls over several endpoints. Default `true`.
+    pub enable_load_balancing: bool,
+    /// `round_robin`, `weighted_round_robin`, `least_connections` or `p2c_ewma`.
+    pub load_balancing_policy: LoadBalancingPolicy,
+    /// TCP connect timeout. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub connection_timeout: Duration,
+    /// HTTP/2 keep-alive of client connections.
+    pub keep_alive: ClientKeepAlive,
+    /// Retry policy (gRPC A6).
+    pub retry: RetryConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            enable_load_balancing: true,
+            load_balancing_policy: LoadBalancingPolicy::RoundRobin,
+            connection_timeout: Duration::from_secs(10),
+            keep_alive: ClientKeepAlive::default(),
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+/// Load-balancing policy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadBalancingPolicy {
+    /// Each endpoint in turn.
+    RoundRobin,
+    /// In proportion to static weights.
+    WeightedRoundRobin,
+    /// Fewest outstanding requests.
+    LeastConnections,
+    /// Power of two choices over peak-EWMA latency.
+    P2cEwma,
+}
+
+/// `client.keep_alive:`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientKeepAlive {
+    /// PING interval. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub time: Duration,
+    /// PING ack timeout. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for ClientKeepAlive {
+    fn default() -> Self {
+        Self { time: Duration::from_secs(30), timeout: Duration::from_secs(5) }
+    }
+}
+
+/// `client.retry:`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Attempts including the first. Default `3`.
+    pub max_attempts: u32,
+    /// Default `100ms`.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `database:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://grpckit.db` (default, created on first run) or `postgres://...`.
+    pub url: String,
+    /// Pool size. Default `10`.
+    pub max_connections: u32,
+    /// Connections kept open. Default `1`.
+    pub min_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://grpckit.db".into(), max_connections: 10, min_connections: 1 }
+    }
+}
+
+/// `auth:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret for tokens issued by `Login` (env `GRPCKIT_JWT_SECRET`). Empty: a random
+    /// secret is generated at start and tokens do not survive a restart.
+    pub jwt_secret: String,
+    /// `iss` claim. Default `grpckit`.
+    pub issuer: String,
+    /// `aud` claim. Default `grpckit`.
+    pub audience: String,
+    /// Lifetime of issued tokens. Default `1h`.
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+    /// Admin created (or promoted) at start when both are set
+    /// (env `GRPCKIT_ADMIN_EMAIL`, `GRPCKIT_ADMIN_PASSWORD`).
+    pub admin_email: String,
+    /// See `admin_email`.
+    pub admin_password: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: String::new(),
+            issuer: "grpckit".into(),
+            audience: "grpckit".into(),
+            token_ttl: Duration::from_secs(3600),
+            admin_email: String::new(),
+            admin_password: String::new(),
+        }
+    }
+}
+
+/// `events:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Events kept per topic for replay. Default `100`.
+    pub history: usize,
+    /// Per-subscriber buffer; a subscriber further behind skips ahead. Default `256`.
+    pub buffer: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self { history: 100, buffer: 256 }
+    }
+}
+
+/// `logistics:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogisticsConfig {
+    /// Run the simulator. Default `true`.
+    pub enabled: bool,
+    /// Time between PAID -> SHIPPED -> DELIVERED steps. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+impl Default for LogisticsConfig {
+    fn default() -> Self {
+        Self { enabled: true, interval: Duration::from_secs(5) }
+    }
+}
+
+/// `log:` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// An `EnvFilter` directive, e.g. `info` or `grpckit=debug,info`. Default `info`.
+    pub level: String,
+    /// `json` (default) or `pretty`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Json }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+impl ServerConfig {
+    /// The gRPC listen address built from `address` and `port`.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        let host = self.address.trim_start_matches('[').trim_end_matches(']');
+        let ip: std::net::IpAddr = host
+            .parse()
+            .map_err(|_| format!("server.address: '{}' is not an IP address", self.address))?;
+        Ok(SocketAddr::new(ip, self.port))
+    }
+}
+
+impl Config {
+    /// Checks cross-field rules that serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        self.server.listen_addr()?;
+        if self.server.max_recv_size == 0 {
+            return Err("server.max_recv_size: must be greater than 0".into());
+        }
+        if self.server.max_send_size == 0 {
+            return Err("server.max_send_size: must be greater than 0".into());
+        }
+        if self.server.max_concurrent_streams == 0 {
+            return Err("server.max_concurrent_streams: must be greater than 0".into());
+        }
+        if self.server.services.is_empty() {
+            return Err("server.services: at least one of user, order".into());
+        }
+        if self.server.services == [ServiceName::Order] && self.server.user_service.is_empty() {
+            return Err(
+                "server.user_service: required when serving only the order service".into()
+            );
+        }
+        if self.client.retry.max_attempts == 0 {
+            return Err("client.retry.max_attempts: must be at least 1".into());
+        }
+        if self.client.retry.initial_backoff > self.client.retry.max_backoff {
+            return Err("client.retry.initial_backoff: must not exceed max_backoff".into());
+        }
+        if self.database.max_connections == 0 {
+            return Err("database.max_connections: must be greater than 0".into());
+        }
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "database.url: unsupported scheme in '{}' (use sqlite://FILE or postgres://...)",
+                self.database.url
+            ));
+        }
+        if self.events.buffer == 0 {
+            return Err("events.buffer: must be greater than 0".into());
+        }
+        if self.logistics.interval.is_zero() {
+            return Err("logistics.interval: must be greater than 0".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! The ONE table from error kind to `(gRPC code, HTTP status)`.
+//!
+//! Domain and framework errors implement [`IntoStatus`] by naming an [`ErrorKind`]; the gRPC
+//! path and the REST gateway both turn that kind into a response through [`ErrorKind::codes`].
+//! Unknown errors are logged at `warn` and answered with a generic `INTERNAL`.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// What went wrong, from the caller's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or a field is invalid.
+    InvalidArgument,
+    /// The addressed entity does not exist.
+    NotFound,
+    /// The entity already exists (or the idempotency key was reused with another payload).
+    AlreadyExists,
+    /// The operation is not allowed in the current state.
+    FailedPrecondition,
+    /// No or bad credentials.
+    Unauthenticated,
+    /// Credentials are fine, the action is not allowed.
+    PermissionDenied,
+    /// A limit was hit.
+    ResourceExhausted,
+    /// A dependency is down; retrying may help.
+    Unavailable,
+    /// The deadline ran out.
+    DeadlineExceeded,
+    /// The call was cancelled.
+    Cancelled,
+    /// A bug or an unexpected failure. Never carries details to the caller.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The table: `(gRPC code, HTTP status)`.
+    pub const fn codes(self) -> (Code, u16) {
+        match self {
+            Self::InvalidArgument => (Code::InvalidArgument, 400),
+            Self::NotFound => (Code::NotFound, 404),
+            Self::AlreadyExists => (Code::AlreadyExists, 409),
+            Self::FailedPrecondition => (Code::FailedPrecondition, 400),
+            Self::Unauthenticated => (Code::Unauthenticated, 401),
+            Self::PermissionDenied => (Code::PermissionDenied, 403),
+            Self::ResourceExhausted => (Code::ResourceExhausted, 429),
+            Self::Unavailable => (Code::Unavailable, 503),
+            Self::DeadlineExceeded => (Code::DeadlineExceeded, 504),
+            Self::Cancelled => (Code::Cancelled, 499),
+            Self::Internal => (Code::Internal, 500),
+        }
+    }
+
+    /// The gRPC code.
+    pub const fn code(self) -> Code {
+        self.codes().0
+    }
+
+    /// The HTTP status used by the REST gateway.
+    pub const fn http_status(self) -> u16 {
+        self.codes().1
+    }
+}
+
+/// One invalid field: `field` is a path such as `items[0].quantity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field.
+    pub field: String,
+    /// Why it is invalid.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// Implemented by every error that can reach a caller.
+pub trait IntoStatus: std::error::Error {
+    /// The row of the table.
+    fn kind(&self) -> ErrorKind;
+
+    /// Field violations, reported as a `google.rpc.BadRequest` detail.
+    fn field_violations(&self) -> Vec<FieldViolation> {
+        Vec::new()
+    }
+
+    /// Turns the error into a status with rich details. `Internal` errors are logged and
+    /// answered with a generic message.
+    fn to_status(&self) -> Status {
+        let kind = self.kind();
+        if kind == ErrorKind::Internal {
+            tracing::warn!(error = %self, source = ?std::error::Error::source(self), "internal error");
+            return Status::internal("internal error");
+        }
+        status_with_violations(kind.code(), self.to_string(), &self.field_violations())
+    }
+}
+
+/// A status with a `google.rpc.BadRequest` detail listing every violation (if any).
+pub fn status_with_violations(code: Code, message: String, violations: &[FieldViolation]) -> Status {
+    if violations.is_empty() {
+        return Status::new(code, message);
+    }
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(code, message, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("bad thing")]
+    struct Bad;
+    impl IntoStatus for Bad {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::InvalidArgument
+        }
+        fn field_violations(&self) -> Vec<FieldViolation> {
+            vec![FieldViolation::new("a", "x"), FieldViolation::new("b", "y")]
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("secret db path /x")]
+    struct Boom;
+    impl IntoStatus for Boom {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Internal
+        }
+    }
+
+    #[test]
+    fn violations_travel_as_bad_request() {
+        let st = Bad.to_status();
+        assert_eq!(st.code(), Code::InvalidArgument);
+        let br = st.get_details_bad_request().unwrap();
+        assert_eq!(br.field_violations.len(), 2);
+    }
+
+    #[test]
+    fn internal_leaks_nothing() {
+        let st = Boom.to_status();
+        assert_eq!(st.code(), Code::Internal);
+        assert!(!st.message().contains("secret"));
+    }
+}
+
+/// The canonical upper-case name of a code, e.g. `ALREADY_EXISTS`.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}

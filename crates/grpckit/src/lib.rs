@@ -1,0 +1,15 @@
+//! # grpckit
+//!
+//! A production gRPC framework on tonic: typed config, ONE tower stack assembled by
+//! [`server::ServerBuilder`], health and reflection built in, graceful shutdown, an admin
+//! port, one error table ([`error`]) and a client ([`client`]) for service-to-service calls.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod middleware;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ErrorKind, IntoStatus};

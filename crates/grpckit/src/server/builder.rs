@@ -1,0 +1,180 @@
+//! The server builder.
+//!
+//! # Order of the tower stack
+//! Outermost first (each layer in its own folder under `middleware/`; the stack is assembled
+//! in one place, [`crate::middleware::GrpcStackLayer`]):
+//!
+//! `recover -> request id + access log -> trace context -> metrics -> ip filter -> auth ->
+//! rate limit / load shed -> timeout -> validate -> audit -> handler`
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use http::Request;
+use tokio::net::TcpListener;
+use tonic::{
+    body::Body,
+    server::NamedService,
+    service::{Routes, RoutesBuilder},
+    transport::Server,
+};
+use tonic_health::server::HealthReporter;
+
+use super::{Shutdown, incoming::tcp_incoming};
+use crate::{config::ServerConfig, middleware::GrpcStackLayer};
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The reflection descriptors are broken.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Builds and runs a gRPC server with health, reflection and graceful shutdown.
+///
+/// # Examples
+/// ```no_run
+/// # async fn run() -> Result<(), grpckit::server::ServeError> {
+/// use grpckit::{config::ServerConfig, server::{ServerBuilder, Shutdown}};
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// ServerBuilder::new(ServerConfig::default())
+///     .serve(listener, Shutdown::new())
+///     .await
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ServerBuilder {
+    config: ServerConfig,
+    routes: RoutesBuilder,
+    service_names: Vec<&'static str>,
+    descriptor_sets: Vec<&'static [u8]>,
+    stack: GrpcStackLayer,
+    health: (HealthReporter, tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>),
+}
+
+impl ServerBuilder {
+    /// A builder with the given listener/HTTP/2 settings and the default (empty) stack.
+    pub fn new(config: ServerConfig) -> Self {
+        let reporter = HealthReporter::new();
+        let health = (
+            reporter.clone(),
+            tonic_health::pb::health_server::HealthServer::new(
+                tonic_health::server::HealthService::from_health_reporter(reporter),
+            ),
+        );
+        Self {
+            config,
+            routes: RoutesBuilder::default(),
+            service_names: Vec::new(),
+            descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
+            stack: GrpcStackLayer::default(),
+            health,
+        }
+    }
+
+    /// Adds a tonic service; it is reported SERVING by the health service under its name.
+    pub fn add_service<S>(mut self, svc: S) -> Self
+    where
+        S: tower::Service<Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes.add_service(svc);
+        self
+    }
+
+    /// Registers an encoded `FileDescriptorSet` for server reflection.
+    pub fn file_descriptor_set(mut self, bytes: &'static [u8]) -> Self {
+        self.descriptor_sets.push(bytes);
+        self
+    }
+
+    /// Replaces the middleware stack.
+    pub fn stack(mut self, stack: GrpcStackLayer) -> Self {
+        self.stack = stack;
+        self
+    }
+
+    /// The health reporter, to flip services to NOT_SERVING from outside.
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.health.0.clone()
+    }
+
+    fn reflection_routes(&self, mut routes: RoutesBuilder) -> Result<RoutesBuilder, ServeError> {
+        let mut v1 = tonic_reflection::server::Builder::configure();
+        let mut v1alpha = tonic_reflection::server::Builder::configure();
+        for set in &self.descriptor_sets {
+            v1 = v1.register_encoded_file_descriptor_set(set);
+            v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
+        }
+        routes.add_service(v1.build_v1()?);
+        routes.add_service(v1alpha.build_v1alpha()?);
+        Ok(routes)
+    }
+
+    /// Serves on `listener` until `shutdown` fires, then drains for `shutdown_grace`.
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
+        let reporter = self.health.0.clone();
+        for name in &self.service_names {
+            reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+        }
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+
+        let mut routes = self.routes.clone();
+        routes.add_service(self.health.1.clone());
+        let routes: Routes = self.reflection_routes(routes)?.routes();
+
+        let cfg = &self.config;
+        let server = Server::builder()
+            .max_concurrent_streams(Some(cfg.max_concurrent_streams))
+            .http2_keepalive_interval(Some(cfg.keep_alive.time))
+            .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
+            .http2_max_header_list_size(Some(16 * 1024))
+            .tcp_nodelay(true)
+            .layer(self.stack.clone())
+            .add_routes(routes);
+
+        let names = self.service_names.clone();
+        let grace = cfg.shutdown_grace;
+        let drain_signal = {
+            let shutdown = shutdown.clone();
+            let reporter = reporter.clone();
+            async move {
+                shutdown.cancelled().await;
+                for name in &names {
+                    reporter.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
+                }
+                reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
+            }
+        };
+        let serve = server.serve_with_incoming_shutdown(tcp_incoming(listener), drain_signal);
+        tokio::pin!(serve);
+        tokio::select! {
+            res = &mut serve => res?,
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
+            }
+        }
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}

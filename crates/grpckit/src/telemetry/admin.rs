@@ -1,0 +1,34 @@
+//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus and `/healthz`
+//! for probes. Other modules add routes through [`AdminRouter`].
+
+use axum::{Router, http::StatusCode, routing::get};
+use tokio::net::TcpListener;
+
+use crate::server::Shutdown;
+
+/// Routes served on the admin port.
+#[derive(Debug, Default)]
+pub struct AdminRouter {
+    router: Router,
+}
+
+impl AdminRouter {
+    /// `/healthz` only.
+    pub fn new() -> Self {
+        Self { router: Router::new().route("/healthz", get(|| async { (StatusCode::OK, "ok\n") })) }
+    }
+
+    /// Merges more routes (metrics, stats page).
+    #[must_use]
+    pub fn merge(mut self, other: Router) -> Self {
+        self.router = self.router.merge(other);
+        self
+    }
+
+    /// Serves until `shutdown` fires.
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}

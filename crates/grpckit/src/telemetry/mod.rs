@@ -1,0 +1,6 @@
+//! Logging setup and the admin HTTP server (`/metrics`, `/healthz`).
+
+pub mod admin;
+mod logging;
+
+pub use logging::init_logging;
