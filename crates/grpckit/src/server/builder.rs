@@ -119,8 +119,12 @@ impl ServerBuilder {
     }
 
     fn reflection_routes(&self, mut routes: RoutesBuilder) -> Result<RoutesBuilder, ServeError> {
-        let mut v1 = tonic_reflection::server::Builder::configure();
-        let mut v1alpha = tonic_reflection::server::Builder::configure();
+        // Each builder adds its own reflection descriptor; add the other version's too so
+        // `list` shows both reflection services whichever version a tool speaks.
+        let mut v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+        let mut v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
         for set in &self.descriptor_sets {
             v1 = v1.register_encoded_file_descriptor_set(set);
             v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
