@@ -117,7 +117,11 @@ pub enum AdminCommand {
         #[arg(long, default_value = "admin")]
         name: String,
         /// Database URL.
-        #[arg(long, env = "GRPCKIT_DATABASE_URL", default_value = "sqlite://grpckit.db")]
+        #[arg(
+            long,
+            env = "GRPCKIT_DATABASE_URL",
+            default_value = "sqlite://grpckit.db"
+        )]
         database_url: String,
     },
 }
@@ -141,9 +145,16 @@ mod tests {
 
     #[test]
     fn legacy_flags() {
-        let v = rewrite_legacy_args(["grpckit", "-client", "-addr", "localhost:9090"].map(String::from));
+        let v = rewrite_legacy_args(
+            ["grpckit", "-client", "-addr", "localhost:9090"].map(String::from),
+        );
         assert_eq!(v, ["grpckit", "client", "--addr", "localhost:9090"]);
         assert!(Cli::try_parse_from(v).is_ok());
-        assert!(Cli::try_parse_from(rewrite_legacy_args(["grpckit", "-server"].map(String::from))).is_ok());
+        assert!(
+            Cli::try_parse_from(rewrite_legacy_args(
+                ["grpckit", "-server"].map(String::from)
+            ))
+            .is_ok()
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! p50/p90/p99 latency from an HDR histogram.
 
 use std::{
-    sync::{Arc, atomic::{AtomicU64, Ordering}},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -47,7 +50,11 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
         .create_order(s.req(orderpb::CreateOrderRequest {
             request_id: uuid::Uuid::new_v4().to_string(),
             user_id: acct.id.clone(),
-            items: vec![orderpb::OrderItem { sku: "PERF".into(), quantity: 1, unit_price_minor: 100 }],
+            items: vec![orderpb::OrderItem {
+                sku: "PERF".into(),
+                quantity: 1,
+                unit_price_minor: 100,
+            }],
             currency: "USD".into(),
         }))
         .await
@@ -59,9 +66,16 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (s, next, user_id, order_id, total) = (s.clone(), next.clone(), acct.id.clone(), seed.id.clone(), args.requests);
+        let (s, next, user_id, order_id, total) = (
+            s.clone(),
+            next.clone(),
+            acct.id.clone(),
+            seed.id.clone(),
+            args.requests,
+        );
         workers.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("static bounds");
+            let mut hist =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("static bounds");
             let mut errors = std::collections::BTreeMap::<String, u64>::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -70,19 +84,53 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
                 }
                 let t = Instant::now();
                 let res = match i % 10 {
-                    0..=4 => s.users.clone().get_user(s.req(userpb::GetUserRequest { id: user_id.clone() })).await.map(drop),
-                    5..=7 => s.orders.clone().get_order(s.req(orderpb::GetOrderRequest { id: order_id.clone() })).await.map(drop),
-                    8 => s.orders.clone().list_orders(s.req(orderpb::ListOrdersRequest { user_id: user_id.clone(), page_size: 10, page_token: String::new() })).await.map(drop),
-                    _ => s.orders.clone().create_order(s.req(orderpb::CreateOrderRequest {
-                        request_id: uuid::Uuid::new_v4().to_string(),
-                        user_id: user_id.clone(),
-                        items: vec![orderpb::OrderItem { sku: "PERF".into(), quantity: 1, unit_price_minor: 100 }],
-                        currency: "USD".into(),
-                    })).await.map(drop),
+                    0..=4 => s
+                        .users
+                        .clone()
+                        .get_user(s.req(userpb::GetUserRequest {
+                            id: user_id.clone(),
+                        }))
+                        .await
+                        .map(drop),
+                    5..=7 => s
+                        .orders
+                        .clone()
+                        .get_order(s.req(orderpb::GetOrderRequest {
+                            id: order_id.clone(),
+                        }))
+                        .await
+                        .map(drop),
+                    8 => s
+                        .orders
+                        .clone()
+                        .list_orders(s.req(orderpb::ListOrdersRequest {
+                            user_id: user_id.clone(),
+                            page_size: 10,
+                            page_token: String::new(),
+                        }))
+                        .await
+                        .map(drop),
+                    _ => s
+                        .orders
+                        .clone()
+                        .create_order(s.req(orderpb::CreateOrderRequest {
+                            request_id: uuid::Uuid::new_v4().to_string(),
+                            user_id: user_id.clone(),
+                            items: vec![orderpb::OrderItem {
+                                sku: "PERF".into(),
+                                quantity: 1,
+                                unit_price_minor: 100,
+                            }],
+                            currency: "USD".into(),
+                        }))
+                        .await
+                        .map(drop),
                 };
                 let _ = hist.record(t.elapsed().as_micros().max(1) as u64);
                 if let Err(st) = res {
-                    *errors.entry(grpckit::error::code_name(st.code()).to_owned()).or_default() += 1;
+                    *errors
+                        .entry(grpckit::error::code_name(st.code()).to_owned())
+                        .or_default() += 1;
                 }
             }
             (hist, errors)
@@ -117,7 +165,11 @@ impl std::fmt::Display for PerfReport {
         writeln!(f, "requests:   {} ({} errors)", self.total, self.errors)?;
         writeln!(f, "duration:   {:.2} s", self.duration_s)?;
         writeln!(f, "throughput: {:.0} req/s", self.rps)?;
-        writeln!(f, "latency:    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms", self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms)?;
+        writeln!(
+            f,
+            "latency:    p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms
+        )?;
         for (code, n) in &self.errors_by_code {
             writeln!(f, "errors:     {code}: {n}")?;
         }

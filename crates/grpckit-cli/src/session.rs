@@ -37,7 +37,9 @@ pub struct Account {
 impl Session {
     /// Connects to `addr` (HOST:PORT or http://HOST:PORT).
     pub async fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let ch = grpckit::client::connect(addr, &ClientConfig::default()).await.with_context(|| format!("cannot reach {addr}"))?;
+        let ch = grpckit::client::connect(addr, &ClientConfig::default())
+            .await
+            .with_context(|| format!("cannot reach {addr}"))?;
         Ok(Self {
             users: UserServiceClient::new(ch.clone()),
             orders: OrderServiceClient::new(ch),
@@ -64,19 +66,30 @@ impl Session {
         let password = "correct-horse-battery".to_owned();
         let created = self
             .users
-            .create_user(self.req(userpb::CreateUserRequest { name: label.into(), email: email.clone(), password: password.clone() }))
+            .create_user(self.req(userpb::CreateUserRequest {
+                name: label.into(),
+                email: email.clone(),
+                password: password.clone(),
+            }))
             .await
             .context("CreateUser")?
             .into_inner();
         let id = created.user.context("CreateUser returned no user")?.id;
         let login = self
             .users
-            .login(self.req(userpb::LoginRequest { email: email.clone(), password: password.clone() }))
+            .login(self.req(userpb::LoginRequest {
+                email: email.clone(),
+                password: password.clone(),
+            }))
             .await
             .context("Login")?
             .into_inner();
         self.token = Some(login.access_token);
-        Ok(Account { id, email, password })
+        Ok(Account {
+            id,
+            email,
+            password,
+        })
     }
 }
 

@@ -29,7 +29,11 @@ pub struct MemoryBus {
 impl MemoryBus {
     /// Keeps `history` events per topic for replay; `buffer` events per subscriber.
     pub fn new(history: usize, buffer: usize) -> Self {
-        Self { topics: Arc::default(), history, buffer: buffer.max(1) }
+        Self {
+            topics: Arc::default(),
+            history,
+            buffer: buffer.max(1),
+        }
     }
 
     fn topic(&self, name: &str) -> Arc<Topic> {
@@ -45,11 +49,6 @@ impl MemoryBus {
                 })
             })
             .clone()
-    }
-
-    /// Number of live subscribers of `topic` (for tests and gauges).
-    pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.topics.get(topic).map_or(0, |t| t.tx.receiver_count())
     }
 }
 
@@ -86,9 +85,15 @@ impl EventBus for MemoryBus {
     }
 
     async fn recent(&self, topic: &str, n: usize) -> Vec<Event> {
-        let Some(t) = self.topics.get(topic).map(|t| t.clone()) else { return Vec::new() };
+        let Some(t) = self.topics.get(topic).map(|t| t.clone()) else {
+            return Vec::new();
+        };
         let h = t.history.lock().unwrap_or_else(|p| p.into_inner());
         h.iter().skip(h.len().saturating_sub(n)).cloned().collect()
+    }
+
+    fn subscriber_count(&self, topic: &str) -> usize {
+        self.topics.get(topic).map_or(0, |t| t.tx.receiver_count())
     }
 }
 
@@ -98,7 +103,11 @@ mod tests {
     use crate::events::{EventBody, event};
 
     fn ev(i: usize) -> Event {
-        event(EventBody::Tracking { order_id: "o".into(), status: "PAID".into(), description: i.to_string() })
+        event(EventBody::Tracking {
+            order_id: "o".into(),
+            status: "PAID".into(),
+            description: i.to_string(),
+        })
     }
 
     #[tokio::test]

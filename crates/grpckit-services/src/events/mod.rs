@@ -75,11 +75,17 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     async fn subscribe(&self, topic: &str) -> Subscription;
     /// Up to `n` most recent events of `topic`, oldest first.
     async fn recent(&self, topic: &str, n: usize) -> Vec<Event>;
+    /// Live subscribers of `topic` on this instance (for gauges and leak checks).
+    fn subscriber_count(&self, topic: &str) -> usize;
 }
 
 /// A new event with a fresh id and the current time.
 pub fn event(body: EventBody) -> Event {
-    Event { id: uuid::Uuid::now_v7().to_string(), at: crate::time::now_micros(), body }
+    Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: crate::time::now_micros(),
+        body,
+    }
 }
 
 /// Topic of a user's activity feed.
