@@ -3,7 +3,27 @@
 #![forbid(unsafe_code)]
 
 mod postgres;
+mod process;
 mod server;
 
 pub use postgres::{PgDatabase, postgres_or_skip};
+pub use process::ServerProcess;
 pub use server::{TestServer, test_config};
+
+/// Whether the suite runs under CI (`CI=true`): missing outside tools then fail loudly.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Skips (outside CI) or fails (under CI) a test that needs an outside tool.
+pub fn require_tool(test: &str, ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    assert!(
+        !under_ci(),
+        "{test}: {what} is required under CI=true but missing"
+    );
+    eprintln!("SKIPPED {test}: {what} not available");
+    false
+}

@@ -78,11 +78,11 @@ impl ServerBuilder {
             ),
         );
         Self {
+            stack: GrpcStackLayer::new(&config),
             config,
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
-            stack: GrpcStackLayer::default(),
             health,
         }
     }

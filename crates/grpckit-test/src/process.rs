@@ -1,0 +1,137 @@
+//! [`ServerProcess`]: the real `grpckit server` binary as a child process, for split mode,
+//! restarts and signal handling. The bound addresses are read from its JSON start-up log.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+
+/// A running `grpckit server` process (killed on drop).
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// gRPC address.
+    pub addr: SocketAddr,
+    /// Admin address.
+    pub admin_addr: SocketAddr,
+    /// Every log line printed so far and later (collected by a reader thread).
+    pub logs: mpsc::Receiver<String>,
+}
+
+fn field(line: &str, key: &str) -> Option<SocketAddr> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v.get(key)?.as_str()?.parse().ok()
+}
+
+impl ServerProcess {
+    /// Runs `bin server ARGS` with listeners on 127.0.0.1:0 unless given in `args`.
+    pub fn spawn(
+        bin: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        cwd: &Path,
+    ) -> anyhow::Result<Self> {
+        let mut cmd = Command::new(bin);
+        cmd.arg("server")
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        if !args.contains(&"--metrics-listen") {
+            cmd.args(["--metrics-listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args)
+            .env("GRPCKIT_LOG_FORMAT", "json")
+            .env_remove("RUST_LOG");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot run {}", bin.display()))?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let (Some(addr), Some(admin_addr)) =
+                        (field(&line, "addr"), field(&line, "admin_addr"))
+                    {
+                        return Ok(Self {
+                            child,
+                            addr,
+                            admin_addr,
+                            logs: rx,
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(status) = child.try_wait()? {
+                        bail!("server exited with {status}: {}", seen.join("\n"));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = child.wait()?;
+                    bail!("server exited with {status}: {}", seen.join("\n"));
+                }
+            }
+        }
+        let _ = child.kill();
+        bail!(
+            "server did not report its address in 30 s: {}",
+            seen.join("\n")
+        )
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill failed");
+        Ok(())
+    }
+
+    /// Waits for the process to exit (at most `timeout`), returning its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<Option<i32>> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait()? {
+                return Ok(s.code());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("process did not exit within {timeout:?}")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
