@@ -72,6 +72,18 @@ pub struct ServerArgs {
     /// Grace period for in-flight calls on shutdown, e.g. 10s.
     #[arg(long, env = "GRPCKIT_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Option<Duration>,
+    /// Runtime: auto (default), multi_thread, current_thread or thread_per_core.
+    #[arg(long, env = "GRPCKIT_RUNTIME")]
+    pub runtime: Option<String>,
+    /// Worker threads for multi_thread (0 = one per available CPU).
+    #[arg(long, env = "GRPCKIT_WORKERS")]
+    pub workers: Option<usize>,
+    /// Serving threads for thread_per_core (0 = one per available CPU).
+    #[arg(long, env = "GRPCKIT_CORES")]
+    pub cores: Option<usize>,
+    /// Pin thread_per_core serving threads to CPUs.
+    #[arg(long, env = "GRPCKIT_PIN_CORES")]
+    pub pin_cores: bool,
 }
 
 /// Target of `client` and `stream`.

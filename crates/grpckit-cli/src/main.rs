@@ -10,6 +10,16 @@ use grpckit_cli::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
+    // The server picks its own runtime flavour from config (`server.runtime`).
+    if let Command::Server(args) = cli.command {
+        return match grpckit_cli::server::run_blocking(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,10 +41,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(match cli.command {
-        Command::Server(args) => {
-            grpckit_cli::server::run(args).await?;
-            ExitCode::SUCCESS
-        }
+        Command::Server(_) => unreachable!("handled before the runtime is built"),
         Command::Client(args) => {
             let report = grpckit_cli::client::run(&args).await?;
             if report.passed() {

@@ -5,8 +5,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context, bail};
 use grpckit::{
-    config::{Config, LogFormat, ServiceName, load_file},
-    server::Shutdown,
+    config::{Config, LogFormat, RuntimeFlavor, ServiceName, load_file},
+    middleware::GrpcStackLayer,
+    server::{
+        Shutdown,
+        runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
+    },
     telemetry::admin::AdminRouter,
 };
 use grpckit_services::app::App;
@@ -79,6 +83,20 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
     }
     if let Some(g) = args.shutdown_grace {
         cfg.server.shutdown_grace = g;
+    }
+    if let Some(r) = &args.runtime {
+        cfg.server.runtime = r
+            .parse::<RuntimeFlavor>()
+            .map_err(|e| anyhow::anyhow!("--runtime: {e}"))?;
+    }
+    if let Some(w) = args.workers {
+        cfg.server.workers = w;
+    }
+    if let Some(c) = args.cores {
+        cfg.server.cores = c;
+    }
+    if args.pin_cores {
+        cfg.server.pin_cores = true;
     }
     cfg.validate().map_err(anyhow::Error::msg)?;
     Ok(cfg)
@@ -161,17 +179,106 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// `grpckit server`: runs until SIGINT/SIGTERM, then drains and exits.
-pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+/// `grpckit server`: picks the runtime from `server.runtime`, serves until SIGINT/SIGTERM,
+/// then drains and exits.
+pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
     grpckit::telemetry::init_logging(&cfg.log);
-    let server = start(cfg).await?;
-    let shutdown = server.shutdown.clone();
+    let plan = RuntimePlan::resolve(&cfg.server);
+    tracing::info!(
+        runtime = plan.name(),
+        configured = cfg.server.runtime.as_str(),
+        available_cpus = available_cpus(),
+        plan = ?plan,
+        "runtime chosen"
+    );
+    let rt = plan.build_main().context("cannot start the runtime")?;
+    match plan {
+        RuntimePlan::ThreadPerCore { cores, pin } => {
+            rt.block_on(run_thread_per_core(cfg, cores, pin))
+        }
+        _ => rt.block_on(async move {
+            let server = start(cfg).await?;
+            let shutdown = server.shutdown.clone();
+            tokio::spawn(async move {
+                grpckit::server::wait_for_signal().await;
+                shutdown.trigger();
+            });
+            server.wait().await
+        }),
+    }
+}
+
+/// Thread-per-core: the shared runtime (this one) owns the database pool, the bus, the admin
+/// port and background work; `cores` threads each run a current-thread runtime with their own
+/// `SO_REUSEPORT` listener and their own copy of the tower stack. The stack layer is built
+/// once and cloned, so rate limits and other shared state are process-wide.
+async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Result<()> {
+    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
+    let first = reuseport_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = first.local_addr()?;
+    let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (metrics)", cfg.server.metrics_listen))?;
+    let admin_addr = admin_listener.local_addr()?;
+    let shutdown = Shutdown::new();
+    let app = App::build(cfg.clone(), shutdown.clone())
+        .await
+        .context("cannot open the database")?;
+    let stack = GrpcStackLayer::new(&cfg.server);
+    let mut listeners = vec![first];
+    for _ in 1..cores.max(1) {
+        listeners.push(
+            reuseport_listener(addr).with_context(|| format!("cannot add a listener on {addr}"))?,
+        );
+    }
+    let mut threads = Vec::new();
+    for (i, std_listener) in listeners.into_iter().enumerate() {
+        let builder = app.server_builder()?.stack(stack.clone());
+        let shutdown = shutdown.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("grpckit-core-{i}"))
+                .spawn(move || -> anyhow::Result<()> {
+                    if pin && !pin_current_thread(i) {
+                        tracing::warn!(core = i, "could not pin the serving thread");
+                    }
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    let res = rt.block_on(async move {
+                        let listener = TcpListener::from_std(std_listener)?;
+                        builder
+                            .serve(listener, shutdown)
+                            .await
+                            .map_err(anyhow::Error::from)
+                    });
+                    res
+                })?,
+        );
+    }
+    let background = app.spawn_background();
+    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
+    tracing::info!(%addr, %admin_addr, cores, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
+    let signal = shutdown.clone();
     tokio::spawn(async move {
         grpckit::server::wait_for_signal().await;
-        shutdown.trigger();
+        signal.trigger();
     });
-    server.wait().await
+    shutdown.cancelled().await;
+    let results = tokio::task::spawn_blocking(move || {
+        threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()
+    })
+    .await?;
+    for r in results {
+        r.map_err(|_| anyhow::anyhow!("a serving thread panicked"))??;
+    }
+    admin.await.context("admin task panicked")??;
+    if let Some(b) = background {
+        let _ = b.await;
+    }
+    tracing::info!("all serving threads stopped");
+    Ok(())
 }
 
 #[cfg(test)]

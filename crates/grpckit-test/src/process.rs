@@ -20,8 +20,9 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     /// Admin address.
     pub admin_addr: SocketAddr,
-    /// Every log line printed so far and later (collected by a reader thread).
+    /// Log lines after the start-up line (collected by a reader thread).
     pub logs: mpsc::Receiver<String>,
+    startup: Vec<String>,
 }
 
 fn field(line: &str, key: &str) -> Option<SocketAddr> {
@@ -37,7 +38,25 @@ impl ServerProcess {
         envs: &[(&str, &str)],
         cwd: &Path,
     ) -> anyhow::Result<Self> {
-        let mut cmd = Command::new(bin);
+        Self::spawn_wrapped(&[], bin, args, envs, cwd)
+    }
+
+    /// Like [`ServerProcess::spawn`], run under `wrapper` (e.g. `["taskset", "-c", "0"]`).
+    pub fn spawn_wrapped(
+        wrapper: &[&str],
+        bin: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        cwd: &Path,
+    ) -> anyhow::Result<Self> {
+        let mut cmd = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.arg("server")
             .current_dir(cwd)
             .stdin(Stdio::null())
@@ -75,10 +94,12 @@ impl ServerProcess {
                     if let (Some(addr), Some(admin_addr)) =
                         (field(&line, "addr"), field(&line, "admin_addr"))
                     {
+                        seen.push(line);
                         return Ok(Self {
                             child,
                             addr,
                             admin_addr,
+                            startup: seen,
                             logs: rx,
                         });
                     }
@@ -100,6 +121,18 @@ impl ServerProcess {
             "server did not report its address in 30 s: {}",
             seen.join("\n")
         )
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Log lines received so far (non-blocking).
+    pub fn drain_logs(&mut self) -> Vec<String> {
+        let mut v = std::mem::take(&mut self.startup);
+        v.extend(self.logs.try_iter());
+        v
     }
 
     /// `http://ADDR`.

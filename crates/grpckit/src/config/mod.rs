@@ -5,6 +5,7 @@
 //! `server.keep_alive.time: invalid value: expected a duration like 60s`.
 
 mod load;
+mod runtime;
 mod types;
 
 pub use load::{ConfigError, load_file, parse_yaml};

@@ -4,6 +4,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::runtime::RuntimeFlavor;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -75,6 +77,14 @@ pub struct ServerConfig {
     /// Address of UserService when this process serves only OrderService
     /// (e.g. `http://127.0.0.1:9090`). Empty = in-process.
     pub user_service: String,
+    /// Runtime flavour: `auto` (default), `multi_thread`, `current_thread`, `thread_per_core`.
+    pub runtime: RuntimeFlavor,
+    /// Worker threads for `multi_thread`; 0 = one per available CPU. Default `0`.
+    pub workers: usize,
+    /// Serving threads for `thread_per_core`; 0 = one per available CPU. Default `0`.
+    pub cores: usize,
+    /// Pin each `thread_per_core` thread to its own CPU. Default `false`.
+    pub pin_cores: bool,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +101,10 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             services: vec![ServiceName::User, ServiceName::Order],
             user_service: String::new(),
+            runtime: RuntimeFlavor::Auto,
+            workers: 0,
+            cores: 0,
+            pin_cores: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod builder;
 mod incoming;
+pub mod runtime;
 mod shutdown;
 
 pub use builder::{ServeError, ServerBuilder};
