@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve UserService and/or OrderService (defaults: 0.0.0.0:9090, metrics 0.0.0.0:9091, SQLite).
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Exercise every unary method end to end and report.
     Client(ClientArgs),
     /// Exercise server streaming, client streaming and bidirectional chat and report.

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
     // The server picks its own runtime flavour from config (`server.runtime`).
     if let Command::Server(args) = cli.command {
-        return match grpckit_cli::server::run_blocking(args) {
+        return match grpckit_cli::server::run_blocking(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

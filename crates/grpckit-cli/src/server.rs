@@ -246,14 +246,13 @@ async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Re
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()?;
-                    let res = rt.block_on(async move {
+                    rt.block_on(async move {
                         let listener = TcpListener::from_std(std_listener)?;
                         builder
                             .serve(listener, shutdown)
                             .await
                             .map_err(anyhow::Error::from)
-                    });
-                    res
+                    })
                 })?,
         );
     }

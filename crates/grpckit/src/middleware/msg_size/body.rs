@@ -102,14 +102,15 @@ impl HttpBody for LimitedBody {
             Some(Err(e)) => return Poll::Ready(Some(Err(e))),
             None => return Poll::Ready(None),
         };
-        if let Some(data) = frame.data_ref() {
-            if let Some(len) = scan(this.state, data.chunk(), *this.max) {
-                *this.failed = true;
-                return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
-                    "received message larger than max ({len} vs. {})",
-                    this.max
-                )))));
-            }
+        if let Some(len) = frame
+            .data_ref()
+            .and_then(|d| scan(this.state, d.chunk(), *this.max))
+        {
+            *this.failed = true;
+            return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
+                "received message larger than max ({len} vs. {})",
+                this.max
+            )))));
         }
         Poll::Ready(Some(Ok(frame)))
     }
