@@ -10,6 +10,9 @@ pub enum ClientError {
     /// The address is not a valid URI.
     #[error("invalid endpoint '{0}': expected http://HOST:PORT or HOST:PORT")]
     InvalidEndpoint(String),
+    /// The client config is out of range.
+    #[error("invalid client config: {0}")]
+    Config(String),
     /// Connecting failed.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
@@ -20,8 +23,12 @@ pub enum ClientError {
     },
 }
 
-fn endpoint(addr: &str, cfg: &ClientConfig) -> Result<Endpoint, ClientError> {
-    let uri = if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
+pub(crate) fn endpoint(addr: &str, cfg: &ClientConfig) -> Result<Endpoint, ClientError> {
+    let uri = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
     let ep = Endpoint::from_shared(uri).map_err(|_| ClientError::InvalidEndpoint(addr.into()))?;
     Ok(ep
         .connect_timeout(cfg.connection_timeout)
@@ -36,7 +43,10 @@ pub async fn connect(addr: &str, cfg: &ClientConfig) -> Result<Channel, ClientEr
     endpoint(addr, cfg)?
         .connect()
         .await
-        .map_err(|source| ClientError::Connect { addr: addr.into(), source })
+        .map_err(|source| ClientError::Connect {
+            addr: addr.into(),
+            source,
+        })
 }
 
 /// A channel that connects on first use (and reconnects after failures).
