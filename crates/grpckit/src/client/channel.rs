@@ -10,6 +10,9 @@ pub enum ClientError {
     /// The address is not a valid URI.
     #[error("invalid endpoint '{0}': expected http://HOST:PORT or HOST:PORT")]
     InvalidEndpoint(String),
+    /// The client config is out of range.
+    #[error("invalid client config: {0}")]
+    Config(String),
     /// Connecting failed.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
@@ -20,7 +23,7 @@ pub enum ClientError {
     },
 }
 
-fn endpoint(addr: &str, cfg: &ClientConfig) -> Result<Endpoint, ClientError> {
+pub(crate) fn endpoint(addr: &str, cfg: &ClientConfig) -> Result<Endpoint, ClientError> {
     let uri = if addr.contains("://") {
         addr.to_owned()
     } else {

@@ -1,6 +1,41 @@
-//! The framework's gRPC client: a channel built from the `client:` config, usable with any
-//! tonic-generated client. Load balancing, retries and breakers plug in here.
+//! The framework's gRPC client.
+//!
+//! [`ClientBuilder`] turns the `client:` config and a list of endpoints into a
+//! [`BalancedChannel`]: a `tower::Service` that every tonic-generated client accepts. It
+//! adds what tonic's `Channel` lacks:
+//!
+//! - discovery: static endpoints and `dns://` names re-resolved on an interval
+//!   ([`discovery`](self) keeps in-flight calls on removed endpoints alive);
+//! - balancing by name: `round_robin`, `weighted_round_robin`, `least_connections`,
+//!   `p2c_ewma` (see `balance.rs`), over `connections_per_endpoint` HTTP/2 connections each;
+//! - outlier ejection and a per-client circuit breaker (`breaker.rs`), optional
+//!   `grpc.health.v1` probing (`health.rs`), connect errors and GOAWAY eject at once;
+//! - retries per gRPC A6 with a token-bucket budget (`retry/`).
+//!
+//! [`connect`] and [`connect_lazy`] still give a plain tonic `Channel` to one address.
+//! User guide: `docs/client.md`.
 
+mod balance;
+mod breaker;
+mod builder;
+mod call;
 mod channel;
+mod classify;
+mod discovery;
+mod health;
+mod pool;
+mod response;
+mod retry;
+mod service;
 
+pub use builder::ClientBuilder;
 pub use channel::{ClientError, connect, connect_lazy};
+pub use response::ResponseBody;
+pub use service::{BalancedChannel, BoxError, EndpointStatus, ResponseFuture};
+
+#[doc(hidden)]
+pub mod bench {
+    //! Internals exposed for the criterion benches only.
+    pub use super::bench_support::*;
+}
+mod bench_support;

@@ -4,9 +4,11 @@
 //! bad values are rejected with the key's path, e.g.
 //! `server.keep_alive.time: invalid value: expected a duration like 60s`.
 
+mod client;
 mod load;
 mod runtime;
 mod types;
 
+pub use client::*;
 pub use load::{ConfigError, load_file, parse_yaml};
 pub use types::*;

@@ -149,6 +149,19 @@ pub struct ClientConfig {
     pub keep_alive: ClientKeepAlive,
     /// Retry policy (gRPC A6).
     pub retry: RetryConfig,
+    /// Default endpoints of a [`crate::client::ClientBuilder`] (see `config/client.rs`).
+    pub endpoints: Vec<super::client::EndpointSpec>,
+    /// HTTP/2 connections per endpoint (calls spread over them). Default `1`.
+    pub connections_per_endpoint: usize,
+    /// How often `dns://` names are re-resolved. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub dns_refresh_interval: Duration,
+    /// Per-endpoint ejection after failures.
+    pub outlier_detection: super::client::OutlierDetectionConfig,
+    /// Per-client breaker.
+    pub circuit_breaker: super::client::CircuitBreakerConfig,
+    /// Active `grpc.health.v1` probing.
+    pub health_check: super::client::HealthCheckConfig,
 }
 
 impl Default for ClientConfig {
@@ -159,6 +172,12 @@ impl Default for ClientConfig {
             connection_timeout: Duration::from_secs(10),
             keep_alive: ClientKeepAlive::default(),
             retry: RetryConfig::default(),
+            endpoints: Vec::new(),
+            connections_per_endpoint: 1,
+            dns_refresh_interval: Duration::from_secs(30),
+            outlier_detection: Default::default(),
+            circuit_breaker: Default::default(),
+            health_check: Default::default(),
         }
     }
 }
@@ -210,6 +229,19 @@ pub struct RetryConfig {
     /// Default `5s`.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Back-off growth per attempt. Default `2.0`.
+    pub backoff_multiplier: f64,
+    /// Status codes that are retried. Default `[UNAVAILABLE]`.
+    pub retryable_codes: Vec<super::client::CodeName>,
+    /// Methods safe to send twice: `/pkg.Service/Method`, `/pkg.Service/*`, a trailing `*`
+    /// prefix, or `*`. Others are retried only when the request surely never left the
+    /// client. Default empty.
+    pub idempotent_methods: Vec<String>,
+    /// Retry throttle (A6 `retryThrottling`).
+    pub budget: super::client::RetryBudgetConfig,
+    /// Largest request body buffered for replay; bigger or streaming bodies are not
+    /// retried. Default `65536`.
+    pub max_buffer_bytes: usize,
 }
 
 impl Default for RetryConfig {
@@ -218,6 +250,11 @@ impl Default for RetryConfig {
             max_attempts: 3,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            backoff_multiplier: 2.0,
+            retryable_codes: super::client::default_retryable_codes(),
+            idempotent_methods: Vec::new(),
+            budget: Default::default(),
+            max_buffer_bytes: 64 * 1024,
         }
     }
 }
@@ -376,12 +413,7 @@ impl Config {
         if self.server.services == [ServiceName::Order] && self.server.user_service.is_empty() {
             return Err("server.user_service: required when serving only the order service".into());
         }
-        if self.client.retry.max_attempts == 0 {
-            return Err("client.retry.max_attempts: must be at least 1".into());
-        }
-        if self.client.retry.initial_backoff > self.client.retry.max_backoff {
-            return Err("client.retry.initial_backoff: must not exceed max_backoff".into());
-        }
+        self.client.validate()?;
         if self.database.max_connections == 0 {
             return Err("database.max_connections: must be greater than 0".into());
         }

@@ -1,0 +1,204 @@
+//! [`BalancedChannel`]: the `tower::Service` that tonic-generated clients call through.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, atomic::Ordering},
+    task::{Context, Poll},
+};
+
+use tokio::{sync::watch, task::AbortHandle, time::Instant};
+use tonic::{Code, body::Body};
+
+use super::{
+    ClientError,
+    balance::Balancer,
+    breaker::Breaker,
+    call, classify,
+    discovery::Discovery,
+    pool::{Backend, Pool},
+    response::ResponseBody,
+    retry::{Budget, RetryPolicy},
+};
+use crate::config::EndpointSpec;
+
+/// Boxed error, as tonic's transport uses.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A load-balanced, retrying, health-aware channel over a set of endpoints, built by
+/// [`super::ClientBuilder`]. Cheap to clone; every clone shares endpoints, connections,
+/// counters, breakers and the retry budget. Works with any tonic-generated client:
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use grpckit::{client::ClientBuilder, config::ClientConfig};
+/// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+///
+/// let channel = ClientBuilder::new(ClientConfig::default())
+///     .endpoints(["127.0.0.1:9090", "127.0.0.1:9091"])
+///     .idempotent("/grpc.health.v1.Health/*")
+///     .build()?;
+/// let mut health = HealthClient::new(channel);
+/// health.check(HealthCheckRequest::default()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BalancedChannel {
+    shared: Arc<Shared>,
+}
+
+/// State shared by all clones of a channel.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) balancer: Balancer,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) budget: Budget,
+    pub(crate) breaker: Option<Breaker>,
+    pub(crate) resolved: watch::Receiver<bool>,
+    pub(crate) resolve_wait: std::time::Duration,
+    pub(crate) discovery: Arc<Discovery>,
+    pub(crate) tasks: Vec<AbortHandle>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+// === impl Shared ===
+
+impl Shared {
+    /// Feeds one attempt's status to the endpoint's breaker and the retry budget.
+    pub(crate) fn attempt_outcome(&self, backend: &Backend, code: Code, now: Instant) {
+        let retryable = self.retry.is_retryable(code);
+        if classify::is_failure(code) || retryable {
+            backend.breaker.failure(now);
+        } else {
+            backend.breaker.success(now);
+        }
+        if retryable {
+            self.budget.failure();
+        } else if code == Code::Ok {
+            self.budget.success();
+        }
+    }
+
+    /// Feeds a call's final status to the client breaker.
+    pub(crate) fn call_outcome(&self, code: Code, now: Instant) {
+        if let Some(b) = &self.breaker {
+            if classify::is_failure(code) || code == Code::DeadlineExceeded {
+                b.failure(now);
+            } else {
+                b.success(now);
+            }
+        }
+    }
+}
+
+/// What a channel knows about one endpoint (for status pages and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointStatus {
+    /// Normalised address, e.g. `http://10.0.0.7:9090`.
+    pub address: String,
+    /// Static weight.
+    pub weight: u32,
+    /// Calls in flight.
+    pub outstanding: usize,
+    /// Whether the endpoint is currently ejected (breaker not closed).
+    pub ejected: bool,
+}
+
+// === impl BalancedChannel ===
+
+impl BalancedChannel {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Replaces the endpoint set at run time. Endpoints that stay keep their connections;
+    /// removed ones get no new calls, and their in-flight calls complete.
+    pub fn set_endpoints<I, S>(&self, endpoints: I) -> Result<(), ClientError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<EndpointSpec>,
+    {
+        self.shared
+            .discovery
+            .set(endpoints.into_iter().map(Into::into).collect())
+    }
+
+    /// Re-resolves `dns://` endpoints now instead of waiting for the interval.
+    pub async fn refresh(&self) {
+        self.shared.discovery.refresh().await;
+    }
+
+    /// The current endpoints.
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        self.shared
+            .pool
+            .load()
+            .backends
+            .iter()
+            .map(|b| EndpointStatus {
+                address: b.addr.clone(),
+                weight: b.weight,
+                outstanding: b.outstanding.load(Ordering::Relaxed),
+                ejected: !b.breaker.is_closed(),
+            })
+            .collect()
+    }
+}
+
+impl From<&str> for EndpointSpec {
+    fn from(s: &str) -> Self {
+        Self::Address(s.to_owned())
+    }
+}
+
+impl From<String> for EndpointSpec {
+    fn from(s: String) -> Self {
+        Self::Address(s)
+    }
+}
+
+impl tower::Service<http::Request<Body>> for BalancedChannel {
+    type Response = http::Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Each call picks its endpoint and waits for its connection itself.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        ResponseFuture {
+            inner: Box::pin(call::call(self.shared.clone(), req)),
+        }
+    }
+}
+
+/// Future of [`BalancedChannel`]'s `call`.
+pub struct ResponseFuture {
+    inner: Pin<Box<dyn Future<Output = Result<http::Response<ResponseBody>, BoxError>> + Send>>,
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<http::Response<ResponseBody>, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
