@@ -14,7 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     compiler.include_imports(true).include_source_info(true);
     compiler.open_files(&files)?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("grpckit_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    fs::write(
+        out.join("grpckit_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
     let fds = compiler.file_descriptor_set();
     tonic_prost_build::configure()
         .build_client(true)

@@ -5,6 +5,11 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::{
+    call::{CallArgs, DescribeArgs, ListArgs},
+    perf::PerfArgs,
+};
+
 /// grpckit: serve, call, stream and load-test gRPC services.
 #[derive(Debug, Parser)]
 #[command(name = "grpckit", version, about)]
@@ -23,8 +28,14 @@ pub enum Command {
     Client(ClientArgs),
     /// Exercise server streaming, client streaming and bidirectional chat and report.
     Stream(ClientArgs),
-    /// Load test (default: 10 concurrent workers, 1000 requests).
+    /// Load test any method, or a realistic mix (default: 10 concurrent workers, 1000 requests).
     Perf(PerfArgs),
+    /// Call any method with JSON in and out (descriptors from reflection or --proto).
+    Call(CallArgs),
+    /// List services, or the methods of one service.
+    List(ListArgs),
+    /// Describe a service, method, message or enum as proto text.
+    Describe(DescribeArgs),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -85,23 +96,6 @@ pub struct ClientArgs {
     pub timeout: Duration,
 }
 
-/// `grpckit perf`
-#[derive(Debug, Args, Clone)]
-pub struct PerfArgs {
-    /// Server address.
-    #[arg(long, default_value = "localhost:9090", env = "GRPCKIT_ADDR")]
-    pub addr: String,
-    /// Concurrent workers.
-    #[arg(short = 'c', long, default_value_t = 10)]
-    pub concurrency: usize,
-    /// Total requests.
-    #[arg(short = 'n', long, default_value_t = 1000)]
-    pub requests: u64,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
 /// `grpckit admin ...`
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -117,7 +111,11 @@ pub enum AdminCommand {
         #[arg(long, default_value = "admin")]
         name: String,
         /// Database URL.
-        #[arg(long, env = "GRPCKIT_DATABASE_URL", default_value = "sqlite://grpckit.db")]
+        #[arg(
+            long,
+            env = "GRPCKIT_DATABASE_URL",
+            default_value = "sqlite://grpckit.db"
+        )]
         database_url: String,
     },
 }
@@ -141,9 +139,16 @@ mod tests {
 
     #[test]
     fn legacy_flags() {
-        let v = rewrite_legacy_args(["grpckit", "-client", "-addr", "localhost:9090"].map(String::from));
+        let v = rewrite_legacy_args(
+            ["grpckit", "-client", "-addr", "localhost:9090"].map(String::from),
+        );
         assert_eq!(v, ["grpckit", "client", "--addr", "localhost:9090"]);
         assert!(Cli::try_parse_from(v).is_ok());
-        assert!(Cli::try_parse_from(rewrite_legacy_args(["grpckit", "-server"].map(String::from))).is_ok());
+        assert!(
+            Cli::try_parse_from(rewrite_legacy_args(
+                ["grpckit", "-server"].map(String::from)
+            ))
+            .is_ok()
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::{fmt::Write as _, time::Duration};
 use grpckit_services::proto::{order::v1 as orderpb, user::v1 as userpb};
 use tonic::Code;
 
-use crate::{args::ClientArgs, session::{Session, timed}};
+use crate::{
+    args::ClientArgs,
+    session::{Session, timed},
+};
 
 /// One reported call.
 #[derive(Debug, Clone)]
@@ -30,7 +33,13 @@ pub struct Report {
 }
 
 impl Report {
-    fn record<T>(&mut self, method: &str, expect: Code, res: &Result<T, tonic::Status>, latency: Duration) {
+    fn record<T>(
+        &mut self,
+        method: &str,
+        expect: Code,
+        res: &Result<T, tonic::Status>,
+        latency: Duration,
+    ) {
         let code = match res {
             Ok(_) => Code::Ok,
             Err(s) => s.code(),
@@ -44,10 +53,20 @@ impl Report {
             latency.as_secs_f64() * 1e3
         );
         if let (false, Err(s)) = (ok, res) {
-            let _ = write!(line, "  (expected {}: {})", grpckit::error::code_name(expect), s.message());
+            let _ = write!(
+                line,
+                "  (expected {}: {})",
+                grpckit::error::code_name(expect),
+                s.message()
+            );
         }
         println!("{line}");
-        self.lines.push(CallLine { method: method.into(), code, ok, latency });
+        self.lines.push(CallLine {
+            method: method.into(),
+            code,
+            ok,
+            latency,
+        });
     }
 
     /// Whether every call matched its expectation.
@@ -71,50 +90,199 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<Report> {
     let email = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
     let password = "correct-horse-battery".to_owned();
 
-    let user = call!(r, "user.v1.UserService/CreateUser", Code::Ok, s.users.create_user(s.req(userpb::CreateUserRequest {
-        name: "CLI Client".into(), email: email.clone(), password: password.clone()
-    })))
+    let user = call!(
+        r,
+        "user.v1.UserService/CreateUser",
+        Code::Ok,
+        s.users.create_user(s.req(userpb::CreateUserRequest {
+            name: "CLI Client".into(),
+            email: email.clone(),
+            password: password.clone()
+        }))
+    )
     .ok()
     .and_then(|u| u.user);
-    let _ = call!(r, "user.v1.UserService/CreateUser (dup)", Code::AlreadyExists, s.users.create_user(s.req(userpb::CreateUserRequest {
-        name: "CLI Client".into(), email: email.clone(), password: password.clone()
-    })));
-    if let Ok(login) = call!(r, "user.v1.UserService/Login", Code::Ok, s.users.login(s.req(userpb::LoginRequest { email: email.clone(), password: password.clone() }))) {
+    let _ = call!(
+        r,
+        "user.v1.UserService/CreateUser (dup)",
+        Code::AlreadyExists,
+        s.users.create_user(s.req(userpb::CreateUserRequest {
+            name: "CLI Client".into(),
+            email: email.clone(),
+            password: password.clone()
+        }))
+    );
+    if let Ok(login) = call!(
+        r,
+        "user.v1.UserService/Login",
+        Code::Ok,
+        s.users.login(s.req(userpb::LoginRequest {
+            email: email.clone(),
+            password: password.clone()
+        }))
+    ) {
         s.token = Some(login.access_token);
     }
-    let _ = call!(r, "user.v1.UserService/Login (bad password)", Code::Unauthenticated, s.users.login(s.req(userpb::LoginRequest { email: email.clone(), password: "wrong-password".into() })));
+    let _ = call!(
+        r,
+        "user.v1.UserService/Login (bad password)",
+        Code::Unauthenticated,
+        s.users.login(s.req(userpb::LoginRequest {
+            email: email.clone(),
+            password: "wrong-password".into()
+        }))
+    );
     let Some(user) = user else {
         anyhow::bail!("CreateUser failed; cannot continue");
     };
-    let _ = call!(r, "user.v1.UserService/GetUser", Code::Ok, s.users.get_user(s.req(userpb::GetUserRequest { id: user.id.clone() })));
-    let _ = call!(r, "user.v1.UserService/UpdateUser", Code::Ok, s.users.update_user(s.req(userpb::UpdateUserRequest {
-        id: user.id.clone(), name: Some("CLI Client (renamed)".into()), ..Default::default()
-    })));
-    let _ = call!(r, "user.v1.UserService/ListUsers", Code::Ok, s.users.list_users(s.req(userpb::ListUsersRequest { page_size: 10, page_token: String::new() })));
+    let _ = call!(
+        r,
+        "user.v1.UserService/GetUser",
+        Code::Ok,
+        s.users.get_user(s.req(userpb::GetUserRequest {
+            id: user.id.clone()
+        }))
+    );
+    let _ = call!(
+        r,
+        "user.v1.UserService/UpdateUser",
+        Code::Ok,
+        s.users.update_user(s.req(userpb::UpdateUserRequest {
+            id: user.id.clone(),
+            name: Some("CLI Client (renamed)".into()),
+            ..Default::default()
+        }))
+    );
+    let _ = call!(
+        r,
+        "user.v1.UserService/ListUsers",
+        Code::Ok,
+        s.users.list_users(s.req(userpb::ListUsersRequest {
+            page_size: 10,
+            page_token: String::new()
+        }))
+    );
 
-    let item = orderpb::OrderItem { sku: "SKU-1".into(), quantity: 2, unit_price_minor: 1250 };
+    let item = orderpb::OrderItem {
+        sku: "SKU-1".into(),
+        quantity: 2,
+        unit_price_minor: 1250,
+    };
     let request_id = uuid::Uuid::new_v4().to_string();
-    let create = orderpb::CreateOrderRequest { request_id: request_id.clone(), user_id: user.id.clone(), items: vec![item.clone()], currency: "USD".into() };
-    let order = call!(r, "order.v1.OrderService/CreateOrder", Code::Ok, s.orders.create_order(s.req(create.clone()))).ok().and_then(|o| o.order);
-    let again = call!(r, "order.v1.OrderService/CreateOrder (retry)", Code::Ok, s.orders.create_order(s.req(create))).ok().and_then(|o| o.order);
+    let create = orderpb::CreateOrderRequest {
+        request_id: request_id.clone(),
+        user_id: user.id.clone(),
+        items: vec![item.clone()],
+        currency: "USD".into(),
+    };
+    let order = call!(
+        r,
+        "order.v1.OrderService/CreateOrder",
+        Code::Ok,
+        s.orders.create_order(s.req(create.clone()))
+    )
+    .ok()
+    .and_then(|o| o.order);
+    let again = call!(
+        r,
+        "order.v1.OrderService/CreateOrder (retry)",
+        Code::Ok,
+        s.orders.create_order(s.req(create))
+    )
+    .ok()
+    .and_then(|o| o.order);
     if let (Some(a), Some(b)) = (&order, &again) {
         if a.id != b.id {
             println!("FAIL idempotent CreateOrder returned a second order");
-            r.lines.push(CallLine { method: "CreateOrder idempotency".into(), code: Code::Ok, ok: false, latency: Duration::ZERO });
+            r.lines.push(CallLine {
+                method: "CreateOrder idempotency".into(),
+                code: Code::Ok,
+                ok: false,
+                latency: Duration::ZERO,
+            });
         }
     }
     if let Some(order) = order {
-        let _ = call!(r, "order.v1.OrderService/GetOrder", Code::Ok, s.orders.get_order(s.req(orderpb::GetOrderRequest { id: order.id.clone() })));
-        let _ = call!(r, "order.v1.OrderService/ListOrders", Code::Ok, s.orders.list_orders(s.req(orderpb::ListOrdersRequest { user_id: user.id.clone(), page_size: 10, page_token: String::new() })));
-        let _ = call!(r, "order.v1.OrderService/PayOrder", Code::Ok, s.orders.pay_order(s.req(orderpb::PayOrderRequest { id: order.id.clone(), amount_minor: order.total_minor, payment_method: "card".into() })));
-        let _ = call!(r, "order.v1.OrderService/PayOrder (again)", Code::FailedPrecondition, s.orders.pay_order(s.req(orderpb::PayOrderRequest { id: order.id.clone(), amount_minor: 0, payment_method: "card".into() })));
+        let _ = call!(
+            r,
+            "order.v1.OrderService/GetOrder",
+            Code::Ok,
+            s.orders.get_order(s.req(orderpb::GetOrderRequest {
+                id: order.id.clone()
+            }))
+        );
+        let _ = call!(
+            r,
+            "order.v1.OrderService/ListOrders",
+            Code::Ok,
+            s.orders.list_orders(s.req(orderpb::ListOrdersRequest {
+                user_id: user.id.clone(),
+                page_size: 10,
+                page_token: String::new()
+            }))
+        );
+        let _ = call!(
+            r,
+            "order.v1.OrderService/PayOrder",
+            Code::Ok,
+            s.orders.pay_order(s.req(orderpb::PayOrderRequest {
+                id: order.id.clone(),
+                amount_minor: order.total_minor,
+                payment_method: "card".into()
+            }))
+        );
+        let _ = call!(
+            r,
+            "order.v1.OrderService/PayOrder (again)",
+            Code::FailedPrecondition,
+            s.orders.pay_order(s.req(orderpb::PayOrderRequest {
+                id: order.id.clone(),
+                amount_minor: 0,
+                payment_method: "card".into()
+            }))
+        );
     }
-    let second = orderpb::CreateOrderRequest { request_id: uuid::Uuid::new_v4().to_string(), user_id: user.id.clone(), items: vec![item], currency: "EUR".into() };
-    if let Some(o) = call!(r, "order.v1.OrderService/CreateOrder", Code::Ok, s.orders.create_order(s.req(second))).ok().and_then(|o| o.order) {
-        let _ = call!(r, "order.v1.OrderService/CancelOrder", Code::Ok, s.orders.cancel_order(s.req(orderpb::CancelOrderRequest { id: o.id, reason: "changed my mind".into() })));
+    let second = orderpb::CreateOrderRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        items: vec![item],
+        currency: "EUR".into(),
+    };
+    if let Some(o) = call!(
+        r,
+        "order.v1.OrderService/CreateOrder",
+        Code::Ok,
+        s.orders.create_order(s.req(second))
+    )
+    .ok()
+    .and_then(|o| o.order)
+    {
+        let _ = call!(
+            r,
+            "order.v1.OrderService/CancelOrder",
+            Code::Ok,
+            s.orders.cancel_order(s.req(orderpb::CancelOrderRequest {
+                id: o.id,
+                reason: "changed my mind".into()
+            }))
+        );
     }
-    let _ = call!(r, "order.v1.OrderService/GetOrder (missing)", Code::NotFound, s.orders.get_order(s.req(orderpb::GetOrderRequest { id: "does-not-exist".into() })));
-    let _ = call!(r, "user.v1.UserService/DeleteUser", Code::Ok, s.users.delete_user(s.req(userpb::DeleteUserRequest { id: user.id.clone() })));
+    let _ = call!(
+        r,
+        "order.v1.OrderService/GetOrder (missing)",
+        Code::NotFound,
+        s.orders.get_order(s.req(orderpb::GetOrderRequest {
+            id: "does-not-exist".into()
+        }))
+    );
+    let _ = call!(
+        r,
+        "user.v1.UserService/DeleteUser",
+        Code::Ok,
+        s.users.delete_user(s.req(userpb::DeleteUserRequest {
+            id: user.id.clone()
+        }))
+    );
     let ok = r.lines.iter().filter(|l| l.ok).count();
     println!("{ok}/{} calls as expected", r.lines.len());
     Ok(r)

@@ -3,11 +3,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use grpckit_cli::{Cli, Command, args::{AdminCommand, rewrite_legacy_args}};
+use grpckit_cli::{
+    Cli, Command,
+    args::{AdminCommand, rewrite_legacy_args},
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -31,22 +37,55 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Client(args) => {
             let report = grpckit_cli::client::run(&args).await?;
-            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Command::Stream(args) => {
             let checks = grpckit_cli::stream::run(&args).await?;
-            if checks.iter().all(|c| c.error.is_none()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if checks.iter().all(|c| c.error.is_none()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Command::Perf(args) => {
             let report = grpckit_cli::perf::run(&args).await?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{report}");
+            let text = grpckit_cli::perf::render(&report, args.format())?;
+            match &args.output {
+                Some(path) => std::fs::write(path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => print!("{text}"),
             }
-            if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if report.errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
-        Command::Admin(AdminCommand::Create { email, password, name, database_url }) => {
+        Command::Call(args) => {
+            let outcome = grpckit_cli::call::call(&args, &mut std::io::stdout().lock()).await?;
+            if let Some(s) = &outcome.error {
+                eprint!("{}", grpckit_cli::call::format_status(s));
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Command::List(args) => {
+            grpckit_cli::call::list(&args, &mut std::io::stdout().lock()).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Describe(args) => {
+            grpckit_cli::call::describe_cmd(&args, &mut std::io::stdout().lock()).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Admin(AdminCommand::Create {
+            email,
+            password,
+            name,
+            database_url,
+        }) => {
             let store = grpckit_services::store::SqlStore::connect(&database_url, 2, 1).await?;
             let u = grpckit_services::app::ensure_admin(&store, &name, &email, &password).await?;
             println!("admin {} ({}) ready", u.email, u.id);

@@ -43,7 +43,9 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if let Some(s) = &args.services {
         let mut v = Vec::new();
         for name in s.iter().filter(|n| !n.trim().is_empty()) {
-            let svc: ServiceName = name.parse().map_err(|e: String| anyhow::anyhow!("--services: {e}"))?;
+            let svc: ServiceName = name
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--services: {e}"))?;
             if !v.contains(&svc) {
                 v.push(svc);
             }
@@ -120,20 +122,32 @@ impl RunningServer {
 /// Binds the listeners and starts everything; returns once the server accepts calls.
 pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
         .await
         .with_context(|| format!("cannot listen on {} (metrics)", cfg.server.metrics_listen))?;
     let addr = listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = Shutdown::new();
-    let app = App::build(cfg.clone(), shutdown.clone()).await.context("cannot open the database")?;
+    let app = App::build(cfg.clone(), shutdown.clone())
+        .await
+        .context("cannot open the database")?;
     let builder = app.server_builder()?;
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
     let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
     tracing::info!(%addr, %admin_addr, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
-    Ok(RunningServer { addr, admin_addr, shutdown, app, grpc, admin, background })
+    Ok(RunningServer {
+        addr,
+        admin_addr,
+        shutdown,
+        app,
+        grpc,
+        admin,
+        background,
+    })
 }
 
 /// Hides a password in a database URL for logging.
@@ -174,10 +188,26 @@ mod tests {
         let cfg = effective_config(&args).unwrap();
         assert_eq!(cfg.server.port, 1234);
         assert_eq!(cfg.server.services, [ServiceName::User]);
-        let bad = ServerArgs { services: Some(vec!["billing".into()]), ..ServerArgs::default() };
-        assert!(effective_config(&bad).unwrap_err().to_string().contains("billing"));
-        let split = ServerArgs { services: Some(vec!["order".into()]), ..ServerArgs::default() };
-        assert!(effective_config(&split).unwrap_err().to_string().contains("user_service"));
+        let bad = ServerArgs {
+            services: Some(vec!["billing".into()]),
+            ..ServerArgs::default()
+        };
+        assert!(
+            effective_config(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("billing")
+        );
+        let split = ServerArgs {
+            services: Some(vec!["order".into()]),
+            ..ServerArgs::default()
+        };
+        assert!(
+            effective_config(&split)
+                .unwrap_err()
+                .to_string()
+                .contains("user_service")
+        );
     }
 
     #[test]

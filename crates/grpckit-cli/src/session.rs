@@ -37,13 +37,25 @@ pub struct Account {
 impl Session {
     /// Connects to `addr` (HOST:PORT or http://HOST:PORT).
     pub async fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let ch = grpckit::client::connect(addr, &ClientConfig::default()).await.with_context(|| format!("cannot reach {addr}"))?;
+        let ch = grpckit::client::connect(addr, &ClientConfig::default())
+            .await
+            .with_context(|| format!("cannot reach {addr}"))?;
         Ok(Self {
             users: UserServiceClient::new(ch.clone()),
             orders: OrderServiceClient::new(ch),
             token: None,
             timeout,
         })
+    }
+
+    /// Typed clients over an existing channel (e.g. one opened with TLS options).
+    pub fn with_channel(ch: tonic::transport::Channel, timeout: Duration) -> Self {
+        Self {
+            users: UserServiceClient::new(ch.clone()),
+            orders: OrderServiceClient::new(ch),
+            token: None,
+            timeout,
+        }
     }
 
     /// Wraps a message with the deadline and, when logged in, the bearer token.
@@ -64,19 +76,30 @@ impl Session {
         let password = "correct-horse-battery".to_owned();
         let created = self
             .users
-            .create_user(self.req(userpb::CreateUserRequest { name: label.into(), email: email.clone(), password: password.clone() }))
+            .create_user(self.req(userpb::CreateUserRequest {
+                name: label.into(),
+                email: email.clone(),
+                password: password.clone(),
+            }))
             .await
             .context("CreateUser")?
             .into_inner();
         let id = created.user.context("CreateUser returned no user")?.id;
         let login = self
             .users
-            .login(self.req(userpb::LoginRequest { email: email.clone(), password: password.clone() }))
+            .login(self.req(userpb::LoginRequest {
+                email: email.clone(),
+                password: password.clone(),
+            }))
             .await
             .context("Login")?
             .into_inner();
         self.token = Some(login.access_token);
-        Ok(Account { id, email, password })
+        Ok(Account {
+            id,
+            email,
+            password,
+        })
     }
 }
 

@@ -40,12 +40,22 @@ impl App {
     pub async fn build(config: Config, shutdown: Shutdown) -> Result<Self, ServiceError> {
         let db = &config.database;
         let store = SqlStore::connect(&db.url, db.max_connections, db.min_connections).await?;
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
+        let bus: Arc<dyn EventBus> =
+            Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
         let a = &config.auth;
         let tokens = TokenIssuer::new(&a.jwt_secret, &a.issuer, &a.audience, a.token_ttl);
-        let app = Self { config, store, bus, tokens, shutdown };
+        let app = Self {
+            config,
+            store,
+            bus,
+            tokens,
+            shutdown,
+        };
         if !app.config.auth.admin_email.is_empty() && !app.config.auth.admin_password.is_empty() {
-            let (e, p) = (app.config.auth.admin_email.clone(), app.config.auth.admin_password.clone());
+            let (e, p) = (
+                app.config.auth.admin_email.clone(),
+                app.config.auth.admin_password.clone(),
+            );
             ensure_admin(&app.store, "admin", &e, &p).await?;
         }
         Ok(app)
@@ -76,7 +86,12 @@ impl App {
         let mut b = ServerBuilder::new(cfg.clone()).file_descriptor_set(FILE_DESCRIPTOR_SET);
         let user_store: Arc<dyn UserStore> = Arc::new(self.store.clone());
         if self.serves(ServiceName::User) {
-            let api = UserApi::new(user_store.clone(), self.bus.clone(), self.tokens.clone(), self.shutdown.clone());
+            let api = UserApi::new(
+                user_store.clone(),
+                self.bus.clone(),
+                self.tokens.clone(),
+                self.shutdown.clone(),
+            );
             b = b.add_service(
                 UserServiceServer::new(api)
                     .max_decoding_message_size(cfg.max_recv_size)
@@ -91,7 +106,12 @@ impl App {
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
                 Arc::new(GrpcDirectory::new(ch))
             };
-            let api = OrderApi::new(Arc::new(self.store.clone()), users, self.bus.clone(), self.shutdown.clone());
+            let api = OrderApi::new(
+                Arc::new(self.store.clone()),
+                users,
+                self.bus.clone(),
+                self.shutdown.clone(),
+            );
             b = b.add_service(
                 OrderServiceServer::new(api)
                     .max_decoding_message_size(cfg.max_recv_size)
@@ -116,12 +136,21 @@ impl App {
 }
 
 /// Creates an admin, or promotes (and re-keys) the existing account with that email.
-pub async fn ensure_admin(store: &SqlStore, name: &str, email: &str, password: &str) -> Result<User, ServiceError> {
+pub async fn ensure_admin(
+    store: &SqlStore,
+    name: &str,
+    email: &str,
+    password: &str,
+) -> Result<User, ServiceError> {
     rules::check_sign_up(name, email, password)?;
     let email = rules::normalize_email(email);
     let hash = hash_password(password.to_owned()).await?;
     if let Some(existing) = store.get_user_by_email(&email).await? {
-        let patch = UserPatch { password_hash: Some(hash), role: Some(Role::Admin), ..UserPatch::default() };
+        let patch = UserPatch {
+            password_hash: Some(hash),
+            role: Some(Role::Admin),
+            ..UserPatch::default()
+        };
         let u = store.update_user(&existing.id, patch, now_micros()).await?;
         return u.ok_or_else(|| ServiceError::Internal("admin vanished during update".into()));
     }

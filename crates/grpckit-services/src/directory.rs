@@ -39,7 +39,9 @@ pub struct GrpcDirectory {
 impl GrpcDirectory {
     /// Uses `channel` (see `grpckit::client`).
     pub fn new(channel: Channel) -> Self {
-        Self { client: UserServiceClient::new(channel) }
+        Self {
+            client: UserServiceClient::new(channel),
+        }
     }
 }
 

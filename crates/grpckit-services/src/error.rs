@@ -56,7 +56,10 @@ impl ServiceError {
             .map(|v| format!("{}: {}", v.field, v.description))
             .collect::<Vec<_>>()
             .join("; ");
-        Self::InvalidArgument { message: format!("invalid request: {message}"), violations }
+        Self::InvalidArgument {
+            message: format!("invalid request: {message}"),
+            violations,
+        }
     }
 }
 

@@ -5,7 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use grpckit::config::Config;
 use grpckit_cli::server::{RunningServer, start};
 use grpckit_services::proto::{
-    order::v1::order_service_client::OrderServiceClient, user::v1::user_service_client::UserServiceClient,
+    order::v1::order_service_client::OrderServiceClient,
+    user::v1::user_service_client::UserServiceClient,
 };
 use tonic::transport::Channel;
 
@@ -53,7 +54,12 @@ impl TestServer {
     /// Starts with a full config; `dir` is kept alive with the server.
     pub async fn start_config(cfg: Config, dir: tempfile::TempDir) -> anyhow::Result<Self> {
         let server = start(cfg).await?;
-        Ok(Self { addr: server.addr, admin_addr: server.admin_addr, server: Some(server), dir: Some(dir) })
+        Ok(Self {
+            addr: server.addr,
+            admin_addr: server.admin_addr,
+            server: Some(server),
+            dir: Some(dir),
+        })
     }
 
     /// `http://ADDR`.
@@ -63,7 +69,11 @@ impl TestServer {
 
     /// A connected channel.
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url()).expect("valid url").connect().await.expect("connect to test server")
+        Channel::from_shared(self.url())
+            .expect("valid url")
+            .connect()
+            .await
+            .expect("connect to test server")
     }
 
     /// A UserService client.
@@ -81,7 +91,9 @@ impl TestServer {
         if let Some(s) = self.server.take() {
             s.stop().await?;
         }
-        self.dir.take().ok_or_else(|| anyhow::anyhow!("already stopped"))
+        self.dir
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("already stopped"))
     }
 }
 

@@ -75,7 +75,10 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// A violation of `field`.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -102,7 +105,11 @@ pub trait IntoStatus: std::error::Error {
 }
 
 /// A status with a `google.rpc.BadRequest` detail listing every violation (if any).
-pub fn status_with_violations(code: Code, message: String, violations: &[FieldViolation]) -> Status {
+pub fn status_with_violations(
+    code: Code,
+    message: String,
+    violations: &[FieldViolation],
+) -> Status {
     if violations.is_empty() {
         return Status::new(code, message);
     }

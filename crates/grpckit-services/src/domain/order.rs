@@ -156,27 +156,49 @@ pub fn check_new_order(
     if request_id.trim().is_empty() {
         v.push(FieldViolation::new("request_id", "must not be empty"));
     } else if request_id.len() > 128 {
-        v.push(FieldViolation::new("request_id", "must be at most 128 characters"));
+        v.push(FieldViolation::new(
+            "request_id",
+            "must be at most 128 characters",
+        ));
     }
     if user_id.trim().is_empty() {
         v.push(FieldViolation::new("user_id", "must not be empty"));
     }
-    let currency = if currency.is_empty() { "USD".to_owned() } else { currency.to_owned() };
+    let currency = if currency.is_empty() {
+        "USD".to_owned()
+    } else {
+        currency.to_owned()
+    };
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-        v.push(FieldViolation::new("currency", "must be a 3-letter ISO 4217 code such as USD"));
+        v.push(FieldViolation::new(
+            "currency",
+            "must be a 3-letter ISO 4217 code such as USD",
+        ));
     }
     if items.is_empty() {
-        v.push(FieldViolation::new("items", "must contain at least one item"));
+        v.push(FieldViolation::new(
+            "items",
+            "must contain at least one item",
+        ));
     } else if items.len() > MAX_ITEMS {
-        v.push(FieldViolation::new("items", format!("must contain at most {MAX_ITEMS} items")));
+        v.push(FieldViolation::new(
+            "items",
+            format!("must contain at most {MAX_ITEMS} items"),
+        ));
     }
     let mut total: Option<i64> = Some(0);
     for (i, it) in items.iter().enumerate() {
         if it.sku.trim().is_empty() {
-            v.push(FieldViolation::new(format!("items[{i}].sku"), "must not be empty"));
+            v.push(FieldViolation::new(
+                format!("items[{i}].sku"),
+                "must not be empty",
+            ));
         }
         if it.quantity == 0 {
-            v.push(FieldViolation::new(format!("items[{i}].quantity"), "must be greater than 0"));
+            v.push(FieldViolation::new(
+                format!("items[{i}].quantity"),
+                "must be greater than 0",
+            ));
         } else if it.quantity > MAX_QUANTITY {
             v.push(FieldViolation::new(
                 format!("items[{i}].quantity"),
@@ -184,10 +206,16 @@ pub fn check_new_order(
             ));
         }
         if it.unit_price_minor < 0 {
-            v.push(FieldViolation::new(format!("items[{i}].unit_price_minor"), "must not be negative"));
+            v.push(FieldViolation::new(
+                format!("items[{i}].unit_price_minor"),
+                "must not be negative",
+            ));
         }
-        total = total
-            .and_then(|t| it.unit_price_minor.checked_mul(i64::from(it.quantity)).and_then(|x| t.checked_add(x)));
+        total = total.and_then(|t| {
+            it.unit_price_minor
+                .checked_mul(i64::from(it.quantity))
+                .and_then(|x| t.checked_add(x))
+        });
     }
     let Some(total_minor) = total else {
         v.push(FieldViolation::new("items", "order total overflows"));
@@ -218,7 +246,11 @@ mod tests {
     use super::*;
 
     fn item(q: u32, p: i64) -> Item {
-        Item { sku: "A".into(), quantity: q, unit_price_minor: p }
+        Item {
+            sku: "A".into(),
+            quantity: q,
+            unit_price_minor: p,
+        }
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub fn decode(tag: &str, token: &str) -> Result<Option<String>, ServiceError> {
     let bad = || ServiceError::invalid("page_token", "not a token returned by this method");
     let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let key = text.strip_prefix(tag).and_then(|r| r.strip_prefix(':')).ok_or_else(bad)?;
+    let key = text
+        .strip_prefix(tag)
+        .and_then(|r| r.strip_prefix(':'))
+        .ok_or_else(bad)?;
     if key.is_empty() {
         return Err(bad());
     }

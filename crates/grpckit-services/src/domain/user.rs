@@ -77,7 +77,11 @@ pub fn check_email(email: &str) -> Result<(), String> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !email.chars().any(char::is_whitespace);
-    if ok { Ok(()) } else { Err("must look like name@example.com".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("must look like name@example.com".into())
+    }
 }
 
 /// Checks a display name.
@@ -116,7 +120,11 @@ pub fn check_sign_up(name: &str, email: &str, password: &str) -> Result<(), Serv
     if let Err(e) = check_password(password) {
         v.push(FieldViolation::new("password", e));
     }
-    if v.is_empty() { Ok(()) } else { Err(ServiceError::invalid_many(v)) }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid_many(v))
+    }
 }
 
 #[cfg(test)]
@@ -126,14 +134,17 @@ mod tests {
     #[test]
     fn emails() {
         assert!(check_email("a@b.co").is_ok());
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a b@c.de", "a@b.co.", "a@@b.co"] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a b@c.de", "a@b.co.", "a@@b.co",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn sign_up_reports_all_fields() {
-        let Err(ServiceError::InvalidArgument { violations, .. }) = check_sign_up(" ", "x", "short")
+        let Err(ServiceError::InvalidArgument { violations, .. }) =
+            check_sign_up(" ", "x", "short")
         else {
             panic!("expected invalid")
         };

@@ -29,7 +29,11 @@ pub struct MemoryBus {
 impl MemoryBus {
     /// Keeps `history` events per topic for replay; `buffer` events per subscriber.
     pub fn new(history: usize, buffer: usize) -> Self {
-        Self { topics: Arc::default(), history, buffer: buffer.max(1) }
+        Self {
+            topics: Arc::default(),
+            history,
+            buffer: buffer.max(1),
+        }
     }
 
     fn topic(&self, name: &str) -> Arc<Topic> {
@@ -86,7 +90,9 @@ impl EventBus for MemoryBus {
     }
 
     async fn recent(&self, topic: &str, n: usize) -> Vec<Event> {
-        let Some(t) = self.topics.get(topic).map(|t| t.clone()) else { return Vec::new() };
+        let Some(t) = self.topics.get(topic).map(|t| t.clone()) else {
+            return Vec::new();
+        };
         let h = t.history.lock().unwrap_or_else(|p| p.into_inner());
         h.iter().skip(h.len().saturating_sub(n)).cloned().collect()
     }
@@ -98,7 +104,11 @@ mod tests {
     use crate::events::{EventBody, event};
 
     fn ev(i: usize) -> Event {
-        event(EventBody::Tracking { order_id: "o".into(), status: "PAID".into(), description: i.to_string() })
+        event(EventBody::Tracking {
+            order_id: "o".into(),
+            status: "PAID".into(),
+            description: i.to_string(),
+        })
     }
 
     #[tokio::test]

@@ -79,7 +79,11 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
 
 /// A new event with a fresh id and the current time.
 pub fn event(body: EventBody) -> Event {
-    Event { id: uuid::Uuid::now_v7().to_string(), at: crate::time::now_micros(), body }
+    Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: crate::time::now_micros(),
+        body,
+    }
 }
 
 /// Topic of a user's activity feed.

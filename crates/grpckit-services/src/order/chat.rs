@@ -47,29 +47,54 @@ impl State {
             text,
             kind: kind as i32,
         };
-        self.bus.publish(&chat_topic(&room.order_id), event(body)).await;
+        self.bus
+            .publish(&chat_topic(&room.order_id), event(body))
+            .await;
     }
 
     /// Handles one inbound message; joins the room on the first one.
     async fn on_message(&mut self, m: pb::ChatMessage) -> Result<(), Status> {
         if m.text.len() > MAX_TEXT {
-            return Err(ServiceError::invalid("text", format!("must be at most {MAX_TEXT} bytes")).into());
+            return Err(
+                ServiceError::invalid("text", format!("must be at most {MAX_TEXT} bytes")).into(),
+            );
         }
         match &self.room {
             None => {
                 if m.order_id.trim().is_empty() {
-                    return Err(ServiceError::invalid("order_id", "the first message must name the room").into());
+                    return Err(ServiceError::invalid(
+                        "order_id",
+                        "the first message must name the room",
+                    )
+                    .into());
                 }
                 if self.store.get_order(&m.order_id).await?.is_none() {
-                    return Err(ServiceError::NotFound(format!("order '{}' not found", m.order_id)).into());
+                    return Err(ServiceError::NotFound(format!(
+                        "order '{}' not found",
+                        m.order_id
+                    ))
+                    .into());
                 }
                 let live = self.bus.subscribe(&chat_topic(&m.order_id)).await;
-                let sender = if m.sender.trim().is_empty() { "anonymous".to_owned() } else { m.sender.trim().to_owned() };
-                self.room = Some(Room { order_id: m.order_id.clone(), sender: sender.clone(), live });
-                self.say(ChatEventKind::Joined, format!("{sender} joined")).await;
+                let sender = if m.sender.trim().is_empty() {
+                    "anonymous".to_owned()
+                } else {
+                    m.sender.trim().to_owned()
+                };
+                self.room = Some(Room {
+                    order_id: m.order_id.clone(),
+                    sender: sender.clone(),
+                    live,
+                });
+                self.say(ChatEventKind::Joined, format!("{sender} joined"))
+                    .await;
             }
             Some(room) if !m.order_id.is_empty() && m.order_id != room.order_id => {
-                return Err(ServiceError::invalid("order_id", "must stay the same for the whole chat").into());
+                return Err(ServiceError::invalid(
+                    "order_id",
+                    "must stay the same for the whole chat",
+                )
+                .into());
             }
             Some(_) => {}
         }
@@ -90,9 +115,19 @@ impl State {
 
     fn to_pb(&self, e: Event) -> Option<pb::ChatEvent> {
         match e.body {
-            EventBody::Chat { order_id, participant, sender, text, kind } if participant != self.me => {
-                Some(pb::ChatEvent { order_id, sender, text, kind, sent_at: Some(to_timestamp(e.at)) })
-            }
+            EventBody::Chat {
+                order_id,
+                participant,
+                sender,
+                text,
+                kind,
+            } if participant != self.me => Some(pb::ChatEvent {
+                order_id,
+                sender,
+                text,
+                kind,
+                sent_at: Some(to_timestamp(e.at)),
+            }),
             _ => None,
         }
     }

@@ -19,7 +19,11 @@ pub(crate) fn status_to_pb(s: OrderStatus) -> pb::OrderStatus {
 pub(crate) fn items_from_pb(items: Vec<pb::OrderItem>) -> Vec<Item> {
     items
         .into_iter()
-        .map(|i| Item { sku: i.sku, quantity: i.quantity, unit_price_minor: i.unit_price_minor })
+        .map(|i| Item {
+            sku: i.sku,
+            quantity: i.quantity,
+            unit_price_minor: i.unit_price_minor,
+        })
         .collect()
 }
 
@@ -31,7 +35,11 @@ pub(crate) fn order_to_pb(o: &Order) -> pb::Order {
         items: o
             .items
             .iter()
-            .map(|i| pb::OrderItem { sku: i.sku.clone(), quantity: i.quantity, unit_price_minor: i.unit_price_minor })
+            .map(|i| pb::OrderItem {
+                sku: i.sku.clone(),
+                quantity: i.quantity,
+                unit_price_minor: i.unit_price_minor,
+            })
             .collect(),
         currency: o.currency.clone(),
         total_minor: o.total_minor,

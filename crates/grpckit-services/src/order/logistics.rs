@@ -8,10 +8,17 @@ use std::{sync::Arc, time::Duration};
 use grpckit::server::Shutdown;
 
 use super::service::publish_change;
-use crate::{ServiceError, domain::order::OrderStatus, events::EventBus, store::OrderStore, time::now_micros};
+use crate::{
+    ServiceError, domain::order::OrderStatus, events::EventBus, store::OrderStore, time::now_micros,
+};
 
 /// Runs until `shutdown`.
-pub async fn run(store: Arc<dyn OrderStore>, bus: Arc<dyn EventBus>, interval: Duration, shutdown: Shutdown) {
+pub async fn run(
+    store: Arc<dyn OrderStore>,
+    bus: Arc<dyn EventBus>,
+    interval: Duration,
+    shutdown: Shutdown,
+) {
     let tick = (interval / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -27,11 +34,23 @@ pub async fn run(store: Arc<dyn OrderStore>, bus: Arc<dyn EventBus>, interval: D
 }
 
 /// Advances every order that has waited `interval` in PAID or SHIPPED.
-pub async fn step(store: &dyn OrderStore, bus: &dyn EventBus, interval: Duration) -> Result<(), ServiceError> {
+pub async fn step(
+    store: &dyn OrderStore,
+    bus: &dyn EventBus,
+    interval: Duration,
+) -> Result<(), ServiceError> {
     let before = now_micros() - interval.as_micros() as i64;
     for (from, to, what) in [
-        (OrderStatus::Shipped, OrderStatus::Delivered, "delivered to the customer"),
-        (OrderStatus::Paid, OrderStatus::Shipped, "handed to the carrier"),
+        (
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+            "delivered to the customer",
+        ),
+        (
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            "handed to the carrier",
+        ),
     ] {
         for order in store.due_orders(from, before, 100).await? {
             match store.transition(&order.id, to, None, now_micros()).await {

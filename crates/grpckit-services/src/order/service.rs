@@ -6,7 +6,11 @@ use futures::Stream;
 use grpckit::server::Shutdown;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{chat, convert::{items_from_pb, order_to_pb}, tracking};
+use super::{
+    chat,
+    convert::{items_from_pb, order_to_pb},
+    tracking,
+};
 use crate::{
     ServiceError,
     directory::UserDirectory,
@@ -56,7 +60,8 @@ pub(crate) async fn publish_change(bus: &dyn EventBus, order: &Order, descriptio
         description: format!("order {}: {description}", order.id),
         order_id: order.id.clone(),
     };
-    bus.publish(&user_topic(&order.user_id), event(activity)).await;
+    bus.publish(&user_topic(&order.user_id), event(activity))
+        .await;
 }
 
 impl OrderApi {
@@ -67,13 +72,26 @@ impl OrderApi {
         bus: Arc<dyn EventBus>,
         shutdown: Shutdown,
     ) -> Self {
-        Self { store, users, bus, shutdown }
+        Self {
+            store,
+            users,
+            bus,
+            shutdown,
+        }
     }
 
     async fn create(&self, req: pb::CreateOrderRequest) -> Result<Order, ServiceError> {
-        let new = check_new_order(&req.request_id, &req.user_id, items_from_pb(req.items), &req.currency)?;
+        let new = check_new_order(
+            &req.request_id,
+            &req.user_id,
+            items_from_pb(req.items),
+            &req.currency,
+        )?;
         if !self.users.user_exists(&new.user_id).await? {
-            return Err(ServiceError::NotFound(format!("user '{}' not found", new.user_id)));
+            return Err(ServiceError::NotFound(format!(
+                "user '{}' not found",
+                new.user_id
+            )));
         }
         let id = uuid::Uuid::now_v7().to_string();
         match self.store.create_order(&id, &new, now_micros()).await? {
@@ -89,7 +107,10 @@ impl OrderApi {
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty"));
         }
-        self.store.get_order(id).await?.ok_or_else(|| ServiceError::NotFound(format!("order '{id}' not found")))
+        self.store
+            .get_order(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("order '{id}' not found")))
     }
 }
 
@@ -98,41 +119,78 @@ type ChatStream = Pin<Box<dyn Stream<Item = Result<pb::ChatEvent, Status>> + Sen
 
 #[tonic::async_trait]
 impl OrderService for OrderApi {
-    async fn create_order(&self, req: Request<pb::CreateOrderRequest>) -> Result<Response<pb::CreateOrderResponse>, Status> {
+    async fn create_order(
+        &self,
+        req: Request<pb::CreateOrderRequest>,
+    ) -> Result<Response<pb::CreateOrderResponse>, Status> {
         let order = self.create(req.into_inner()).await?;
-        Ok(Response::new(pb::CreateOrderResponse { order: Some(order_to_pb(&order)) }))
+        Ok(Response::new(pb::CreateOrderResponse {
+            order: Some(order_to_pb(&order)),
+        }))
     }
 
-    async fn get_order(&self, req: Request<pb::GetOrderRequest>) -> Result<Response<pb::GetOrderResponse>, Status> {
+    async fn get_order(
+        &self,
+        req: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::GetOrderResponse>, Status> {
         let order = self.require_order(&req.into_inner().id).await?;
-        Ok(Response::new(pb::GetOrderResponse { order: Some(order_to_pb(&order)) }))
+        Ok(Response::new(pb::GetOrderResponse {
+            order: Some(order_to_pb(&order)),
+        }))
     }
 
-    async fn list_orders(&self, req: Request<pb::ListOrdersRequest>) -> Result<Response<pb::ListOrdersResponse>, Status> {
+    async fn list_orders(
+        &self,
+        req: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let req = req.into_inner();
         let size = page::page_size(req.page_size)?;
         let after = page::decode("orders", &req.page_token)?;
         let user = (!req.user_id.is_empty()).then_some(req.user_id.as_str());
-        let mut orders = self.store.list_orders(user, after.as_deref(), size + 1).await?;
+        let mut orders = self
+            .store
+            .list_orders(user, after.as_deref(), size + 1)
+            .await?;
         let next_page_token = if orders.len() > size as usize {
             orders.truncate(size as usize);
-            orders.last().map(|o| page::encode("orders", &o.id)).unwrap_or_default()
+            orders
+                .last()
+                .map(|o| page::encode("orders", &o.id))
+                .unwrap_or_default()
         } else {
             String::new()
         };
-        Ok(Response::new(pb::ListOrdersResponse { orders: orders.iter().map(order_to_pb).collect(), next_page_token }))
+        Ok(Response::new(pb::ListOrdersResponse {
+            orders: orders.iter().map(order_to_pb).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn cancel_order(&self, req: Request<pb::CancelOrderRequest>) -> Result<Response<pb::CancelOrderResponse>, Status> {
+    async fn cancel_order(
+        &self,
+        req: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::CancelOrderResponse>, Status> {
         let req = req.into_inner();
         self.require_order(&req.id).await?;
-        let order = self.store.transition(&req.id, OrderStatus::Cancelled, None, now_micros()).await?;
-        let why = if req.reason.trim().is_empty() { "cancelled".to_owned() } else { format!("cancelled: {}", req.reason.trim()) };
+        let order = self
+            .store
+            .transition(&req.id, OrderStatus::Cancelled, None, now_micros())
+            .await?;
+        let why = if req.reason.trim().is_empty() {
+            "cancelled".to_owned()
+        } else {
+            format!("cancelled: {}", req.reason.trim())
+        };
         publish_change(self.bus.as_ref(), &order, &why).await;
-        Ok(Response::new(pb::CancelOrderResponse { order: Some(order_to_pb(&order)) }))
+        Ok(Response::new(pb::CancelOrderResponse {
+            order: Some(order_to_pb(&order)),
+        }))
     }
 
-    async fn pay_order(&self, req: Request<pb::PayOrderRequest>) -> Result<Response<pb::PayOrderResponse>, Status> {
+    async fn pay_order(
+        &self,
+        req: Request<pb::PayOrderRequest>,
+    ) -> Result<Response<pb::PayOrderResponse>, Status> {
         let req = req.into_inner();
         let current = self.require_order(&req.id).await?;
         if req.amount_minor < 0 {
@@ -141,19 +199,31 @@ impl OrderService for OrderApi {
         if req.amount_minor != 0 && req.amount_minor != current.total_minor {
             return Err(ServiceError::invalid(
                 "amount_minor",
-                format!("must equal the order total {} (or 0 to pay the total)", current.total_minor),
+                format!(
+                    "must equal the order total {} (or 0 to pay the total)",
+                    current.total_minor
+                ),
             )
             .into());
         }
         let payment_id = format!("pay_{}", uuid::Uuid::now_v7().simple());
-        let order = self.store.transition(&req.id, OrderStatus::Paid, Some(&payment_id), now_micros()).await?;
+        let order = self
+            .store
+            .transition(&req.id, OrderStatus::Paid, Some(&payment_id), now_micros())
+            .await?;
         publish_change(self.bus.as_ref(), &order, "payment received").await;
-        Ok(Response::new(pb::PayOrderResponse { order: Some(order_to_pb(&order)), payment_id }))
+        Ok(Response::new(pb::PayOrderResponse {
+            order: Some(order_to_pb(&order)),
+            payment_id,
+        }))
     }
 
     type TrackOrderStream = TrackStream;
 
-    async fn track_order(&self, req: Request<pb::TrackOrderRequest>) -> Result<Response<Self::TrackOrderStream>, Status> {
+    async fn track_order(
+        &self,
+        req: Request<pb::TrackOrderRequest>,
+    ) -> Result<Response<Self::TrackOrderStream>, Status> {
         let id = req.into_inner().order_id;
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("order_id", "must not be empty").into());
@@ -161,16 +231,25 @@ impl OrderService for OrderApi {
         // Subscribe first, then read the state: no change can slip in between.
         let live = self.bus.subscribe(&order_topic(&id)).await;
         let current = self.require_order(&id).await?;
-        Ok(Response::new(tracking::stream(current, live, self.shutdown.clone())))
+        Ok(Response::new(tracking::stream(
+            current,
+            live,
+            self.shutdown.clone(),
+        )))
     }
 
-    async fn upload_orders(&self, req: Request<Streaming<pb::CreateOrderRequest>>) -> Result<Response<pb::UploadOrdersResponse>, Status> {
+    async fn upload_orders(
+        &self,
+        req: Request<Streaming<pb::CreateOrderRequest>>,
+    ) -> Result<Response<pb::UploadOrdersResponse>, Status> {
         let mut stream = req.into_inner();
         let mut out = pb::UploadOrdersResponse::default();
         let mut index = 0u32;
         while let Some(item) = stream.message().await? {
             if index >= MAX_UPLOAD {
-                return Err(Status::resource_exhausted(format!("at most {MAX_UPLOAD} orders per upload")));
+                return Err(Status::resource_exhausted(format!(
+                    "at most {MAX_UPLOAD} orders per upload"
+                )));
             }
             let request_id = item.request_id.clone();
             match self.create(item).await {
@@ -196,7 +275,10 @@ impl OrderService for OrderApi {
 
     type ChatStream = ChatStream;
 
-    async fn chat(&self, req: Request<Streaming<pb::ChatMessage>>) -> Result<Response<Self::ChatStream>, Status> {
+    async fn chat(
+        &self,
+        req: Request<Streaming<pb::ChatMessage>>,
+    ) -> Result<Response<Self::ChatStream>, Status> {
         let inbound = req.into_inner();
         Ok(Response::new(chat::room_stream(
             inbound,

@@ -30,7 +30,12 @@ pub(super) fn stream(
         description: format!("current state: {}", current.status.as_str()),
         occurred_at: Some(to_timestamp(current.updated_at)),
     };
-    let state = State { live, rank: current.status.rank(), done: current.status.is_terminal(), shutdown };
+    let state = State {
+        live,
+        rank: current.status.rank(),
+        done: current.status.is_terminal(),
+        shutdown,
+    };
     let rest = futures::stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
@@ -44,8 +49,17 @@ pub(super) fn stream(
                 }
             };
             let e = next?;
-            let EventBody::Tracking { order_id, status, description } = e.body else { continue };
-            let Some(s) = OrderStatus::parse(&status) else { continue };
+            let EventBody::Tracking {
+                order_id,
+                status,
+                description,
+            } = e.body
+            else {
+                continue;
+            };
+            let Some(s) = OrderStatus::parse(&status) else {
+                continue;
+            };
             // Skip changes already reflected in the state sent first.
             if s.rank() <= st.rank && !(s == OrderStatus::Cancelled && st.rank < 3) {
                 continue;

@@ -24,8 +24,12 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 /// Checks a password against a PHC string; false on mismatch or a malformed hash.
 pub async fn verify_password(password: String, phc: String) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&phc) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+        let Ok(parsed) = PasswordHash::new(&phc) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("verify task failed: {e}")))
@@ -39,8 +43,16 @@ mod tests {
     async fn hash_and_verify() {
         let h = hash_password("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), h.clone()).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), h.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong".into(), h).await.unwrap());
-        assert!(!verify_password("x".into(), "not a hash".into()).await.unwrap());
+        assert!(
+            !verify_password("x".into(), "not a hash".into())
+                .await
+                .unwrap()
+        );
     }
 }

@@ -81,7 +81,12 @@ impl TokenIssuer {
     }
 
     /// Signs a token for a user.
-    pub fn issue(&self, user_id: &str, email: &str, roles: Vec<String>) -> Result<String, ServiceError> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        email: &str,
+        roles: Vec<String>,
+    ) -> Result<String, ServiceError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())

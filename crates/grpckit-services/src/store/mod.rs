@@ -55,7 +55,12 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// By normalized email.
     async fn get_user_by_email(&self, email: &str) -> Result<Option<User>, ServiceError>;
     /// Applies a patch; `None` when the user does not exist.
-    async fn update_user(&self, id: &str, patch: UserPatch, now: i64) -> Result<Option<User>, ServiceError>;
+    async fn update_user(
+        &self,
+        id: &str,
+        patch: UserPatch,
+        now: i64,
+    ) -> Result<Option<User>, ServiceError>;
     /// Deletes; false when it did not exist.
     async fn delete_user(&self, id: &str) -> Result<bool, ServiceError>;
     /// Users with id greater than `after`, ascending, at most `limit`.
@@ -67,14 +72,35 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
 pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// Idempotent insert keyed by `request_id`; `ALREADY_EXISTS` when the key was used with
     /// another payload.
-    async fn create_order(&self, id: &str, order: &NewOrder, now: i64) -> Result<CreateOutcome, ServiceError>;
+    async fn create_order(
+        &self,
+        id: &str,
+        order: &NewOrder,
+        now: i64,
+    ) -> Result<CreateOutcome, ServiceError>;
     /// By id.
     async fn get_order(&self, id: &str) -> Result<Option<Order>, ServiceError>;
     /// Orders (of one user when given) with id greater than `after`, ascending.
-    async fn list_orders(&self, user_id: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Order>, ServiceError>;
+    async fn list_orders(
+        &self,
+        user_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError>;
     /// Moves an order to `to` if the state machine allows it from its current state.
     /// `NOT_FOUND` / `FAILED_PRECONDITION` otherwise. Safe under concurrency (compare-and-set).
-    async fn transition(&self, id: &str, to: OrderStatus, payment_id: Option<&str>, now: i64) -> Result<Order, ServiceError>;
+    async fn transition(
+        &self,
+        id: &str,
+        to: OrderStatus,
+        payment_id: Option<&str>,
+        now: i64,
+    ) -> Result<Order, ServiceError>;
     /// Orders in `status` last changed at or before `before` (for the logistics simulator).
-    async fn due_orders(&self, status: OrderStatus, before: i64, limit: u32) -> Result<Vec<Order>, ServiceError>;
+    async fn due_orders(
+        &self,
+        status: OrderStatus,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError>;
 }

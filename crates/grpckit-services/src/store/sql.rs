@@ -42,7 +42,11 @@ fn normalize_url(url: &str) -> String {
 
 impl SqlStore {
     /// Connects, applies pragmas (SQLite: WAL, busy timeout, foreign keys) and migrates.
-    pub async fn connect(url: &str, max_connections: u32, min_connections: u32) -> Result<Self, ServiceError> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        min_connections: u32,
+    ) -> Result<Self, ServiceError> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
@@ -52,9 +56,15 @@ impl SqlStore {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -133,31 +143,47 @@ impl UserStore for SqlStore {
         .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                Err(ServiceError::AlreadyExists(format!("a user with email '{}' already exists", u.email)))
-            }
+            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(format!(
+                "a user with email '{}' already exists",
+                u.email
+            ))),
             Err(e) => Err(e.into()),
         }
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, ServiceError> {
-        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     async fn get_user_by_email(&self, email: &str) -> Result<Option<User>, ServiceError> {
-        let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn update_user(&self, id: &str, p: UserPatch, now: i64) -> Result<Option<User>, ServiceError> {
-        let Some(mut u) = self.get_user(id).await? else { return Ok(None) };
+    async fn update_user(
+        &self,
+        id: &str,
+        p: UserPatch,
+        now: i64,
+    ) -> Result<Option<User>, ServiceError> {
+        let Some(mut u) = self.get_user(id).await? else {
+            return Ok(None);
+        };
         if let Some(n) = p.name {
             u.name = n;
         }
@@ -185,20 +211,28 @@ impl UserStore for SqlStore {
         match res {
             Ok(r) if r.rows_affected() == 0 => Ok(None),
             Ok(_) => Ok(Some(u)),
-            Err(e) if is_unique_violation(&e) => {
-                Err(ServiceError::AlreadyExists(format!("a user with email '{}' already exists", u.email)))
-            }
+            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(format!(
+                "a user with email '{}' already exists",
+                u.email
+            ))),
             Err(e) => Err(e.into()),
         }
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, ServiceError> {
-        let r = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let r = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>, ServiceError> {
-        let rows = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id > $1 ORDER BY id ASC LIMIT $2"))
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_cols!(),
+            " FROM users WHERE id > $1 ORDER BY id ASC LIMIT $2"
+        ))
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -209,7 +243,12 @@ impl UserStore for SqlStore {
 
 #[async_trait]
 impl OrderStore for SqlStore {
-    async fn create_order(&self, id: &str, o: &NewOrder, now: i64) -> Result<CreateOutcome, ServiceError> {
+    async fn create_order(
+        &self,
+        id: &str,
+        o: &NewOrder,
+        now: i64,
+    ) -> Result<CreateOutcome, ServiceError> {
         let items = serde_json::to_string(&o.items)
             .map_err(|e| ServiceError::Internal(format!("cannot encode items: {e}")))?;
         // ON CONFLICT DO NOTHING makes concurrent duplicates race safely: exactly one insert
@@ -232,10 +271,14 @@ impl OrderStore for SqlStore {
         .await?
         .rows_affected()
             == 1;
-        let row = sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE request_id = $1"))
-            .bind(&o.request_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            order_cols!(),
+            " FROM orders WHERE request_id = $1"
+        ))
+        .bind(&o.request_id)
+        .fetch_one(&self.pool)
+        .await?;
         let stored = order_from_row(&row)?;
         if inserted {
             return Ok(CreateOutcome::Created(stored));
@@ -250,18 +293,31 @@ impl OrderStore for SqlStore {
     }
 
     async fn get_order(&self, id: &str) -> Result<Option<Order>, ServiceError> {
-        let row = sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            order_cols!(),
+            " FROM orders WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(order_from_row).transpose()
     }
 
-    async fn list_orders(&self, user_id: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Order>, ServiceError> {
+    async fn list_orders(
+        &self,
+        user_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError> {
         // Placeholders stay in ascending order: SQLite numbers `$n` by first appearance.
         let rows = match user_id {
             Some(u) => {
-                sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE id > $1 AND user_id = $2 ORDER BY id ASC LIMIT $3"))
+                sqlx::query(concat!(
+                    "SELECT ",
+                    order_cols!(),
+                    " FROM orders WHERE id > $1 AND user_id = $2 ORDER BY id ASC LIMIT $3"
+                ))
                 .bind(after.unwrap_or(""))
                 .bind(u)
                 .bind(i64::from(limit))
@@ -269,17 +325,27 @@ impl OrderStore for SqlStore {
                 .await?
             }
             None => {
-                sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE id > $1 ORDER BY id ASC LIMIT $2"))
-                    .bind(after.unwrap_or(""))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query(concat!(
+                    "SELECT ",
+                    order_cols!(),
+                    " FROM orders WHERE id > $1 ORDER BY id ASC LIMIT $2"
+                ))
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
             }
         };
         rows.iter().map(order_from_row).collect()
     }
 
-    async fn transition(&self, id: &str, to: OrderStatus, payment_id: Option<&str>, now: i64) -> Result<Order, ServiceError> {
+    async fn transition(
+        &self,
+        id: &str,
+        to: OrderStatus,
+        payment_id: Option<&str>,
+        now: i64,
+    ) -> Result<Order, ServiceError> {
         // Compare-and-set on the current status; retry if another writer moved it meanwhile.
         for _ in 0..5 {
             let Some(current) = self.get_order(id).await? else {
@@ -308,11 +374,22 @@ impl OrderStore for SqlStore {
                 });
             }
         }
-        Err(ServiceError::Unavailable(format!("order '{id}' is changing concurrently; retry")))
+        Err(ServiceError::Unavailable(format!(
+            "order '{id}' is changing concurrently; retry"
+        )))
     }
 
-    async fn due_orders(&self, status: OrderStatus, before: i64, limit: u32) -> Result<Vec<Order>, ServiceError> {
-        let rows = sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"))
+    async fn due_orders(
+        &self,
+        status: OrderStatus,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_cols!(),
+            " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"
+        ))
         .bind(status.as_str())
         .bind(before)
         .bind(i64::from(limit))

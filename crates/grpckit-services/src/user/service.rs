@@ -9,7 +9,10 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::user_to_pb;
 use crate::{
     ServiceError,
-    domain::{page, user as rules, user::{Role, User}},
+    domain::{
+        page, user as rules,
+        user::{Role, User},
+    },
     events::{EventBody, EventBus, event, user_topic},
     proto::user::v1::{self as pb, ActivityKind, user_service_server::UserService},
     security::{TokenIssuer, hash_password, verify_password},
@@ -33,8 +36,18 @@ pub struct UserApi {
 
 impl UserApi {
     /// Wires the service.
-    pub fn new(store: Arc<dyn UserStore>, bus: Arc<dyn EventBus>, tokens: TokenIssuer, shutdown: Shutdown) -> Self {
-        Self { store, bus, tokens, shutdown }
+    pub fn new(
+        store: Arc<dyn UserStore>,
+        bus: Arc<dyn EventBus>,
+        tokens: TokenIssuer,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            tokens,
+            shutdown,
+        }
     }
 
     async fn activity(&self, user_id: &str, kind: ActivityKind, description: String) {
@@ -52,7 +65,9 @@ impl UserApi {
         rules::check_sign_up(&req.name, &req.email, &req.password)?;
         let email = rules::normalize_email(&req.email);
         if self.store.get_user_by_email(&email).await?.is_some() {
-            return Err(ServiceError::AlreadyExists(format!("a user with email '{email}' already exists")));
+            return Err(ServiceError::AlreadyExists(format!(
+                "a user with email '{email}' already exists"
+            )));
         }
         let now = now_micros();
         let user = User {
@@ -65,7 +80,12 @@ impl UserApi {
             updated_at: now,
         };
         self.store.insert_user(&user).await?;
-        self.activity(&user.id, ActivityKind::UserCreated, "account created".into()).await;
+        self.activity(
+            &user.id,
+            ActivityKind::UserCreated,
+            "account created".into(),
+        )
+        .await;
         Ok(user)
     }
 
@@ -73,13 +93,21 @@ impl UserApi {
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty"));
         }
-        self.store.get_user(id).await?.ok_or_else(|| ServiceError::NotFound(format!("user '{id}' not found")))
+        self.store
+            .get_user(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user '{id}' not found")))
     }
 }
 
 fn to_activity(e: crate::events::Event, replayed: bool) -> Option<pb::ActivityEvent> {
     match e.body {
-        EventBody::Activity { user_id, kind, description, order_id } => Some(pb::ActivityEvent {
+        EventBody::Activity {
+            user_id,
+            kind,
+            description,
+            order_id,
+        } => Some(pb::ActivityEvent {
             id: e.id,
             user_id,
             kind,
@@ -96,21 +124,37 @@ type ActivityStream = Pin<Box<dyn Stream<Item = Result<pb::ActivityEvent, Status
 
 #[tonic::async_trait]
 impl UserService for UserApi {
-    async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> Result<Response<pb::CreateUserResponse>, Status> {
+    async fn create_user(
+        &self,
+        req: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::CreateUserResponse>, Status> {
         let user = self.sign_up(req.into_inner()).await?;
-        Ok(Response::new(pb::CreateUserResponse { user: Some(user_to_pb(&user)) }))
+        Ok(Response::new(pb::CreateUserResponse {
+            user: Some(user_to_pb(&user)),
+        }))
     }
 
-    async fn get_user(&self, req: Request<pb::GetUserRequest>) -> Result<Response<pb::GetUserResponse>, Status> {
+    async fn get_user(
+        &self,
+        req: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::GetUserResponse>, Status> {
         let user = self.require_user(&req.into_inner().id).await?;
-        Ok(Response::new(pb::GetUserResponse { user: Some(user_to_pb(&user)) }))
+        Ok(Response::new(pb::GetUserResponse {
+            user: Some(user_to_pb(&user)),
+        }))
     }
 
-    async fn update_user(&self, req: Request<pb::UpdateUserRequest>) -> Result<Response<pb::UpdateUserResponse>, Status> {
+    async fn update_user(
+        &self,
+        req: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::UpdateUserResponse>, Status> {
         let req = req.into_inner();
         let mut violations = Vec::new();
         if req.id.trim().is_empty() {
-            violations.push(grpckit::error::FieldViolation::new("id", "must not be empty"));
+            violations.push(grpckit::error::FieldViolation::new(
+                "id",
+                "must not be empty",
+            ));
         }
         if let Some(Err(e)) = req.name.as_deref().map(rules::check_name) {
             violations.push(grpckit::error::FieldViolation::new("name", e));
@@ -147,12 +191,26 @@ impl UserService for UserApi {
             .update_user(&req.id, patch, now_micros())
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("user '{}' not found", req.id)))?;
-        let what = if changed.is_empty() { "nothing".to_owned() } else { changed.join(", ") };
-        self.activity(&user.id, ActivityKind::ProfileUpdated, format!("profile updated: {what}")).await;
-        Ok(Response::new(pb::UpdateUserResponse { user: Some(user_to_pb(&user)) }))
+        let what = if changed.is_empty() {
+            "nothing".to_owned()
+        } else {
+            changed.join(", ")
+        };
+        self.activity(
+            &user.id,
+            ActivityKind::ProfileUpdated,
+            format!("profile updated: {what}"),
+        )
+        .await;
+        Ok(Response::new(pb::UpdateUserResponse {
+            user: Some(user_to_pb(&user)),
+        }))
     }
 
-    async fn delete_user(&self, req: Request<pb::DeleteUserRequest>) -> Result<Response<pb::DeleteUserResponse>, Status> {
+    async fn delete_user(
+        &self,
+        req: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         let id = req.into_inner().id;
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty").into());
@@ -160,25 +218,38 @@ impl UserService for UserApi {
         if !self.store.delete_user(&id).await? {
             return Err(ServiceError::NotFound(format!("user '{id}' not found")).into());
         }
-        self.activity(&id, ActivityKind::UserDeleted, "account deleted".into()).await;
+        self.activity(&id, ActivityKind::UserDeleted, "account deleted".into())
+            .await;
         Ok(Response::new(pb::DeleteUserResponse {}))
     }
 
-    async fn list_users(&self, req: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
+    async fn list_users(
+        &self,
+        req: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let req = req.into_inner();
         let size = page::page_size(req.page_size)?;
         let after = page::decode("users", &req.page_token)?;
         let mut users = self.store.list_users(after.as_deref(), size + 1).await?;
         let next_page_token = if users.len() > size as usize {
             users.truncate(size as usize);
-            users.last().map(|u| page::encode("users", &u.id)).unwrap_or_default()
+            users
+                .last()
+                .map(|u| page::encode("users", &u.id))
+                .unwrap_or_default()
         } else {
             String::new()
         };
-        Ok(Response::new(pb::ListUsersResponse { users: users.iter().map(user_to_pb).collect(), next_page_token }))
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.iter().map(user_to_pb).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn login(&self, req: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+    async fn login(
+        &self,
+        req: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
         let req = req.into_inner();
         let denied = || ServiceError::Unauthenticated("invalid email or password".into());
         if req.email.is_empty() || req.password.is_empty() {
@@ -193,8 +264,11 @@ impl UserService for UserApi {
         if !verify_password(req.password, user.password_hash.clone()).await? {
             return Err(denied().into());
         }
-        let token = self.tokens.issue(&user.id, &user.email, vec![user.role.as_str().to_owned()])?;
-        self.activity(&user.id, ActivityKind::Login, "logged in".into()).await;
+        let token =
+            self.tokens
+                .issue(&user.id, &user.email, vec![user.role.as_str().to_owned()])?;
+        self.activity(&user.id, ActivityKind::Login, "logged in".into())
+            .await;
         Ok(Response::new(pb::LoginResponse {
             access_token: token,
             token_type: "Bearer".into(),
@@ -211,7 +285,9 @@ impl UserService for UserApi {
     ) -> Result<Response<Self::StreamUserActivityStream>, Status> {
         let req = req.into_inner();
         self.require_user(&req.user_id).await.map_err(|e| match e {
-            ServiceError::InvalidArgument { .. } => ServiceError::invalid("user_id", "must not be empty"),
+            ServiceError::InvalidArgument { .. } => {
+                ServiceError::invalid("user_id", "must not be empty")
+            }
             other => other,
         })?;
         let topic = user_topic(&req.user_id);
@@ -219,17 +295,28 @@ impl UserService for UserApi {
         // already replayed.
         let live = self.bus.subscribe(&topic).await;
         let replay = if req.replay_last > 0 {
-            self.bus.recent(&topic, (req.replay_last as usize).min(MAX_REPLAY)).await
+            self.bus
+                .recent(&topic, (req.replay_last as usize).min(MAX_REPLAY))
+                .await
         } else {
             Vec::new()
         };
         let last_replayed = replay.last().map(|e| e.id.clone());
-        let history = futures::stream::iter(replay.into_iter().filter_map(|e| to_activity(e, true)).map(Ok));
+        let history = futures::stream::iter(
+            replay
+                .into_iter()
+                .filter_map(|e| to_activity(e, true))
+                .map(Ok),
+        );
         let live = live
-            .filter(move |e| std::future::ready(last_replayed.as_ref().is_none_or(|last| e.id > *last)))
+            .filter(move |e| {
+                std::future::ready(last_replayed.as_ref().is_none_or(|last| e.id > *last))
+            })
             .filter_map(|e| std::future::ready(to_activity(e, false).map(Ok)));
         let shutdown = self.shutdown.clone();
-        let stream = history.chain(live).take_until(async move { shutdown.cancelled().await });
+        let stream = history
+            .chain(live)
+            .take_until(async move { shutdown.cancelled().await });
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -242,7 +329,9 @@ impl UserService for UserApi {
         let mut index = 0u32;
         while let Some(item) = stream.message().await? {
             if index >= MAX_BATCH {
-                return Err(Status::resource_exhausted(format!("at most {MAX_BATCH} users per batch")));
+                return Err(Status::resource_exhausted(format!(
+                    "at most {MAX_BATCH} users per batch"
+                )));
             }
             match self.sign_up(item).await {
                 Ok(user) => {
@@ -266,5 +355,4 @@ impl UserService for UserApi {
 }
 
 /// An argon2 hash of a random string, used to equalize login timing for unknown emails.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1vd6Yb7y8wZr3M0m2l5hZ8x0Jm9o2c6rZrJm0p3mV5U";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1vd6Yb7y8wZr3M0m2l5hZ8x0Jm9o2c6rZrJm0p3mV5U";

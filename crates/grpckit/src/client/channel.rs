@@ -21,7 +21,11 @@ pub enum ClientError {
 }
 
 fn endpoint(addr: &str, cfg: &ClientConfig) -> Result<Endpoint, ClientError> {
-    let uri = if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
+    let uri = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
     let ep = Endpoint::from_shared(uri).map_err(|_| ClientError::InvalidEndpoint(addr.into()))?;
     Ok(ep
         .connect_timeout(cfg.connection_timeout)
@@ -36,7 +40,10 @@ pub async fn connect(addr: &str, cfg: &ClientConfig) -> Result<Channel, ClientEr
     endpoint(addr, cfg)?
         .connect()
         .await
-        .map_err(|source| ClientError::Connect { addr: addr.into(), source })
+        .map_err(|source| ClientError::Connect {
+            addr: addr.into(),
+            source,
+        })
 }
 
 /// A channel that connects on first use (and reconnects after failures).

@@ -44,8 +44,10 @@ pub fn parse_yaml(text: &str) -> Result<Config, ConfigError> {
 
 /// Reads and parses a YAML file.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     parse_yaml(&text).map_err(|e| match e {
         ConfigError::Parse(m) => ConfigError::Parse(format!("{}: {m}", path.display())),
         ConfigError::Invalid(m) => ConfigError::Invalid(format!("{}: {m}", path.display())),
@@ -99,15 +101,21 @@ client:
 
     #[test]
     fn bad_duration_is_named() {
-        let err = parse_yaml("server:\n  keep_alive:\n    time: soon\n").unwrap_err().to_string();
+        let err = parse_yaml("server:\n  keep_alive:\n    time: soon\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("server.keep_alive.time"), "{err}");
     }
 
     #[test]
     fn bad_value_is_named() {
-        let err = parse_yaml("server:\n  max_recv_size: 0\n").unwrap_err().to_string();
+        let err = parse_yaml("server:\n  max_recv_size: 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("server.max_recv_size"), "{err}");
-        let err = parse_yaml("database:\n  url: mysql://x\n").unwrap_err().to_string();
+        let err = parse_yaml("database:\n  url: mysql://x\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("database.url"), "{err}");
     }
 }

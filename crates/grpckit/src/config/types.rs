@@ -40,7 +40,9 @@ impl std::str::FromStr for ServiceName {
         match s.trim() {
             "user" => Ok(Self::User),
             "order" => Ok(Self::Order),
-            other => Err(format!("unknown service '{other}' (expected user or order)")),
+            other => Err(format!(
+                "unknown service '{other}' (expected user or order)"
+            )),
         }
     }
 }
@@ -175,7 +177,10 @@ pub struct ClientKeepAlive {
 
 impl Default for ClientKeepAlive {
     fn default() -> Self {
-        Self { time: Duration::from_secs(30), timeout: Duration::from_secs(5) }
+        Self {
+            time: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -217,7 +222,11 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: "sqlite://grpckit.db".into(), max_connections: 10, min_connections: 1 }
+        Self {
+            url: "sqlite://grpckit.db".into(),
+            max_connections: 10,
+            min_connections: 1,
+        }
     }
 }
 
@@ -267,7 +276,10 @@ pub struct EventsConfig {
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        Self { history: 100, buffer: 256 }
+        Self {
+            history: 100,
+            buffer: 256,
+        }
     }
 }
 
@@ -284,7 +296,10 @@ pub struct LogisticsConfig {
 
 impl Default for LogisticsConfig {
     fn default() -> Self {
-        Self { enabled: true, interval: Duration::from_secs(5) }
+        Self {
+            enabled: true,
+            interval: Duration::from_secs(5),
+        }
     }
 }
 
@@ -300,7 +315,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: LogFormat::Json }
+        Self {
+            level: "info".into(),
+            format: LogFormat::Json,
+        }
     }
 }
 
@@ -342,9 +360,7 @@ impl Config {
             return Err("server.services: at least one of user, order".into());
         }
         if self.server.services == [ServiceName::Order] && self.server.user_service.is_empty() {
-            return Err(
-                "server.user_service: required when serving only the order service".into()
-            );
+            return Err("server.user_service: required when serving only the order service".into());
         }
         if self.client.retry.max_attempts == 0 {
             return Err("client.retry.max_attempts: must be at least 1".into());

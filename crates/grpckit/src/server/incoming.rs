@@ -6,7 +6,9 @@ use futures::Stream;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Turns a listener into the stream of connections tonic serves.
-pub(crate) fn tcp_incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
+pub(crate) fn tcp_incoming(
+    listener: TcpListener,
+) -> impl Stream<Item = std::io::Result<TcpStream>> {
     futures::stream::unfold(listener, |listener| async move {
         loop {
             match listener.accept().await {

@@ -15,7 +15,9 @@ pub struct AdminRouter {
 impl AdminRouter {
     /// `/healthz` only.
     pub fn new() -> Self {
-        Self { router: Router::new().route("/healthz", get(|| async { (StatusCode::OK, "ok\n") })) }
+        Self {
+            router: Router::new().route("/healthz", get(|| async { (StatusCode::OK, "ok\n") })),
+        }
     }
 
     /// Merges more routes (metrics, stats page).
