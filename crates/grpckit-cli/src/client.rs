@@ -191,8 +191,10 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<Report> {
     )
     .ok()
     .and_then(|o| o.order);
-    if let (Some(a), Some(b)) = (&order, &again) {
-        if a.id != b.id {
+    if let (Some(a), Some(b)) = (&order, &again)
+        && a.id != b.id
+    {
+        {
             println!("FAIL idempotent CreateOrder returned a second order");
             r.lines.push(CallLine {
                 method: "CreateOrder idempotency".into(),

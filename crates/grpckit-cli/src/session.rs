@@ -62,10 +62,8 @@ impl Session {
     pub fn req<T>(&self, msg: T) -> Request<T> {
         let mut r = Request::new(msg);
         r.set_timeout(self.timeout);
-        if let Some(t) = &self.token {
-            if let Ok(v) = format!("Bearer {t}").parse() {
-                r.metadata_mut().insert("authorization", v);
-            }
+        if let Some(Ok(v)) = self.token.as_ref().map(|t| format!("Bearer {t}").parse()) {
+            r.metadata_mut().insert("authorization", v);
         }
         r
     }

@@ -197,7 +197,7 @@ mod tests {
     impl WorkerCall for FakeWorker {
         async fn call(&mut self, seq: u64) -> Result<(), Status> {
             tokio::time::sleep(Duration::from_millis(10)).await;
-            if seq % 5 == 0 && self.0 < usize::MAX {
+            if seq.is_multiple_of(5) && self.0 < usize::MAX {
                 Err(Status::not_found(format!("no {seq}")))
             } else {
                 Ok(())

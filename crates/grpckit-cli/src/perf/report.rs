@@ -76,6 +76,14 @@ pub struct PerfReport {
     pub rps: f64,
     /// Latency summary.
     pub latency_ms: Latency,
+    /// Median latency in ms (same as `latency_ms.p50`; kept for older consumers).
+    pub p50_ms: f64,
+    /// 90th percentile in ms (same as `latency_ms.p90`).
+    pub p90_ms: f64,
+    /// 99th percentile in ms (same as `latency_ms.p99`).
+    pub p99_ms: f64,
+    /// Slowest call in ms (same as `latency_ms.max`).
+    pub max_ms: f64,
     /// Latency histogram (log-spaced buckets).
     pub histogram: Vec<Bucket>,
     /// Completed calls in each second of the run.
@@ -144,6 +152,10 @@ impl PerfReport {
                 p999: q(0.999),
                 max: ms(h.max()),
             },
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p99_ms: q(0.99),
+            max_ms: ms(h.max()),
             histogram: buckets(h),
             per_second: o.per_second,
             errors_by_code,
