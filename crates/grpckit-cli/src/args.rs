@@ -5,6 +5,11 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::{
+    call::{CallArgs, DescribeArgs, ListArgs},
+    perf::PerfArgs,
+};
+
 /// grpckit: serve, call, stream and load-test gRPC services.
 #[derive(Debug, Parser)]
 #[command(name = "grpckit", version, about)]
@@ -23,8 +28,14 @@ pub enum Command {
     Client(ClientArgs),
     /// Exercise server streaming, client streaming and bidirectional chat and report.
     Stream(ClientArgs),
-    /// Load test (default: 10 concurrent workers, 1000 requests).
+    /// Load test any method, or a realistic mix (default: 10 concurrent workers, 1000 requests).
     Perf(PerfArgs),
+    /// Call any method with JSON in and out (descriptors from reflection or --proto).
+    Call(CallArgs),
+    /// List services, or the methods of one service.
+    List(ListArgs),
+    /// Describe a service, method, message or enum as proto text.
+    Describe(DescribeArgs),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -95,23 +106,6 @@ pub struct ClientArgs {
     /// Per-call deadline.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-}
-
-/// `grpckit perf`
-#[derive(Debug, Args, Clone)]
-pub struct PerfArgs {
-    /// Server address.
-    #[arg(long, default_value = "localhost:9090", env = "GRPCKIT_ADDR")]
-    pub addr: String,
-    /// Concurrent workers.
-    #[arg(short = 'c', long, default_value_t = 10)]
-    pub concurrency: usize,
-    /// Total requests.
-    #[arg(short = 'n', long, default_value_t = 1000)]
-    pub requests: u64,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `grpckit admin ...`

@@ -3,8 +3,11 @@
 #![forbid(unsafe_code)]
 
 pub mod args;
+pub mod call;
 pub mod client;
+pub mod conn;
 pub mod perf;
+pub mod reflect;
 pub mod server;
 pub mod session;
 pub mod stream;

@@ -60,16 +60,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Perf(args) => {
             let report = grpckit_cli::perf::run(&args).await?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{report}");
+            let text = grpckit_cli::perf::render(&report, args.format())?;
+            match &args.output {
+                Some(path) => std::fs::write(path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => print!("{text}"),
             }
             if report.errors == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Command::Call(args) => {
+            let outcome = grpckit_cli::call::call(&args, &mut std::io::stdout().lock()).await?;
+            if let Some(s) = &outcome.error {
+                eprint!("{}", grpckit_cli::call::format_status(s));
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Command::List(args) => {
+            grpckit_cli::call::list(&args, &mut std::io::stdout().lock()).await?;
+            ExitCode::SUCCESS
+        }
+        Command::Describe(args) => {
+            grpckit_cli::call::describe_cmd(&args, &mut std::io::stdout().lock()).await?;
+            ExitCode::SUCCESS
         }
         Command::Admin(AdminCommand::Create {
             email,

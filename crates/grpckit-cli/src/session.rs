@@ -48,6 +48,16 @@ impl Session {
         })
     }
 
+    /// Typed clients over an existing channel (e.g. one opened with TLS options).
+    pub fn with_channel(ch: tonic::transport::Channel, timeout: Duration) -> Self {
+        Self {
+            users: UserServiceClient::new(ch.clone()),
+            orders: OrderServiceClient::new(ch),
+            token: None,
+            timeout,
+        }
+    }
+
     /// Wraps a message with the deadline and, when logged in, the bearer token.
     pub fn req<T>(&self, msg: T) -> Request<T> {
         let mut r = Request::new(msg);
