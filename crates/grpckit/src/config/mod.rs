@@ -5,7 +5,9 @@
 //! `server.keep_alive.time: invalid value: expected a duration like 60s`.
 
 mod load;
+mod middleware;
 mod types;
 
 pub use load::{ConfigError, load_file, parse_yaml};
+pub use middleware::*;
 pub use types::*;

@@ -60,7 +60,7 @@ pub struct ServerBuilder {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
-    stack: GrpcStackLayer,
+    stack: Option<GrpcStackLayer>,
     health: (HealthReporter, tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>),
 }
 
@@ -79,7 +79,7 @@ impl ServerBuilder {
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
-            stack: GrpcStackLayer::default(),
+            stack: None,
             health,
         }
     }
@@ -107,9 +107,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the middleware stack.
+    /// Sets the middleware stack. Without it (the default) the server runs with NO layers.
     pub fn stack(mut self, stack: GrpcStackLayer) -> Self {
-        self.stack = stack;
+        self.stack = Some(stack);
         self
     }
 
@@ -147,14 +147,12 @@ impl ServerBuilder {
         let routes: Routes = self.reflection_routes(routes)?.routes();
 
         let cfg = &self.config;
-        let server = Server::builder()
+        let mut base = Server::builder()
             .max_concurrent_streams(Some(cfg.max_concurrent_streams))
             .http2_keepalive_interval(Some(cfg.keep_alive.time))
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
-            .tcp_nodelay(true)
-            .layer(self.stack.clone())
-            .add_routes(routes);
+            .tcp_nodelay(true);
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
@@ -170,13 +168,23 @@ impl ServerBuilder {
                 tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
             }
         };
-        let serve = server.serve_with_incoming_shutdown(tcp_incoming(listener), drain_signal);
-        tokio::pin!(serve);
-        tokio::select! {
-            res = &mut serve => res?,
-            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
-            }
+        let incoming = tcp_incoming(listener);
+        // Two arms because the layered and the bare router are different types.
+        macro_rules! run {
+            ($server:expr) => {{
+                let serve = $server.add_routes(routes).serve_with_incoming_shutdown(incoming, drain_signal);
+                tokio::pin!(serve);
+                tokio::select! {
+                    res = &mut serve => res?,
+                    _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                        tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
+                    }
+                }
+            }};
+        }
+        match self.stack.clone() {
+            Some(stack) => run!(base.layer(stack)),
+            None => run!(base),
         }
         tracing::info!("server stopped");
         Ok(())
