@@ -6,7 +6,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use anyhow::{Context, bail};
 use grpckit::{
     config::{Config, LogFormat, RuntimeFlavor, ServiceName, load_file},
-    middleware::GrpcStackLayer,
     server::{
         Shutdown,
         runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
@@ -225,7 +224,6 @@ async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Re
     let app = App::build(cfg.clone(), shutdown.clone())
         .await
         .context("cannot open the database")?;
-    let stack = GrpcStackLayer::new(&cfg.server);
     let mut listeners = vec![first];
     for _ in 1..cores.max(1) {
         listeners.push(
@@ -234,7 +232,7 @@ async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Re
     }
     let mut threads = Vec::new();
     for (i, std_listener) in listeners.into_iter().enumerate() {
-        let builder = app.server_builder()?.stack(stack.clone());
+        let builder = app.server_builder()?;
         let shutdown = shutdown.clone();
         threads.push(
             std::thread::Builder::new()

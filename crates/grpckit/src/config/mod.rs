@@ -7,8 +7,10 @@
 mod client;
 mod load;
 mod runtime;
+mod middleware;
 mod types;
 
 pub use client::*;
 pub use load::{ConfigError, load_file, parse_yaml};
+pub use middleware::*;
 pub use types::*;

@@ -24,6 +24,8 @@ pub struct Config {
     pub logistics: LogisticsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The interceptor chain.
+    pub middleware: super::middleware::MiddlewareConfig,
 }
 
 /// Which reference services a process serves.

@@ -1,7 +1,18 @@
-//! The server middleware. Each layer lives in its own folder; [`GrpcStackLayer`] composes
-//! them in the documented order (see [`crate::server::ServerBuilder`]).
+//! The server middleware. Each part lives in its own folder; [`GrpcStackLayer`] fuses them
+//! into one service in the documented order (see [`stack`]).
 
+pub mod audit;
+pub mod auth;
+mod body;
+pub mod log;
+pub mod method;
 pub mod msg_size;
-mod stack;
+pub mod rate_limit;
+mod record;
+pub mod recover;
+pub mod stack;
+pub mod timeout;
+pub mod validate;
 
-pub use stack::GrpcStackLayer;
+pub use body::StackBody;
+pub use stack::{GrpcStack, GrpcStackLayer, StackHandles};

@@ -20,7 +20,10 @@ use tonic::{
 use tonic_health::server::HealthReporter;
 
 use super::{Shutdown, incoming::tcp_incoming};
-use crate::{config::ServerConfig, middleware::GrpcStackLayer};
+use crate::{
+    config::ServerConfig,
+    middleware::{GrpcStackLayer, msg_size::MessageSizeLayer},
+};
 
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +63,8 @@ pub struct ServerBuilder {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
-    stack: GrpcStackLayer,
-    health: (
-        HealthReporter,
-        tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
-    ),
+    stack: Option<GrpcStackLayer>,
+    health: (HealthReporter, tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>),
 }
 
 impl ServerBuilder {
@@ -78,11 +78,11 @@ impl ServerBuilder {
             ),
         );
         Self {
-            stack: GrpcStackLayer::new(&config),
             config,
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
+            stack: None,
             health,
         }
     }
@@ -110,9 +110,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the middleware stack.
+    /// Sets the middleware stack. Without it (the default) the server runs with NO layers.
     pub fn stack(mut self, stack: GrpcStackLayer) -> Self {
-        self.stack = stack;
+        self.stack = Some(stack);
         self
     }
 
@@ -125,9 +125,7 @@ impl ServerBuilder {
         // Each builder adds its own reflection descriptor; add the other version's too so
         // `list` shows both reflection services whichever version a tool speaks.
         let mut v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            );
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
         let mut v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
         for set in &self.descriptor_sets {
@@ -143,27 +141,23 @@ impl ServerBuilder {
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
         let reporter = self.health.0.clone();
         for name in &self.service_names {
-            reporter
-                .set_service_status(*name, tonic_health::ServingStatus::Serving)
-                .await;
+            reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
         }
-        reporter
-            .set_service_status("", tonic_health::ServingStatus::Serving)
-            .await;
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
 
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let routes: Routes = self.reflection_routes(routes)?.routes();
 
         let cfg = &self.config;
-        let server = Server::builder()
+        let mut base = Server::builder()
             .max_concurrent_streams(Some(cfg.max_concurrent_streams))
             .http2_keepalive_interval(Some(cfg.keep_alive.time))
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
             .tcp_nodelay(true)
-            .layer(self.stack.clone())
-            .add_routes(routes);
+            // Always on: oversized messages get RESOURCE_EXHAUSTED (tonic alone says OUT_OF_RANGE).
+            .layer(MessageSizeLayer::new(cfg.max_recv_size));
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
@@ -173,23 +167,29 @@ impl ServerBuilder {
             async move {
                 shutdown.cancelled().await;
                 for name in &names {
-                    reporter
-                        .set_service_status(*name, tonic_health::ServingStatus::NotServing)
-                        .await;
+                    reporter.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
                 }
-                reporter
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
+                reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
                 tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
             }
         };
-        let serve = server.serve_with_incoming_shutdown(tcp_incoming(listener), drain_signal);
-        tokio::pin!(serve);
-        tokio::select! {
-            res = &mut serve => res?,
-            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
-            }
+        let incoming = tcp_incoming(listener);
+        // Two arms because the layered and the bare router are different types.
+        macro_rules! run {
+            ($server:expr) => {{
+                let serve = $server.add_routes(routes).serve_with_incoming_shutdown(incoming, drain_signal);
+                tokio::pin!(serve);
+                tokio::select! {
+                    res = &mut serve => res?,
+                    _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                        tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
+                    }
+                }
+            }};
+        }
+        match self.stack.clone() {
+            Some(stack) => run!(base.layer(stack)),
+            None => run!(base),
         }
         tracing::info!("server stopped");
         Ok(())

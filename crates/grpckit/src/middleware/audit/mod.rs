@@ -1,0 +1,11 @@
+//! Audit trail: every mutating call (create/update/delete/pay/cancel/login) and every
+//! stream open produces one record (time, principal, method, target id, request id, peer,
+//! outcome code, duration). Records carry no message bodies or headers, so passwords and
+//! tokens never reach the sink. The default sink is a JSON lines file written by its own
+//! thread; write errors and overflow are logged and counted, never silent.
+
+mod layer;
+mod sink;
+
+pub use layer::AuditLayer;
+pub use sink::{AuditRecord, AuditSink, AuditStats};

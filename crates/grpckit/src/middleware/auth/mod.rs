@@ -1,0 +1,18 @@
+//! Authentication (JWT bearer tokens, API keys) and authorization (RBAC by method pattern).
+//!
+//! The [`Principal`] is put into request extensions; handlers enforce ownership with
+//! [`Principal::may_act_for`]. Failures: `UNAUTHENTICATED` with one generic message,
+//! `PERMISSION_DENIED` when authenticated but not allowed.
+
+mod cache;
+mod jwt;
+mod layer;
+mod principal;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use jwt::{KeyError, KeySet, TokenError};
+pub use layer::AuthLayer;
+pub use principal::{AuthMethod, Principal};
+pub use state::{AuthSecrets, AuthState, UNAUTHENTICATED_MSG, hash_api_key};

@@ -1,0 +1,74 @@
+//! The authenticated caller, put into request extensions for handlers.
+
+use std::sync::Arc;
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `authorization: Bearer <JWT>`.
+    Jwt,
+    /// `x-api-key`.
+    ApiKey,
+}
+
+impl AuthMethod {
+    /// `jwt` or `api_key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::ApiKey => "api_key",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    subject: Box<str>,
+    roles: Box<[Box<str>]>,
+    method: AuthMethod,
+}
+
+/// The caller: subject (user id or API key name), roles and auth method. Cheap to clone.
+///
+/// Handlers read it with `request.extensions().get::<Principal>()`; it is absent when
+/// auth is disabled or the method is public and no credentials were sent.
+#[derive(Debug, Clone)]
+pub struct Principal(Arc<Inner>);
+
+impl Principal {
+    /// A principal.
+    pub fn new(subject: impl Into<Box<str>>, roles: Vec<String>, method: AuthMethod) -> Self {
+        let roles = roles.into_iter().map(String::into_boxed_str).collect();
+        Self(Arc::new(Inner { subject: subject.into(), roles, method }))
+    }
+
+    /// User id (JWT `sub`) or API key name.
+    pub fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    /// Roles.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.0.roles.iter().map(|r| &**r)
+    }
+
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles().any(|r| r == role)
+    }
+
+    /// `admin` or `service` (API keys for service-to-service calls act for any user).
+    pub fn is_admin(&self) -> bool {
+        self.has_role("admin") || self.has_role("service")
+    }
+
+    /// Whether the caller may act on data owned by `owner_id` (self or admin).
+    pub fn may_act_for(&self, owner_id: &str) -> bool {
+        self.is_admin() || self.subject() == owner_id
+    }
+
+    /// How the caller authenticated.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.0.method
+    }
+}

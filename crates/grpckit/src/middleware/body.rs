@@ -1,0 +1,193 @@
+//! The ONE response body wrapper of the stack: counts response messages, reads the final
+//! `grpc-status`, turns a panic while polling a response stream into `INTERNAL`, enforces
+//! stream lifetime/idle timeouts, and finishes the [`CallRecord`] exactly once.
+
+use std::{
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+use tonic::{Code, Status, body::Body};
+
+use super::{recover, record::CallRecord};
+
+/// Stream timers.
+pub(crate) struct Timers {
+    pub(crate) sleep: Pin<Box<Sleep>>,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) idle: Option<Duration>,
+}
+
+impl Timers {
+    pub(crate) fn new(deadline: Option<Instant>, idle: Option<Duration>) -> Option<Self> {
+        let first = match (deadline, idle) {
+            (None, None) => return None,
+            (Some(d), None) => d,
+            (None, Some(i)) => Instant::now() + i,
+            (Some(d), Some(i)) => d.min(Instant::now() + i),
+        };
+        Some(Self { sleep: Box::pin(tokio::time::sleep_until(first)), deadline, idle })
+    }
+
+    fn touch(&mut self) {
+        if let Some(i) = self.idle {
+            let next = Instant::now() + i;
+            let next = self.deadline.map_or(next, |d| d.min(next));
+            self.sleep.as_mut().reset(next);
+        }
+    }
+}
+
+/// Response body of [`super::GrpcStack`].
+pub struct StackBody {
+    inner: Body,
+    rec: Option<CallRecord>,
+    recover: bool,
+    timers: Option<Timers>,
+    /// Bytes left of the message being sent (to count messages across chunks).
+    partial: usize,
+    /// Header bytes of a message header split across chunks.
+    header_left: usize,
+    header_len: [u8; 4],
+    finished: bool,
+}
+
+impl std::fmt::Debug for StackBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackBody").finish_non_exhaustive()
+    }
+}
+
+fn status_trailers(status: &Status) -> Frame<Bytes> {
+    let (mut parts, ()) = status.clone().into_http::<()>().into_parts();
+    parts.headers.remove(http::header::CONTENT_TYPE);
+    Frame::trailers(parts.headers)
+}
+
+fn grpc_code(h: &HeaderMap) -> Option<Code> {
+    h.get("grpc-status").map(|v| {
+        v.to_str().ok().and_then(|s| s.parse::<i32>().ok()).map_or(Code::Unknown, Code::from_i32)
+    })
+}
+
+impl StackBody {
+    pub(crate) fn new(inner: Body, rec: Option<CallRecord>, recover: bool, timers: Option<Timers>) -> Self {
+        Self { inner, rec, recover, timers, partial: 0, header_left: 5, header_len: [0; 4], finished: false }
+    }
+
+    /// An empty body for a response that already carries its status in the headers.
+    pub(crate) fn empty() -> Self {
+        let mut b = Self::new(Body::empty(), None, false, None);
+        b.finished = true;
+        b
+    }
+
+    fn count(&mut self, mut data: &[u8]) {
+        let mut n = 0u32;
+        while !data.is_empty() {
+            if self.partial > 0 {
+                let take = self.partial.min(data.len());
+                self.partial -= take;
+                data = &data[take..];
+                continue;
+            }
+            // Reading a 5-byte header (flag + big-endian length).
+            let pos = 5 - self.header_left;
+            if pos > 0 {
+                self.header_len[pos - 1] = data[0];
+            }
+            self.header_left -= 1;
+            data = &data[1..];
+            if self.header_left == 0 {
+                n += 1;
+                self.partial = u32::from_be_bytes(self.header_len) as usize;
+                self.header_left = 5;
+            }
+        }
+        if let Some(r) = &mut self.rec {
+            r.out_msgs += n;
+        }
+    }
+
+    fn finish(&mut self, code: Code) {
+        self.finished = true;
+        if let Some(mut r) = self.rec.take() {
+            r.finish(code);
+        }
+    }
+
+    fn end_with(&mut self, status: &Status) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        self.finish(status.code());
+        Poll::Ready(Some(Ok(status_trailers(status))))
+    }
+}
+
+impl HttpBody for StackBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = &mut *self;
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        if let Some(t) = &mut this.timers
+            && t.sleep.as_mut().poll(cx).is_ready()
+        {
+            return this.end_with(&Status::deadline_exceeded("stream deadline or idle timeout exceeded"));
+        }
+        let polled = if this.recover {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll_frame(cx))) {
+                Ok(p) => p,
+                Err(panic) => {
+                    let (m, id) = this.rec.as_ref().map_or(("", ""), |r| (&*r.method.name, r.request_id_str()));
+                    recover::log_panic(&*panic, m, id, true);
+                    return this.end_with(&recover::panic_status());
+                }
+            }
+        } else {
+            Pin::new(&mut this.inner).poll_frame(cx)
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.count(d);
+                    if let Some(t) = &mut this.timers {
+                        t.touch();
+                    }
+                } else if let Some(tr) = frame.trailers_ref() {
+                    this.finish(grpc_code(tr).unwrap_or(Code::Ok));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.finish(e.code());
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                this.finish(Code::Ok);
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.finished || (self.timers.is_none() && self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The code in headers of a trailers-only response.
+pub(crate) fn header_code(h: &HeaderMap) -> Option<Code> {
+    grpc_code(h)
+}

@@ -1,0 +1,89 @@
+//! Request ids and the access log: one structured line per call (method, call kind, gRPC
+//! code, duration, peer, principal, request id, message counts) under the target
+//! `grpckit::access`. `x-request-id` is taken from the caller (when sane) or generated,
+//! and returned in the response headers. Health checks log at `debug`.
+
+mod layer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::{HeaderMap, HeaderValue};
+pub use layer::LogLayer;
+
+use crate::{
+    config::{AccessLevel, AccessLogConfig},
+    middleware::method::MethodPattern,
+};
+
+/// The request id, in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    /// As text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("")
+    }
+}
+
+/// The swappable part of the access log config.
+#[derive(Debug, Clone)]
+pub struct LogPolicy {
+    /// Level of successful calls.
+    pub level: AccessLevel,
+    /// Methods logged at debug.
+    pub quiet: Vec<MethodPattern>,
+}
+
+impl LogPolicy {
+    /// From config.
+    pub fn new(cfg: &AccessLogConfig) -> Self {
+        Self { level: cfg.level, quiet: cfg.quiet_methods.iter().map(|p| MethodPattern::new(p)).collect() }
+    }
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// The caller's `x-request-id` when it is 1..=128 visible ASCII chars, else a new id.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get("x-request-id") {
+        let b = v.as_bytes();
+        if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
+            return v.clone();
+        }
+    }
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u128() as u32);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 25];
+    write_hex(&mut buf[..8], u64::from(prefix));
+    buf[8] = b'-';
+    write_hex(&mut buf[9..], n);
+    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+fn write_hex(out: &mut [u8], mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for slot in out.iter_mut().rev() {
+        *slot = HEX[(v & 15) as usize];
+        v >>= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_or_generates() {
+        let mut h = HeaderMap::new();
+        let a = request_id(&h);
+        let b = request_id(&h);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 25);
+        h.insert("x-request-id", HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&h), "abc-123");
+        h.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&h), "has space");
+    }
+}

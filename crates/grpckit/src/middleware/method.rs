@@ -1,0 +1,166 @@
+//! Per-method facts computed once at start (call kind, input type, audit/validate flags)
+//! and method patterns (`*`, `pkg.Service/*`, `grpc.reflection.*`, exact).
+
+use std::{collections::HashMap, sync::Arc};
+
+/// The four gRPC call kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// One request, one response.
+    Unary,
+    /// One request, a response stream.
+    ServerStreaming,
+    /// A request stream, one response.
+    ClientStreaming,
+    /// Streams both ways.
+    Bidi,
+}
+
+impl CallKind {
+    /// From the descriptor's streaming flags.
+    pub fn from_flags(client: bool, server: bool) -> Self {
+        match (client, server) {
+            (false, false) => Self::Unary,
+            (false, true) => Self::ServerStreaming,
+            (true, false) => Self::ClientStreaming,
+            (true, true) => Self::Bidi,
+        }
+    }
+
+    /// `unary`, `server_streaming`, `client_streaming`, `bidi_streaming`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unary => "unary",
+            Self::ServerStreaming => "server_streaming",
+            Self::ClientStreaming => "client_streaming",
+            Self::Bidi => "bidi_streaming",
+        }
+    }
+
+    /// Whether the response is a stream.
+    pub fn server_streams(self) -> bool {
+        matches!(self, Self::ServerStreaming | Self::Bidi)
+    }
+
+    /// Whether the request is a stream.
+    pub fn client_streams(self) -> bool {
+        matches!(self, Self::ClientStreaming | Self::Bidi)
+    }
+}
+
+/// A method pattern: `*`, a prefix ending in `*`, or an exact `pkg.Service/Method`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodPattern {
+    text: Box<str>,
+    prefix: bool,
+}
+
+impl MethodPattern {
+    /// Parses a pattern (a leading `/` is ignored).
+    pub fn new(p: &str) -> Self {
+        let p = p.trim().trim_start_matches('/');
+        match p.strip_suffix('*') {
+            Some(prefix) => Self { text: prefix.into(), prefix: true },
+            None => Self { text: p.into(), prefix: false },
+        }
+    }
+
+    /// Whether `method` (`pkg.Service/Method`, no leading slash) matches.
+    pub fn matches(&self, method: &str) -> bool {
+        if self.prefix { method.starts_with(&*self.text) } else { method == &*self.text }
+    }
+
+    /// Whether any of `patterns` matches.
+    pub fn any(patterns: &[Self], method: &str) -> bool {
+        patterns.iter().any(|p| p.matches(method))
+    }
+}
+
+/// What the stack knows about one method.
+#[derive(Debug)]
+pub struct MethodInfo {
+    /// `pkg.Service/Method`.
+    pub name: Box<str>,
+    /// Index in the table (per-method state arrays use it); `usize::MAX` when unknown.
+    pub index: usize,
+    /// Call kind.
+    pub kind: CallKind,
+    /// Full name of the input message, when known.
+    pub input_type: Option<Box<str>>,
+    /// Whether the input message carries `buf.validate` rules.
+    pub has_rules: bool,
+    /// Whether calls produce an audit record.
+    pub audited: bool,
+    /// Index of the descriptor set that defines the method.
+    pub set: usize,
+}
+
+/// Words that make a method mutating (and so audited).
+const MUTATING: [&str; 8] = ["Create", "Update", "Delete", "Pay", "Cancel", "Login", "Upload", "BatchCreate"];
+
+/// Whether a method name (the part after `/`) mutates state.
+pub fn is_mutating(method: &str) -> bool {
+    let short = method.rsplit('/').next().unwrap_or(method);
+    MUTATING.iter().any(|m| short.starts_with(m))
+}
+
+/// All known methods by path.
+#[derive(Debug, Default)]
+pub struct MethodTable {
+    by_path: HashMap<Box<str>, Arc<MethodInfo>>,
+    list: Vec<Arc<MethodInfo>>,
+}
+
+impl MethodTable {
+    /// Adds a method.
+    pub(crate) fn insert(&mut self, mut info: MethodInfo) {
+        info.index = self.list.len();
+        let info = Arc::new(info);
+        self.by_path.insert(format!("/{}", info.name).into(), info.clone());
+        self.list.push(info);
+    }
+
+    /// Every known method.
+    pub fn methods(&self) -> &[Arc<MethodInfo>] {
+        &self.list
+    }
+
+    /// Looks up an HTTP path (`/pkg.Service/Method`); unknown paths get a fresh info.
+    pub fn lookup(&self, path: &str, audit_extra: &[MethodPattern]) -> Arc<MethodInfo> {
+        if let Some(m) = self.by_path.get(path) {
+            return m.clone();
+        }
+        let name = path.trim_start_matches('/');
+        Arc::new(MethodInfo {
+            name: name.into(),
+            index: usize::MAX,
+            kind: CallKind::Unary,
+            input_type: None,
+            has_rules: false,
+            audited: is_mutating(name) || MethodPattern::any(audit_extra, name),
+            set: usize::MAX,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(MethodPattern::new("*").matches("a.B/C"));
+        assert!(MethodPattern::new("order.v1.OrderService/*").matches("order.v1.OrderService/GetOrder"));
+        assert!(!MethodPattern::new("order.v1.OrderService/*").matches("user.v1.UserService/GetUser"));
+        assert!(MethodPattern::new("/user.v1.UserService/Login").matches("user.v1.UserService/Login"));
+        assert!(!MethodPattern::new("user.v1.UserService/Login").matches("user.v1.UserService/LoginX"));
+        assert!(MethodPattern::new("grpc.reflection.*").matches("grpc.reflection.v1.ServerReflection/X"));
+    }
+
+    #[test]
+    fn mutating() {
+        assert!(is_mutating("user.v1.UserService/CreateUser"));
+        assert!(is_mutating("order.v1.OrderService/PayOrder"));
+        assert!(!is_mutating("order.v1.OrderService/GetOrder"));
+    }
+}

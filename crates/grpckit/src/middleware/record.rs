@@ -1,0 +1,111 @@
+//! One call's bookkeeping: emitted once (access line + audit record) when the call ends,
+//! whether it ends normally, with an error, by a panic, a timeout or the client leaving.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::{Instant, SystemTime},
+};
+
+use http::HeaderValue;
+use tokio::sync::OwnedSemaphorePermit;
+use tonic::Code;
+
+use super::{
+    audit::AuditRecord,
+    auth::Principal,
+    method::{MethodInfo, MethodPattern},
+    stack::StackShared,
+    validate::Inspected,
+};
+use crate::{config::AccessLevel, error::code_name};
+
+/// See the module docs.
+pub(crate) struct CallRecord {
+    pub(crate) shared: Arc<StackShared>,
+    pub(crate) method: Arc<MethodInfo>,
+    pub(crate) start: Instant,
+    pub(crate) request_id: Option<HeaderValue>,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) principal: Option<Principal>,
+    pub(crate) inspected: Option<Arc<Inspected>>,
+    pub(crate) out_msgs: u32,
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
+    pub(crate) done: bool,
+}
+
+impl CallRecord {
+    pub(crate) fn request_id_str(&self) -> &str {
+        self.request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Emits the access line and the audit record (once).
+    pub(crate) fn finish(&mut self, code: Code) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.permit = None;
+        let elapsed = self.start.elapsed();
+        let sh = &self.shared;
+        if let Some(policy) = &sh.log {
+            let policy = policy.load();
+            let quiet = MethodPattern::any(&policy.quiet, &self.method.name);
+            let info = !quiet && (code != Code::Ok || policy.level == AccessLevel::Info);
+            let enabled = if info {
+                tracing::enabled!(target: "grpckit::access", tracing::Level::INFO)
+            } else {
+                tracing::enabled!(target: "grpckit::access", tracing::Level::DEBUG)
+                    && (quiet || policy.level != AccessLevel::Off)
+            };
+            if enabled {
+                let msgs_in = self.inspected.as_ref().map(|i| i.messages.load(Ordering::Relaxed));
+                macro_rules! line {
+                    ($lvl:expr) => {
+                        tracing::event!(
+                            target: "grpckit::access",
+                            $lvl,
+                            method = &*self.method.name,
+                            kind = self.method.kind.as_str(),
+                            code = code_name(code),
+                            duration_us = elapsed.as_micros() as u64,
+                            peer = self.peer.map(tracing::field::display),
+                            principal = self.principal.as_ref().map(Principal::subject),
+                            request_id = self.request_id_str(),
+                            msgs_in,
+                            msgs_out = self.out_msgs,
+                            "call"
+                        )
+                    };
+                }
+                if info {
+                    line!(tracing::Level::INFO);
+                } else {
+                    line!(tracing::Level::DEBUG);
+                }
+            }
+        }
+        if let (Some(sink), true) = (&sh.audit, self.method.audited) {
+            let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
+            sink.record(AuditRecord {
+                time,
+                principal: self.principal.as_ref().map_or("anonymous", Principal::subject).to_owned(),
+                auth: self.principal.as_ref().map_or("none", |p| p.auth_method().as_str()),
+                method: self.method.name.to_string(),
+                kind: self.method.kind.as_str(),
+                target: self.inspected.as_ref().and_then(|i| i.target.get().cloned()),
+                request_id: self.request_id_str().to_owned(),
+                peer: self.peer.map(|p| p.to_string()),
+                code: code_name(code),
+                duration_us: elapsed.as_micros() as u64,
+            });
+        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        // Dropped before a status was seen: the client went away or the server stopped.
+        self.finish(Code::Cancelled);
+    }
+}

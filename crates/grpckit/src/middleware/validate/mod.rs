@@ -1,0 +1,12 @@
+//! Request validation with `buf.validate` rules declared in the `.proto` files
+//! (`prost-protovalidate`). Every request message, including each message of a client
+//! stream, is checked before the handler sees it; a violation ends the call with
+//! `INVALID_ARGUMENT` and a `google.rpc.BadRequest` listing every violated field.
+
+mod body;
+mod layer;
+mod schema;
+
+pub use body::{InspectBody, Inspected};
+pub use layer::ValidateLayer;
+pub use schema::{Schemas, violations_status};

@@ -1,0 +1,148 @@
+//! Descriptor pools of the registered services: the method table and the validators.
+
+use std::collections::HashSet;
+
+use prost_protovalidate::bridge::RuntimeBridge;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use tonic::{Code, Status};
+
+use crate::{
+    error::{FieldViolation, status_with_violations},
+    middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable, is_mutating},
+};
+
+/// One registered descriptor set.
+struct Set {
+    pool: DescriptorPool,
+    bridge: Option<RuntimeBridge>,
+}
+
+/// The schemas of every served service.
+#[derive(Default)]
+pub struct Schemas {
+    sets: Vec<Set>,
+}
+
+impl std::fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schemas").field("sets", &self.sets.len()).finish()
+    }
+}
+
+fn has_rules(msg: &MessageDescriptor, seen: &mut HashSet<String>) -> bool {
+    if !seen.insert(msg.full_name().to_owned()) {
+        return false;
+    }
+    let pool = msg.parent_pool();
+    let ext = |name: &str| pool.get_extension_by_name(name);
+    let (Some(field_ext), msg_ext, oneof_ext) =
+        (ext("buf.validate.field"), ext("buf.validate.message"), ext("buf.validate.oneof"))
+    else {
+        return false;
+    };
+    if msg_ext.is_some_and(|e| msg.options().has_extension(&e)) {
+        return true;
+    }
+    if oneof_ext.is_some_and(|e| msg.oneofs().any(|o| o.options().has_extension(&e))) {
+        return true;
+    }
+    msg.fields().any(|f| {
+        f.options().has_extension(&field_ext)
+            || f.kind().as_message().is_some_and(|m| has_rules(m, seen))
+    })
+}
+
+impl Schemas {
+    /// Decodes the encoded `FileDescriptorSet`s (extension options intact). Sets that do
+    /// not decode are skipped with a warning.
+    pub fn new(sets: &[&[u8]]) -> Self {
+        let sets = sets
+            .iter()
+            .filter_map(|bytes| match DescriptorPool::decode(*bytes) {
+                Ok(pool) => {
+                    let bridge = pool
+                        .get_extension_by_name("buf.validate.field")
+                        .is_some()
+                        .then(|| RuntimeBridge::from_fds(bytes));
+                    Some(Set { pool, bridge })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "descriptor set does not decode; its methods are not validated");
+                    None
+                }
+            })
+            .collect();
+        Self { sets }
+    }
+
+    /// The method table of every service in the sets.
+    pub fn method_table(&self, audit_extra: &[MethodPattern]) -> MethodTable {
+        let mut t = MethodTable::default();
+        let mut seen = HashSet::new();
+        for (i, set) in self.sets.iter().enumerate() {
+            for svc in set.pool.services() {
+                for m in svc.methods() {
+                    let name = format!("{}/{}", svc.full_name(), m.name());
+                    if !seen.insert(name.clone()) {
+                        continue;
+                    }
+                    let kind = CallKind::from_flags(m.is_client_streaming(), m.is_server_streaming());
+                    let input = m.input();
+                    let rules = set.bridge.is_some() && has_rules(&input, &mut HashSet::new());
+                    let audited = is_mutating(&name) || kind != CallKind::Unary || MethodPattern::any(audit_extra, &name);
+                    t.insert(MethodInfo {
+                        name: name.into(),
+                        index: 0,
+                        kind,
+                        input_type: Some(input.full_name().into()),
+                        has_rules: rules,
+                        audited,
+                        set: i,
+                    });
+                }
+            }
+        }
+        t
+    }
+
+    /// Validates one wire-encoded message.
+    pub fn validate(&self, set: usize, type_name: &str, bytes: &[u8]) -> Result<(), Status> {
+        let Some(bridge) = self.sets.get(set).and_then(|s| s.bridge.as_ref()) else { return Ok(()) };
+        match bridge.validate_wire(type_name, bytes) {
+            Ok(()) => Ok(()),
+            Err(prost_protovalidate::Error::Validation(v)) => Err(violations_status(v.violations())),
+            Err(e) => {
+                // Undecodable bytes: let the handler's codec report it the usual way.
+                tracing::debug!(error = %e, type_name, "validation could not run");
+                Err(Status::invalid_argument("malformed request message"))
+            }
+        }
+    }
+
+    /// The audit target of a message: its `id`, `order_id` or `user_id` field.
+    pub fn target_id(&self, set: usize, type_name: &str, bytes: &[u8]) -> Option<String> {
+        let desc = self.sets.get(set)?.pool.get_message_by_name(type_name)?;
+        let msg = DynamicMessage::decode(desc, bytes).ok()?;
+        ["id", "order_id", "user_id"].iter().find_map(|f| match msg.get_field_by_name(f).as_deref() {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        })
+    }
+}
+
+/// `INVALID_ARGUMENT` with a `BadRequest` listing every violation.
+pub fn violations_status(vs: &[prost_protovalidate::Violation]) -> Status {
+    let list: Vec<FieldViolation> = vs
+        .iter()
+        .map(|v| {
+            let why = match (v.rule_id(), v.message()) {
+                ("", m) => m.to_owned(),
+                (r, "") => r.to_owned(),
+                (r, m) => format!("{m} ({r})"),
+            };
+            FieldViolation::new(v.field_path(), why)
+        })
+        .collect();
+    let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
+    status_with_violations(Code::InvalidArgument, format!("invalid request: {}", fields.join(", ")), &list)
+}
