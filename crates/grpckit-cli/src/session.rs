@@ -8,15 +8,16 @@ use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient, user::v1 as userpb,
     user::v1::user_service_client::UserServiceClient,
 };
-use tonic::{Request, transport::Channel};
+use grpckit::client::{BalancedChannel, ClientBuilder};
+use tonic::Request;
 
 /// Typed clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// UserService client.
-    pub users: UserServiceClient<Channel>,
+    pub users: UserServiceClient<BalancedChannel>,
     /// OrderService client.
-    pub orders: OrderServiceClient<Channel>,
+    pub orders: OrderServiceClient<BalancedChannel>,
     /// Bearer token after [`Session::sign_up_and_login`].
     pub token: Option<String>,
     /// Per-call deadline.
@@ -35,11 +36,24 @@ pub struct Account {
 }
 
 impl Session {
-    /// Connects to `addr` (HOST:PORT or http://HOST:PORT).
+    /// Connects to `addr`: HOST:PORT, http://HOST:PORT, a comma-separated list of them, or
+    /// dns://NAME:PORT (balanced and retried by `grpckit::client`).
     pub async fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let ch = grpckit::client::connect(addr, &ClientConfig::default())
-            .await
-            .with_context(|| format!("cannot reach {addr}"))?;
+        let cfg = ClientConfig::default();
+        if !addr.contains(',') && !addr.starts_with("dns://") {
+            // One address: fail early with a clear message when nothing listens.
+            grpckit::client::connect(addr, &cfg).await.with_context(|| format!("cannot reach {addr}"))?;
+        }
+        // Reads, and CreateOrder (idempotent on request_id), are safe to retry.
+        let ch = ClientBuilder::new(cfg)
+            .endpoint_list(addr)
+            .idempotent("/user.v1.UserService/GetUser")
+            .idempotent("/user.v1.UserService/ListUsers")
+            .idempotent("/order.v1.OrderService/GetOrder")
+            .idempotent("/order.v1.OrderService/ListOrders")
+            .idempotent("/order.v1.OrderService/CreateOrder")
+            .build()
+            .with_context(|| format!("bad address {addr}"))?;
         Ok(Self {
             users: UserServiceClient::new(ch.clone()),
             orders: OrderServiceClient::new(ch),

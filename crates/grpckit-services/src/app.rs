@@ -102,7 +102,13 @@ impl App {
             let users: Arc<dyn UserDirectory> = if cfg.user_service.is_empty() {
                 Arc::new(LocalDirectory(user_store))
             } else {
-                let ch = grpckit::client::connect_lazy(&cfg.user_service, &self.config.client)
+                // A comma-separated list and/or dns://NAME:PORT; GetUser is safe to retry.
+                let mut client_cfg = self.config.client.clone();
+                client_cfg.endpoints.clear();
+                let ch = grpckit::client::ClientBuilder::new(client_cfg)
+                    .endpoint_list(&cfg.user_service)
+                    .idempotent("/user.v1.UserService/GetUser")
+                    .build()
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
                 Arc::new(GrpcDirectory::new(ch))
             };

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tonic::transport::Channel;
+use grpckit::client::BalancedChannel;
 
 use crate::{
     ServiceError,
@@ -33,15 +33,13 @@ impl UserDirectory for LocalDirectory {
 /// Calls `user.v1.UserService/GetUser` through the framework's client channel.
 #[derive(Debug, Clone)]
 pub struct GrpcDirectory {
-    client: UserServiceClient<Channel>,
+    client: UserServiceClient<BalancedChannel>,
 }
 
 impl GrpcDirectory {
-    /// Uses `channel` (see `grpckit::client`).
-    pub fn new(channel: Channel) -> Self {
-        Self {
-            client: UserServiceClient::new(channel),
-        }
+    /// Uses `channel` (see `grpckit::client::ClientBuilder`).
+    pub fn new(channel: BalancedChannel) -> Self {
+        Self { client: UserServiceClient::new(channel) }
     }
 }
 
