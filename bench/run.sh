@@ -19,6 +19,8 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-19550}
 IDLE_N=${IDLE_N:-10000}
 NO_LAYERS_CONFIG=${NO_LAYERS_CONFIG:-$ROOT/bench/no-layers.yaml}
+SERVERS=${SERVERS:-"tonic grpckit-full grpckit-nolayers"}
+PROFILE=${PROFILE:-release}      # debug only for checking the script itself (SKIP_BUILD=1)
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 ROWS=$OUT/runs.tsv
@@ -30,12 +32,14 @@ need taskset "util-linux"
 need protoc "apt-get install -y protobuf-compiler (bare tonic codegen)"
 python3 -c 'import h2' 2>/dev/null || { echo "missing python h2 (pip install h2)" >&2; exit 1; }
 
-echo "== build (release)"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-(cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p grpckit-cli)
-CARGO_TARGET_DIR=$TARGET cargo build --release --manifest-path "$ROOT/bench/tonic-hello/Cargo.toml"
-GRPCKIT=$TARGET/release/grpckit
-TONIC=$TARGET/release/tonic-hello
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  echo "== build (release)"
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p grpckit-cli)
+  CARGO_TARGET_DIR=$TARGET cargo build --release --manifest-path "$ROOT/bench/tonic-hello/Cargo.toml"
+fi
+GRPCKIT=$TARGET/$PROFILE/grpckit
+TONIC=$TARGET/$PROFILE/tonic-hello
 HELLO_PROTO=$ROOT/bench/tonic-hello/proto/helloworld.proto
 
 SERVER_PID=""
@@ -124,7 +128,7 @@ idle_rss() { # label
 
 ulimit -n "$(ulimit -Hn)" || true
 echo "== server CPU $SERVER_CPU, client CPU $CLIENT_CPU, ${DURATION}s + ${WARMUP}s warm-up per run, levels: $LEVELS"
-for server in tonic grpckit-full grpckit-nolayers; do
+for server in $SERVERS; do
   echo "== $server"
   start_server $server
   if [[ $server == tonic ]]; then

@@ -39,6 +39,10 @@ fn python() -> Option<&'static str> {
 }
 
 fn start_or_skip(test: &str) -> Option<PyServer> {
+    start_with(test, &[])
+}
+
+fn start_with(test: &str, extra: &[&std::path::Path]) -> Option<PyServer> {
     let Some(py) = python() else {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!(
@@ -55,6 +59,7 @@ fn start_or_skip(test: &str) -> Option<PyServer> {
     let mut child = Command::new(py)
         .arg(script)
         .arg(dir.path())
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -267,4 +272,102 @@ fn perf_args(addr: &str, n: u64) -> PerfArgs {
     let mut p = P::parse_from(["perf", "--addr", addr, "-q", "-c", "2"]).p;
     p.requests = Some(n);
     p
+}
+
+#[tokio::test]
+async fn tls_with_cacert_and_insecure() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    // A CA and a leaf signed by it (webpki rejects a self-signed certificate as end entity).
+    let d = certs.path();
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let ssl = |args: &[&str]| {
+        Command::new("openssl")
+            .current_dir(d)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ok = ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]) && ssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]) && ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    if !ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "openssl is required under CI"
+        );
+        println!("SKIPPED tls_with_cacert_and_insecure because openssl is not available");
+        return;
+    }
+    let Some(py) = start_with("tls_with_cacert_and_insecure", &[&cert, &key]) else {
+        return;
+    };
+    let addr = format!("localhost:{}", py.port);
+    let mut a = call_args(&addr, "echo.v1.Echo/Say", r#"{"text":"secure"}"#);
+    a.conn.plaintext = false;
+    a.conn.cacert = Some(d.join("ca.pem"));
+    let (o, v) = run_call(&a).await;
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(v[0]["text"], "secure");
+
+    let mut a = call_args(&addr, "echo.v1.Echo/Say", r#"{"text":"insecure"}"#);
+    a.conn.plaintext = false;
+    a.conn.insecure = true;
+    let (_, v) = run_call(&a).await;
+    assert_eq!(v[0]["text"], "insecure");
+
+    // Plaintext against a TLS port fails locally (no status from the server).
+    let a = call_args(&addr, "echo.v1.Echo/Say", "{}");
+    let mut out = Vec::new();
+    let failed = match call::call(&a, &mut out).await {
+        Err(_) => true,
+        Ok(o) => o.error.is_some(),
+    };
+    assert!(failed);
 }

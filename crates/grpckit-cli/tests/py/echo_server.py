@@ -1,6 +1,6 @@
 """Echo server on Python grpcio with server reflection, for grpckit's interop tests.
 
-Usage: echo_server.py OUT_DIR  -- generates stubs from echo.proto into OUT_DIR with
+Usage: echo_server.py OUT_DIR [CERT_PEM KEY_PEM]  -- serves TLS when a certificate is given; generates stubs from echo.proto into OUT_DIR with
 grpcio-tools, binds 127.0.0.1:0 and prints `PORT <n>`. Exits when stdin closes.
 """
 import os
@@ -49,7 +49,11 @@ def main():
     echo_pb2_grpc.add_EchoServicer_to_server(Echo(), server)
     names = (echo_pb2.DESCRIPTOR.services_by_name["Echo"].full_name, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if len(sys.argv) > 3:
+        creds = grpc.ssl_server_credentials([(open(sys.argv[3], "rb").read(), open(sys.argv[2], "rb").read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(f"PORT {port}", flush=True)
     threading.Thread(target=lambda: (sys.stdin.read(), server.stop(0)), daemon=True).start()
