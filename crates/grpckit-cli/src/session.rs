@@ -8,16 +8,45 @@ use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient, user::v1 as userpb,
     user::v1::user_service_client::UserServiceClient,
 };
-use grpckit::client::{BalancedChannel, ClientBuilder};
+use grpckit::client::ClientBuilder;
 use tonic::Request;
+use tower::ServiceBuilder;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A channel error with a concrete type (a boxed `dyn Error` as a service error trips a
+/// higher-ranked `Send` check in async workers). `source()` exposes the inner error, so
+/// tonic still finds a `Status` in the chain.
+#[derive(Debug)]
+pub struct ChannelError(BoxError);
+
+impl std::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ChannelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// Any channel the CLI talks through: the balanced, retrying `grpckit::client` channel, or a
+/// plain/TLS tonic channel opened with explicit connection options.
+pub type AnyChannel = tower::util::BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    ChannelError,
+>;
 
 /// Typed clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// UserService client.
-    pub users: UserServiceClient<BalancedChannel>,
+    pub users: UserServiceClient<AnyChannel>,
     /// OrderService client.
-    pub orders: OrderServiceClient<BalancedChannel>,
+    pub orders: OrderServiceClient<AnyChannel>,
     /// Bearer token after [`Session::sign_up_and_login`].
     pub token: Option<String>,
     /// Per-call deadline.
@@ -54,22 +83,25 @@ impl Session {
             .idempotent("/order.v1.OrderService/CreateOrder")
             .build()
             .with_context(|| format!("bad address {addr}"))?;
-        Ok(Self {
-            users: UserServiceClient::new(ch.clone()),
-            orders: OrderServiceClient::new(ch),
-            token: None,
-            timeout,
-        })
+        let ch = AnyChannel::new(
+            ServiceBuilder::new()
+                .map_response(|r: http::Response<_>| r.map(tonic::body::Body::new))
+                .map_err(ChannelError)
+                .service(ch),
+        );
+        Ok(Self::with_any(ch, timeout))
     }
 
     /// Typed clients over an existing channel (e.g. one opened with TLS options).
     pub fn with_channel(ch: tonic::transport::Channel, timeout: Duration) -> Self {
-        Self {
-            users: UserServiceClient::new(ch.clone()),
-            orders: OrderServiceClient::new(ch),
-            token: None,
-            timeout,
-        }
+        let ch = AnyChannel::new(
+            ServiceBuilder::new().map_err(|e: tonic::transport::Error| ChannelError(Box::new(e))).service(ch),
+        );
+        Self::with_any(ch, timeout)
+    }
+
+    fn with_any(ch: AnyChannel, timeout: Duration) -> Self {
+        Self { users: UserServiceClient::new(ch.clone()), orders: OrderServiceClient::new(ch), token: None, timeout }
     }
 
     /// Wraps a message with the deadline and, when logged in, the bearer token.
