@@ -127,6 +127,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = Shutdown::new();
+    grpckit::telemetry::metrics::set_enabled(cfg.telemetry.metrics.enabled);
     let app = App::build(cfg.clone(), shutdown.clone()).await.context("cannot open the database")?;
     let builder = app.server_builder()?;
     let background = app.spawn_background();
@@ -150,14 +151,19 @@ fn redact(url: &str) -> String {
 /// `grpckit server`: runs until SIGINT/SIGTERM, then drains and exits.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
-    grpckit::telemetry::init_logging(&cfg.log);
+    let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
     let server = start(cfg).await?;
     let shutdown = server.shutdown.clone();
     tokio::spawn(async move {
         grpckit::server::wait_for_signal().await;
         shutdown.trigger();
     });
-    server.wait().await
+    let res = server.wait().await;
+    if let Some(t) = tracing {
+        // Flush queued spans; the exporter runs on this runtime, so block off the workers.
+        let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
+    }
+    res
 }
 
 #[cfg(test)]

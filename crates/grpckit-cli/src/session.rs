@@ -3,20 +3,23 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use grpckit::config::ClientConfig;
+use grpckit::{
+    client::{Instrumented, instrument},
+    config::ClientConfig,
+};
 use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient, user::v1 as userpb,
     user::v1::user_service_client::UserServiceClient,
 };
-use tonic::{Request, transport::Channel};
+use tonic::Request;
 
 /// Typed clients over one channel.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// UserService client.
-    pub users: UserServiceClient<Channel>,
+    pub users: UserServiceClient<Instrumented>,
     /// OrderService client.
-    pub orders: OrderServiceClient<Channel>,
+    pub orders: OrderServiceClient<Instrumented>,
     /// Bearer token after [`Session::sign_up_and_login`].
     pub token: Option<String>,
     /// Per-call deadline.
@@ -38,6 +41,7 @@ impl Session {
     /// Connects to `addr` (HOST:PORT or http://HOST:PORT).
     pub async fn connect(addr: &str, timeout: Duration) -> anyhow::Result<Self> {
         let ch = grpckit::client::connect(addr, &ClientConfig::default()).await.with_context(|| format!("cannot reach {addr}"))?;
+        let ch = instrument(ch);
         Ok(Self {
             users: UserServiceClient::new(ch.clone()),
             orders: OrderServiceClient::new(ch),

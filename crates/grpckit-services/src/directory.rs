@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use grpckit::client::{Instrumented, instrument};
 use tonic::transport::Channel;
 
 use crate::{
@@ -30,16 +31,17 @@ impl UserDirectory for LocalDirectory {
     }
 }
 
-/// Calls `user.v1.UserService/GetUser` through the framework's client channel.
+/// Calls `user.v1.UserService/GetUser` through the framework's client channel, with client
+/// metrics (`grpc_client_*`) and tracing (`traceparent` injected).
 #[derive(Debug, Clone)]
 pub struct GrpcDirectory {
-    client: UserServiceClient<Channel>,
+    client: UserServiceClient<Instrumented>,
 }
 
 impl GrpcDirectory {
     /// Uses `channel` (see `grpckit::client`).
     pub fn new(channel: Channel) -> Self {
-        Self { client: UserServiceClient::new(channel) }
+        Self { client: UserServiceClient::new(instrument(channel)) }
     }
 }
 

@@ -5,7 +5,9 @@
 //! `server.keep_alive.time: invalid value: expected a duration like 60s`.
 
 mod load;
+mod telemetry;
 mod types;
 
 pub use load::{ConfigError, load_file, parse_yaml};
+pub use telemetry::{MetricsConfig, TelemetryConfig, TracingConfig};
 pub use types::*;

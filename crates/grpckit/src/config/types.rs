@@ -22,6 +22,8 @@ pub struct Config {
     pub logistics: LogisticsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Metrics and tracing.
+    pub telemetry: super::TelemetryConfig,
 }
 
 /// Which reference services a process serves.
@@ -367,6 +369,7 @@ impl Config {
         if self.events.buffer == 0 {
             return Err("events.buffer: must be greater than 0".into());
         }
+        self.telemetry.validate()?;
         if self.logistics.interval.is_zero() {
             return Err("logistics.interval: must be greater than 0".into());
         }

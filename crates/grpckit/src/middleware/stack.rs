@@ -2,17 +2,23 @@
 
 use tower::Layer;
 
-/// The composed server stack. Currently the identity; the interceptor-chain work adds the
-/// layers here, in the order documented on [`crate::server::ServerBuilder`].
+use super::{
+    metrics::{MetricsLayer, MetricsService},
+    trace::{TraceLayer, TraceService},
+};
+
+/// The composed server stack, outermost first: recover -> log -> trace -> metrics -> ip
+/// filter -> auth -> ... (see [`crate::server::ServerBuilder`]).
 #[derive(Debug, Clone, Default)]
 pub struct GrpcStackLayer {
     _private: (),
 }
 
 impl<S> Layer<S> for GrpcStackLayer {
-    type Service = S;
+    type Service = TraceService<MetricsService<S>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        inner
+        let inner = MetricsLayer::server().layer(inner);
+        TraceLayer::server().layer(inner)
     }
 }

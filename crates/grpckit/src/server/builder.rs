@@ -142,6 +142,9 @@ impl ServerBuilder {
         }
         reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
 
+        for set in &self.descriptor_sets {
+            crate::telemetry::metrics::register_descriptor_set(set);
+        }
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let routes: Routes = self.reflection_routes(routes)?.routes();

@@ -13,9 +13,13 @@ pub struct AdminRouter {
 }
 
 impl AdminRouter {
-    /// `/healthz` only.
+    /// `/healthz`, `/metrics`, `/stats` and the live stats page at `/`.
     pub fn new() -> Self {
-        Self { router: Router::new().route("/healthz", get(|| async { (StatusCode::OK, "ok\n") })) }
+        Self {
+            router: Router::new()
+                .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+                .merge(crate::telemetry::metrics::routes()),
+        }
     }
 
     /// Merges more routes (metrics, stats page).
