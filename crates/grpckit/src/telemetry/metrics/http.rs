@@ -49,4 +49,5 @@ pub fn routes() -> Router {
         .route("/metrics", get(metrics))
         .route("/stats", get(stats_json))
         .route("/", get(page))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
 }
