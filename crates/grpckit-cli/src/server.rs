@@ -148,9 +148,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = Shutdown::new();
-    let app = App::build(cfg.clone(), shutdown.clone())
-        .await
-        .context("cannot open the database")?;
+    grpckit::telemetry::metrics::set_enabled(cfg.telemetry.metrics.enabled);
+    let app = App::build(cfg.clone(), shutdown.clone()).await.context("cannot open the database")?;
     let builder = app.server_builder()?;
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
@@ -182,30 +181,36 @@ fn redact(url: &str) -> String {
 /// then drains and exits.
 pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
-    grpckit::telemetry::init_logging(&cfg.log);
     let plan = RuntimePlan::resolve(&cfg.server);
-    tracing::info!(
-        runtime = plan.name(),
-        configured = cfg.server.runtime.as_str(),
-        available_cpus = available_cpus(),
-        plan = ?plan,
-        "runtime chosen"
-    );
     let rt = plan.build_main().context("cannot start the runtime")?;
-    match plan {
-        RuntimePlan::ThreadPerCore { cores, pin } => {
-            rt.block_on(run_thread_per_core(cfg, cores, pin))
+    rt.block_on(async move {
+        // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
+        let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
+        tracing::info!(
+            runtime = plan.name(),
+            configured = cfg.server.runtime.as_str(),
+            available_cpus = available_cpus(),
+            plan = ?plan,
+            "runtime chosen"
+        );
+        let res = match plan {
+            RuntimePlan::ThreadPerCore { cores, pin } => run_thread_per_core(cfg, cores, pin).await,
+            _ => {
+                let server = start(cfg).await?;
+                let shutdown = server.shutdown.clone();
+                tokio::spawn(async move {
+                    grpckit::server::wait_for_signal().await;
+                    shutdown.trigger();
+                });
+                server.wait().await
+            }
+        };
+        if let Some(t) = tracing {
+            // Flush queued spans; the exporter runs on this runtime, so block off the workers.
+            let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
         }
-        _ => rt.block_on(async move {
-            let server = start(cfg).await?;
-            let shutdown = server.shutdown.clone();
-            tokio::spawn(async move {
-                grpckit::server::wait_for_signal().await;
-                shutdown.trigger();
-            });
-            server.wait().await
-        }),
-    }
+        res
+    })
 }
 
 /// Thread-per-core: the shared runtime (this one) owns the database pool, the bus, the admin

@@ -3,7 +3,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use grpckit::config::ClientConfig;
+use grpckit::{
+    client::instrument,
+    config::ClientConfig,
+};
 use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient, user::v1 as userpb,
     user::v1::user_service_client::UserServiceClient,
@@ -87,7 +90,7 @@ impl Session {
             ServiceBuilder::new()
                 .map_response(|r: http::Response<_>| r.map(tonic::body::Body::new))
                 .map_err(ChannelError)
-                .service(ch),
+                .service(instrument(ch)),
         );
         Ok(Self::with_any(ch, timeout))
     }
@@ -95,7 +98,10 @@ impl Session {
     /// Typed clients over an existing channel (e.g. one opened with TLS options).
     pub fn with_channel(ch: tonic::transport::Channel, timeout: Duration) -> Self {
         let ch = AnyChannel::new(
-            ServiceBuilder::new().map_err(|e: tonic::transport::Error| ChannelError(Box::new(e))).service(ch),
+            ServiceBuilder::new()
+                .map_response(|r: http::Response<_>| r.map(tonic::body::Body::new))
+                .map_err(|e: tonic::transport::Error| ChannelError(Box::new(e)))
+                .service(instrument(ch)),
         );
         Self::with_any(ch, timeout)
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grpckit::client::BalancedChannel;
+use grpckit::client::{BalancedChannel, Instrumented, instrument};
 
 use crate::{
     ServiceError,
@@ -30,16 +30,17 @@ impl UserDirectory for LocalDirectory {
     }
 }
 
-/// Calls `user.v1.UserService/GetUser` through the framework's client channel.
+/// Calls `user.v1.UserService/GetUser` through the framework's client channel, with client
+/// metrics (`grpc_client_*`) and tracing (`traceparent` injected).
 #[derive(Debug, Clone)]
 pub struct GrpcDirectory {
-    client: UserServiceClient<BalancedChannel>,
+    client: UserServiceClient<Instrumented<BalancedChannel>>,
 }
 
 impl GrpcDirectory {
-    /// Uses `channel` (see `grpckit::client::ClientBuilder`).
+    /// Uses `channel` (see `grpckit::client::ClientBuilder`), with client tracing and metrics.
     pub fn new(channel: BalancedChannel) -> Self {
-        Self { client: UserServiceClient::new(channel) }
+        Self { client: UserServiceClient::new(instrument(channel)) }
     }
 }
 

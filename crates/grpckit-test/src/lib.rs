@@ -2,10 +2,12 @@
 //! file (or its own PostgreSQL database), connect typed clients, and clean up.
 #![forbid(unsafe_code)]
 
+mod http;
 mod postgres;
 mod process;
 mod server;
 
+pub use http::http_get;
 pub use postgres::{PgDatabase, postgres_or_skip};
 pub use process::ServerProcess;
 pub use server::{TestServer, test_config};

@@ -24,6 +24,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// `db.system.name` of the DB spans.
+    system: &'static str,
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -72,7 +74,7 @@ impl SqlStore {
             .connect(&normalize_url(url))
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, system: if sqlite { "sqlite" } else { "postgresql" } })
     }
 
     /// The pool (for gauges and tests).
@@ -127,6 +129,7 @@ fn order_from_row(r: &AnyRow) -> Result<Order, ServiceError> {
 
 #[async_trait]
 impl UserStore for SqlStore {
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "insert_user"))]
     async fn insert_user(&self, u: &User) -> Result<(), ServiceError> {
         let res = sqlx::query(
             "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at) \
@@ -151,6 +154,7 @@ impl UserStore for SqlStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "get_user"))]
     async fn get_user(&self, id: &str) -> Result<Option<User>, ServiceError> {
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -163,6 +167,7 @@ impl UserStore for SqlStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "get_user_by_email"))]
     async fn get_user_by_email(&self, email: &str) -> Result<Option<User>, ServiceError> {
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -175,15 +180,9 @@ impl UserStore for SqlStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn update_user(
-        &self,
-        id: &str,
-        p: UserPatch,
-        now: i64,
-    ) -> Result<Option<User>, ServiceError> {
-        let Some(mut u) = self.get_user(id).await? else {
-            return Ok(None);
-        };
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "update_user"))]
+    async fn update_user(&self, id: &str, p: UserPatch, now: i64) -> Result<Option<User>, ServiceError> {
+        let Some(mut u) = self.get_user(id).await? else { return Ok(None) };
         if let Some(n) = p.name {
             u.name = n;
         }
@@ -219,6 +218,7 @@ impl UserStore for SqlStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "delete_user"))]
     async fn delete_user(&self, id: &str) -> Result<bool, ServiceError> {
         let r = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
@@ -227,6 +227,7 @@ impl UserStore for SqlStore {
         Ok(r.rows_affected() > 0)
     }
 
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "list_users"))]
     async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>, ServiceError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -243,12 +244,8 @@ impl UserStore for SqlStore {
 
 #[async_trait]
 impl OrderStore for SqlStore {
-    async fn create_order(
-        &self,
-        id: &str,
-        o: &NewOrder,
-        now: i64,
-    ) -> Result<CreateOutcome, ServiceError> {
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "create_order"))]
+    async fn create_order(&self, id: &str, o: &NewOrder, now: i64) -> Result<CreateOutcome, ServiceError> {
         let items = serde_json::to_string(&o.items)
             .map_err(|e| ServiceError::Internal(format!("cannot encode items: {e}")))?;
         // ON CONFLICT DO NOTHING makes concurrent duplicates race safely: exactly one insert
@@ -292,6 +289,7 @@ impl OrderStore for SqlStore {
         Ok(CreateOutcome::Replayed(stored))
     }
 
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "get_order"))]
     async fn get_order(&self, id: &str) -> Result<Option<Order>, ServiceError> {
         let row = sqlx::query(concat!(
             "SELECT ",
@@ -304,12 +302,8 @@ impl OrderStore for SqlStore {
         row.as_ref().map(order_from_row).transpose()
     }
 
-    async fn list_orders(
-        &self,
-        user_id: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Order>, ServiceError> {
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "list_orders"))]
+    async fn list_orders(&self, user_id: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Order>, ServiceError> {
         // Placeholders stay in ascending order: SQLite numbers `$n` by first appearance.
         let rows = match user_id {
             Some(u) => {
@@ -339,13 +333,8 @@ impl OrderStore for SqlStore {
         rows.iter().map(order_from_row).collect()
     }
 
-    async fn transition(
-        &self,
-        id: &str,
-        to: OrderStatus,
-        payment_id: Option<&str>,
-        now: i64,
-    ) -> Result<Order, ServiceError> {
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "transition"))]
+    async fn transition(&self, id: &str, to: OrderStatus, payment_id: Option<&str>, now: i64) -> Result<Order, ServiceError> {
         // Compare-and-set on the current status; retry if another writer moved it meanwhile.
         for _ in 0..5 {
             let Some(current) = self.get_order(id).await? else {
@@ -379,17 +368,9 @@ impl OrderStore for SqlStore {
         )))
     }
 
-    async fn due_orders(
-        &self,
-        status: OrderStatus,
-        before: i64,
-        limit: u32,
-    ) -> Result<Vec<Order>, ServiceError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            order_cols!(),
-            " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"
-        ))
+    #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "due_orders"))]
+    async fn due_orders(&self, status: OrderStatus, before: i64, limit: u32) -> Result<Vec<Order>, ServiceError> {
+        let rows = sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"))
         .bind(status.as_str())
         .bind(before)
         .bind(i64::from(limit))

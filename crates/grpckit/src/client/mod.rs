@@ -27,6 +27,8 @@ mod pool;
 mod response;
 mod retry;
 mod service;
+mod instrument;
+pub mod metrics;
 
 pub use builder::ClientBuilder;
 pub use channel::{ClientError, connect, connect_lazy};
@@ -39,3 +41,4 @@ pub mod bench {
     pub use super::bench_support::*;
 }
 mod bench_support;
+pub use instrument::{Instrumented, instrument};

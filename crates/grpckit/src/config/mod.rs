@@ -8,9 +8,11 @@ mod client;
 mod load;
 mod runtime;
 mod middleware;
+mod telemetry;
 mod types;
 
 pub use client::*;
 pub use load::{ConfigError, load_file, parse_yaml};
 pub use middleware::*;
+pub use telemetry::{MetricsConfig, TelemetryConfig, TracingConfig};
 pub use types::*;

@@ -26,6 +26,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The interceptor chain.
     pub middleware: super::middleware::MiddlewareConfig,
+    /// Metrics and tracing.
+    pub telemetry: super::TelemetryConfig,
 }
 
 /// Which reference services a process serves.
@@ -431,6 +433,7 @@ impl Config {
         if self.events.buffer == 0 {
             return Err("events.buffer: must be greater than 0".into());
         }
+        self.telemetry.validate()?;
         if self.logistics.interval.is_zero() {
             return Err("logistics.interval: must be greater than 0".into());
         }

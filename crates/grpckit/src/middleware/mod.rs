@@ -13,6 +13,8 @@ pub mod recover;
 pub mod stack;
 pub mod timeout;
 pub mod validate;
+pub mod metrics;
+pub mod trace;
 
 pub use body::StackBody;
 pub use stack::{GrpcStack, GrpcStackLayer, StackHandles};

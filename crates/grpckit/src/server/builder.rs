@@ -22,7 +22,9 @@ use tonic_health::server::HealthReporter;
 use super::{Shutdown, incoming::tcp_incoming};
 use crate::{
     config::ServerConfig,
-    middleware::{GrpcStackLayer, msg_size::MessageSizeLayer},
+    middleware::{
+        GrpcStackLayer, metrics::MetricsLayer, msg_size::MessageSizeLayer, trace::TraceLayer,
+    },
 };
 
 /// Why serving failed.
@@ -145,6 +147,9 @@ impl ServerBuilder {
         }
         reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
 
+        for set in &self.descriptor_sets {
+            crate::telemetry::metrics::register_descriptor_set(set);
+        }
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let routes: Routes = self.reflection_routes(routes)?.routes();
@@ -156,7 +161,11 @@ impl ServerBuilder {
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
             .tcp_nodelay(true)
-            // Always on: oversized messages get RESOURCE_EXHAUSTED (tonic alone says OUT_OF_RANGE).
+            // Always on, outermost first: tracing (zero cost when off), go-grpc-prometheus
+            // metrics, then the message size limit (oversized -> RESOURCE_EXHAUSTED; tonic
+            // alone says OUT_OF_RANGE). The fused interceptor chain (`self.stack`) goes inside.
+            .layer(TraceLayer::server())
+            .layer(MetricsLayer::server())
             .layer(MessageSizeLayer::new(cfg.max_recv_size));
 
         let names = self.service_names.clone();

@@ -13,10 +13,12 @@ pub struct AdminRouter {
 }
 
 impl AdminRouter {
-    /// `/healthz` only.
+    /// `/healthz`, `/metrics`, `/stats` and the live stats page at `/`.
     pub fn new() -> Self {
         Self {
-            router: Router::new().route("/healthz", get(|| async { (StatusCode::OK, "ok\n") })),
+            router: Router::new()
+                .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+                .merge(crate::telemetry::metrics::routes()),
         }
     }
 

@@ -2,5 +2,7 @@
 
 pub mod admin;
 mod logging;
+pub mod metrics;
+pub mod otel;
 
-pub use logging::init_logging;
+pub use logging::{init, init_logging};
