@@ -149,7 +149,9 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = Shutdown::new();
     grpckit::telemetry::metrics::set_enabled(cfg.telemetry.metrics.enabled);
-    let app = App::build(cfg.clone(), shutdown.clone()).await.context("cannot open the database")?;
+    let app = App::build(cfg.clone(), shutdown.clone())
+        .await
+        .context("cannot open the database")?;
     let builder = app.server_builder()?;
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));

@@ -3,15 +3,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use grpckit::{
-    client::instrument,
-    config::ClientConfig,
-};
+use grpckit::client::ClientBuilder;
+use grpckit::{client::instrument, config::ClientConfig};
 use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient, user::v1 as userpb,
     user::v1::user_service_client::UserServiceClient,
 };
-use grpckit::client::ClientBuilder;
 use tonic::Request;
 use tower::ServiceBuilder;
 
@@ -74,7 +71,9 @@ impl Session {
         let cfg = ClientConfig::default();
         if !addr.contains(',') && !addr.starts_with("dns://") {
             // One address: fail early with a clear message when nothing listens.
-            grpckit::client::connect(addr, &cfg).await.with_context(|| format!("cannot reach {addr}"))?;
+            grpckit::client::connect(addr, &cfg)
+                .await
+                .with_context(|| format!("cannot reach {addr}"))?;
         }
         // Reads, and CreateOrder (idempotent on request_id), are safe to retry.
         let ch = ClientBuilder::new(cfg)
@@ -107,7 +106,12 @@ impl Session {
     }
 
     fn with_any(ch: AnyChannel, timeout: Duration) -> Self {
-        Self { users: UserServiceClient::new(ch.clone()), orders: OrderServiceClient::new(ch), token: None, timeout }
+        Self {
+            users: UserServiceClient::new(ch.clone()),
+            orders: OrderServiceClient::new(ch),
+            token: None,
+            timeout,
+        }
     }
 
     /// Wraps a message with the deadline and, when logged in, the bearer token.

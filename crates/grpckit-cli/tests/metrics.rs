@@ -144,12 +144,10 @@ async fn metrics_count_every_call_kind_exactly() -> anyhow::Result<()> {
         Err(s) => s.code(),
         Ok(resp) => {
             let mut st = resp.into_inner();
-            loop {
-                match st.message().await {
-                    Ok(Some(e)) => panic!("no event expected, got {e:?}"),
-                    Ok(None) => break Code::Ok,
-                    Err(s) => break s.code(),
-                }
+            match st.message().await {
+                Ok(Some(e)) => panic!("no event expected, got {e:?}"),
+                Ok(None) => Code::Ok,
+                Err(s) => s.code(),
             }
         }
     };
@@ -181,6 +179,7 @@ async fn metrics_count_every_call_kind_exactly() -> anyhow::Result<()> {
         };
         let hist = format!("grpc_{side}_handling_seconds_count");
         // (method, started, [(code, n)], request messages, response messages)
+        #[allow(clippy::type_complexity)]
         let expect: [(M, f64, &[(&str, f64)], f64, f64); 5] = [
             (
                 CREATE,

@@ -13,14 +13,20 @@ fn order(user_id: &str) -> orderpb::CreateOrderRequest {
     orderpb::CreateOrderRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         user_id: user_id.into(),
-        items: vec![orderpb::OrderItem { sku: "SKU-1".into(), quantity: 1, unit_price_minor: 100 }],
+        items: vec![orderpb::OrderItem {
+            sku: "SKU-1".into(),
+            quantity: 1,
+            unit_price_minor: 100,
+        }],
         currency: "USD".into(),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_service_reaches_user_service_through_an_endpoint_list() {
-    let users = TestServer::start_with(|c| c.server.services = vec![ServiceName::User]).await.expect("user server");
+    let users = TestServer::start_with(|c| c.server.services = vec![ServiceName::User])
+        .await
+        .expect("user server");
     let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead_addr = dead.local_addr().expect("addr");
     drop(dead);
@@ -32,16 +38,28 @@ async fn order_service_reaches_user_service_through_an_endpoint_list() {
     .await
     .expect("order server");
 
-    let mut s = Session::connect(&users.url(), Duration::from_secs(5)).await.expect("session");
+    let mut s = Session::connect(&users.url(), Duration::from_secs(5))
+        .await
+        .expect("session");
     let account = s.sign_up_and_login("split").await.expect("sign up");
     // The CLI session takes a comma-separated list too.
-    let mut o = Session::connect(&format!("http://{dead_addr},{}", orders.url()), Duration::from_secs(5))
-        .await
-        .expect("order session");
+    let mut o = Session::connect(
+        &format!("http://{dead_addr},{}", orders.url()),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("order session");
     o.token = s.token.clone();
     for _ in 0..5 {
-        o.orders.create_order(o.req(order(&account.id))).await.expect("order created via balanced user lookup");
+        o.orders
+            .create_order(o.req(order(&account.id)))
+            .await
+            .expect("order created via balanced user lookup");
     }
-    let err = o.orders.create_order(o.req(order("no-such-user"))).await.expect_err("unknown user");
+    let err = o
+        .orders
+        .create_order(o.req(order("no-such-user")))
+        .await
+        .expect_err("unknown user");
     assert_ne!(err.code(), tonic::Code::Unavailable, "{err:?}");
 }

@@ -74,7 +74,7 @@ async fn stats_page_updates_live_in_a_browser() -> anyhow::Result<()> {
         tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let id = if i % 5 == 0 {
+                let id = if i.is_multiple_of(5) {
                     uuid::Uuid::now_v7().to_string()
                 } else {
                     u.id.clone()

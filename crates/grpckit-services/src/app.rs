@@ -41,12 +41,15 @@ impl App {
         let db = &config.database;
         let store = SqlStore::connect(&db.url, db.max_connections, db.min_connections).await?;
         let pool = store.pool().clone();
-        grpckit::telemetry::metrics::register_db_pool("main", move || grpckit::telemetry::metrics::PoolStats {
-            size: pool.size(),
-            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            max: pool.options().get_max_connections(),
+        grpckit::telemetry::metrics::register_db_pool("main", move || {
+            grpckit::telemetry::metrics::PoolStats {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
         });
-        let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
+        let bus: Arc<dyn EventBus> =
+            Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
         let a = &config.auth;
         let tokens = TokenIssuer::new(&a.jwt_secret, &a.issuer, &a.audience, a.token_ttl);
         let app = Self {

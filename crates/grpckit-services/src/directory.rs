@@ -40,7 +40,9 @@ pub struct GrpcDirectory {
 impl GrpcDirectory {
     /// Uses `channel` (see `grpckit::client::ClientBuilder`), with client tracing and metrics.
     pub fn new(channel: BalancedChannel) -> Self {
-        Self { client: UserServiceClient::new(instrument(channel)) }
+        Self {
+            client: UserServiceClient::new(instrument(channel)),
+        }
     }
 }
 

@@ -74,7 +74,10 @@ impl SqlStore {
             .connect(&normalize_url(url))
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, system: if sqlite { "sqlite" } else { "postgresql" } })
+        Ok(Self {
+            pool,
+            system: if sqlite { "sqlite" } else { "postgresql" },
+        })
     }
 
     /// The pool (for gauges and tests).
@@ -181,8 +184,15 @@ impl UserStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "update_user"))]
-    async fn update_user(&self, id: &str, p: UserPatch, now: i64) -> Result<Option<User>, ServiceError> {
-        let Some(mut u) = self.get_user(id).await? else { return Ok(None) };
+    async fn update_user(
+        &self,
+        id: &str,
+        p: UserPatch,
+        now: i64,
+    ) -> Result<Option<User>, ServiceError> {
+        let Some(mut u) = self.get_user(id).await? else {
+            return Ok(None);
+        };
         if let Some(n) = p.name {
             u.name = n;
         }
@@ -245,7 +255,12 @@ impl UserStore for SqlStore {
 #[async_trait]
 impl OrderStore for SqlStore {
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "create_order"))]
-    async fn create_order(&self, id: &str, o: &NewOrder, now: i64) -> Result<CreateOutcome, ServiceError> {
+    async fn create_order(
+        &self,
+        id: &str,
+        o: &NewOrder,
+        now: i64,
+    ) -> Result<CreateOutcome, ServiceError> {
         let items = serde_json::to_string(&o.items)
             .map_err(|e| ServiceError::Internal(format!("cannot encode items: {e}")))?;
         // ON CONFLICT DO NOTHING makes concurrent duplicates race safely: exactly one insert
@@ -303,7 +318,12 @@ impl OrderStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "list_orders"))]
-    async fn list_orders(&self, user_id: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<Order>, ServiceError> {
+    async fn list_orders(
+        &self,
+        user_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError> {
         // Placeholders stay in ascending order: SQLite numbers `$n` by first appearance.
         let rows = match user_id {
             Some(u) => {
@@ -334,7 +354,13 @@ impl OrderStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "transition"))]
-    async fn transition(&self, id: &str, to: OrderStatus, payment_id: Option<&str>, now: i64) -> Result<Order, ServiceError> {
+    async fn transition(
+        &self,
+        id: &str,
+        to: OrderStatus,
+        payment_id: Option<&str>,
+        now: i64,
+    ) -> Result<Order, ServiceError> {
         // Compare-and-set on the current status; retry if another writer moved it meanwhile.
         for _ in 0..5 {
             let Some(current) = self.get_order(id).await? else {
@@ -369,8 +395,17 @@ impl OrderStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "due_orders"))]
-    async fn due_orders(&self, status: OrderStatus, before: i64, limit: u32) -> Result<Vec<Order>, ServiceError> {
-        let rows = sqlx::query(concat!("SELECT ", order_cols!(), " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"))
+    async fn due_orders(
+        &self,
+        status: OrderStatus,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<Order>, ServiceError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_cols!(),
+            " FROM orders WHERE status = $1 AND updated_at <= $2 ORDER BY updated_at ASC LIMIT $3"
+        ))
         .bind(status.as_str())
         .bind(before)
         .bind(i64::from(limit))

@@ -23,12 +23,12 @@ mod channel;
 mod classify;
 mod discovery;
 mod health;
+mod instrument;
+pub mod metrics;
 mod pool;
 mod response;
 mod retry;
 mod service;
-mod instrument;
-pub mod metrics;
 
 pub use builder::ClientBuilder;
 pub use channel::{ClientError, connect, connect_lazy};

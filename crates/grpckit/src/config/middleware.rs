@@ -82,7 +82,11 @@ pub struct AccessLogConfig {
 
 impl Default for AccessLogConfig {
     fn default() -> Self {
-        Self { enabled: true, level: AccessLevel::Info, quiet_methods: vec!["grpc.health.v1.Health/*".into()] }
+        Self {
+            enabled: true,
+            level: AccessLevel::Info,
+            quiet_methods: vec!["grpc.health.v1.Health/*".into()],
+        }
     }
 }
 
@@ -256,7 +260,11 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self { enabled: true, rules: Vec::new(), redis: RedisLimitConfig::default() }
+        Self {
+            enabled: true,
+            rules: Vec::new(),
+            redis: RedisLimitConfig::default(),
+        }
     }
 }
 
@@ -385,6 +393,11 @@ pub struct AuditConfig {
 
 impl Default for AuditConfig {
     fn default() -> Self {
-        Self { enabled: true, file: "audit.log".into(), extra_methods: Vec::new(), buffer: 10_000 }
+        Self {
+            enabled: true,
+            file: "audit.log".into(),
+            extra_methods: Vec::new(),
+            buffer: 10_000,
+        }
     }
 }

@@ -6,8 +6,8 @@
 
 mod client;
 mod load;
-mod runtime;
 mod middleware;
+mod runtime;
 mod telemetry;
 mod types;
 

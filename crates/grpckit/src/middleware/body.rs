@@ -15,7 +15,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tonic::{Code, Status, body::Body};
 
-use super::{recover, record::CallRecord};
+use super::{record::CallRecord, recover};
 
 /// Stream timers.
 pub(crate) struct Timers {
@@ -32,7 +32,11 @@ impl Timers {
             (None, Some(i)) => Instant::now() + i,
             (Some(d), Some(i)) => d.min(Instant::now() + i),
         };
-        Some(Self { sleep: Box::pin(tokio::time::sleep_until(first)), deadline, idle })
+        Some(Self {
+            sleep: Box::pin(tokio::time::sleep_until(first)),
+            deadline,
+            idle,
+        })
     }
 
     fn touch(&mut self) {
@@ -72,13 +76,30 @@ fn status_trailers(status: &Status) -> Frame<Bytes> {
 
 fn grpc_code(h: &HeaderMap) -> Option<Code> {
     h.get("grpc-status").map(|v| {
-        v.to_str().ok().and_then(|s| s.parse::<i32>().ok()).map_or(Code::Unknown, Code::from_i32)
+        v.to_str()
+            .ok()
+            .and_then(|s| s.parse::<i32>().ok())
+            .map_or(Code::Unknown, Code::from_i32)
     })
 }
 
 impl StackBody {
-    pub(crate) fn new(inner: Body, rec: Option<CallRecord>, recover: bool, timers: Option<Timers>) -> Self {
-        Self { inner, rec, recover, timers, partial: 0, header_left: 5, header_len: [0; 4], finished: false }
+    pub(crate) fn new(
+        inner: Body,
+        rec: Option<CallRecord>,
+        recover: bool,
+        timers: Option<Timers>,
+    ) -> Self {
+        Self {
+            inner,
+            rec,
+            recover,
+            timers,
+            partial: 0,
+            header_left: 5,
+            header_len: [0; 4],
+            finished: false,
+        }
     }
 
     /// An empty body for a response that already carries its status in the headers.
@@ -132,7 +153,10 @@ impl HttpBody for StackBody {
     type Data = Bytes;
     type Error = Status;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = &mut *self;
         if this.finished {
             return Poll::Ready(None);
@@ -140,13 +164,20 @@ impl HttpBody for StackBody {
         if let Some(t) = &mut this.timers
             && t.sleep.as_mut().poll(cx).is_ready()
         {
-            return this.end_with(&Status::deadline_exceeded("stream deadline or idle timeout exceeded"));
+            return this.end_with(&Status::deadline_exceeded(
+                "stream deadline or idle timeout exceeded",
+            ));
         }
         let polled = if this.recover {
-            match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.inner).poll_frame(cx))) {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                Pin::new(&mut this.inner).poll_frame(cx)
+            })) {
                 Ok(p) => p,
                 Err(panic) => {
-                    let (m, id) = this.rec.as_ref().map_or(("", ""), |r| (&*r.method.name, r.request_id_str()));
+                    let (m, id) = this
+                        .rec
+                        .as_ref()
+                        .map_or(("", ""), |r| (&*r.method.name, r.request_id_str()));
                     recover::log_panic(&*panic, m, id, true);
                     return this.end_with(&recover::panic_status());
                 }

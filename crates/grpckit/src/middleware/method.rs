@@ -60,14 +60,24 @@ impl MethodPattern {
     pub fn new(p: &str) -> Self {
         let p = p.trim().trim_start_matches('/');
         match p.strip_suffix('*') {
-            Some(prefix) => Self { text: prefix.into(), prefix: true },
-            None => Self { text: p.into(), prefix: false },
+            Some(prefix) => Self {
+                text: prefix.into(),
+                prefix: true,
+            },
+            None => Self {
+                text: p.into(),
+                prefix: false,
+            },
         }
     }
 
     /// Whether `method` (`pkg.Service/Method`, no leading slash) matches.
     pub fn matches(&self, method: &str) -> bool {
-        if self.prefix { method.starts_with(&*self.text) } else { method == &*self.text }
+        if self.prefix {
+            method.starts_with(&*self.text)
+        } else {
+            method == &*self.text
+        }
     }
 
     /// Whether any of `patterns` matches.
@@ -96,7 +106,16 @@ pub struct MethodInfo {
 }
 
 /// Words that make a method mutating (and so audited).
-const MUTATING: [&str; 8] = ["Create", "Update", "Delete", "Pay", "Cancel", "Login", "Upload", "BatchCreate"];
+const MUTATING: [&str; 8] = [
+    "Create",
+    "Update",
+    "Delete",
+    "Pay",
+    "Cancel",
+    "Login",
+    "Upload",
+    "BatchCreate",
+];
 
 /// Whether a method name (the part after `/`) mutates state.
 pub fn is_mutating(method: &str) -> bool {
@@ -116,7 +135,8 @@ impl MethodTable {
     pub(crate) fn insert(&mut self, mut info: MethodInfo) {
         info.index = self.list.len();
         let info = Arc::new(info);
-        self.by_path.insert(format!("/{}", info.name).into(), info.clone());
+        self.by_path
+            .insert(format!("/{}", info.name).into(), info.clone());
         self.list.push(info);
     }
 
@@ -150,11 +170,22 @@ mod tests {
     #[test]
     fn patterns() {
         assert!(MethodPattern::new("*").matches("a.B/C"));
-        assert!(MethodPattern::new("order.v1.OrderService/*").matches("order.v1.OrderService/GetOrder"));
-        assert!(!MethodPattern::new("order.v1.OrderService/*").matches("user.v1.UserService/GetUser"));
-        assert!(MethodPattern::new("/user.v1.UserService/Login").matches("user.v1.UserService/Login"));
-        assert!(!MethodPattern::new("user.v1.UserService/Login").matches("user.v1.UserService/LoginX"));
-        assert!(MethodPattern::new("grpc.reflection.*").matches("grpc.reflection.v1.ServerReflection/X"));
+        assert!(
+            MethodPattern::new("order.v1.OrderService/*").matches("order.v1.OrderService/GetOrder")
+        );
+        assert!(
+            !MethodPattern::new("order.v1.OrderService/*").matches("user.v1.UserService/GetUser")
+        );
+        assert!(
+            MethodPattern::new("/user.v1.UserService/Login").matches("user.v1.UserService/Login")
+        );
+        assert!(
+            !MethodPattern::new("user.v1.UserService/Login").matches("user.v1.UserService/LoginX")
+        );
+        assert!(
+            MethodPattern::new("grpc.reflection.*")
+                .matches("grpc.reflection.v1.ServerReflection/X")
+        );
     }
 
     #[test]

@@ -6,15 +6,15 @@ pub mod auth;
 mod body;
 pub mod log;
 pub mod method;
+pub mod metrics;
 pub mod msg_size;
 pub mod rate_limit;
 mod record;
 pub mod recover;
 pub mod stack;
 pub mod timeout;
-pub mod validate;
-pub mod metrics;
 pub mod trace;
+pub mod validate;
 
 pub use body::StackBody;
 pub use stack::{GrpcStack, GrpcStackLayer, StackHandles};

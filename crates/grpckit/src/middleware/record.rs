@@ -36,7 +36,10 @@ pub(crate) struct CallRecord {
 
 impl CallRecord {
     pub(crate) fn request_id_str(&self) -> &str {
-        self.request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Emits the access line and the audit record (once).
@@ -59,7 +62,10 @@ impl CallRecord {
                     && (quiet || policy.level != AccessLevel::Off)
             };
             if enabled {
-                let msgs_in = self.inspected.as_ref().map(|i| i.messages.load(Ordering::Relaxed));
+                let msgs_in = self
+                    .inspected
+                    .as_ref()
+                    .map(|i| i.messages.load(Ordering::Relaxed));
                 macro_rules! line {
                     ($lvl:expr) => {
                         tracing::event!(
@@ -89,11 +95,21 @@ impl CallRecord {
             let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
             sink.record(AuditRecord {
                 time,
-                principal: self.principal.as_ref().map_or("anonymous", Principal::subject).to_owned(),
-                auth: self.principal.as_ref().map_or("none", |p| p.auth_method().as_str()),
+                principal: self
+                    .principal
+                    .as_ref()
+                    .map_or("anonymous", Principal::subject)
+                    .to_owned(),
+                auth: self
+                    .principal
+                    .as_ref()
+                    .map_or("none", |p| p.auth_method().as_str()),
                 method: self.method.name.to_string(),
                 kind: self.method.kind.as_str(),
-                target: self.inspected.as_ref().and_then(|i| i.target.get().cloned()),
+                target: self
+                    .inspected
+                    .as_ref()
+                    .and_then(|i| i.target.get().cloned()),
                 request_id: self.request_id_str().to_owned(),
                 peer: self.peer.map(|p| p.to_string()),
                 code: code_name(code),

@@ -95,11 +95,18 @@ impl GrpcStackLayer {
         descriptor_sets: &[&[u8]],
     ) -> Result<Self, KeyError> {
         let schemas = Arc::new(Schemas::new(descriptor_sets));
-        let audit_extra: Vec<MethodPattern> = cfg.audit.extra_methods.iter().map(|p| MethodPattern::new(p)).collect();
+        let audit_extra: Vec<MethodPattern> = cfg
+            .audit
+            .extra_methods
+            .iter()
+            .map(|p| MethodPattern::new(p))
+            .collect();
         let methods = schemas.method_table(&audit_extra);
         let names: Vec<&str> = methods.methods().iter().map(|m| &*m.name).collect();
         let auth = if cfg.auth.enabled {
-            Some(Arc::new(ArcSwap::from_pointee(AuthState::from_config(&cfg.auth, secrets)?)))
+            Some(Arc::new(ArcSwap::from_pointee(AuthState::from_config(
+                &cfg.auth, secrets,
+            )?)))
         } else {
             None
         };
@@ -108,12 +115,20 @@ impl GrpcStackLayer {
             .then(|| Arc::new(ArcSwap::from_pointee(RateState::new(&rl.rules, &names))));
         let cluster = (rl.enabled && rl.rules.iter().any(|r| r.cluster_limit > 0))
             .then(|| Arc::new(ClusterLimiter::new(&rl.redis)));
-        let timeout = cfg
-            .timeout
+        let timeout = cfg.timeout.enabled.then(|| {
+            Arc::new(ArcSwap::from_pointee(TimeoutState::new(
+                &cfg.timeout,
+                &names,
+            )))
+        });
+        let log = cfg
+            .log
             .enabled
-            .then(|| Arc::new(ArcSwap::from_pointee(TimeoutState::new(&cfg.timeout, &names))));
-        let log = cfg.log.enabled.then(|| Arc::new(ArcSwap::from_pointee(LogPolicy::new(&cfg.log))));
-        let audit = cfg.audit.enabled.then(|| AuditSink::file(&cfg.audit.file, cfg.audit.buffer));
+            .then(|| Arc::new(ArcSwap::from_pointee(LogPolicy::new(&cfg.log))));
+        let audit = cfg
+            .audit
+            .enabled
+            .then(|| AuditSink::file(&cfg.audit.file, cfg.audit.buffer));
         drop(names);
         Ok(Self {
             shared: Arc::new(StackShared {
@@ -149,7 +164,12 @@ impl GrpcStackLayer {
     /// Handles for hot reload.
     pub fn handles(&self) -> StackHandles {
         let s = &self.shared;
-        StackHandles { auth: s.auth.clone(), rate: s.rate.clone(), timeout: s.timeout.clone(), log: s.log.clone() }
+        StackHandles {
+            auth: s.auth.clone(),
+            rate: s.rate.clone(),
+            timeout: s.timeout.clone(),
+            log: s.log.clone(),
+        }
     }
 
     /// The audit sink, when auditing is on.
@@ -162,7 +182,10 @@ impl<S> Layer<S> for GrpcStackLayer {
     type Service = GrpcStack<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcStack { inner, shared: self.shared.clone() }
+        GrpcStack {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -175,7 +198,10 @@ pub struct GrpcStack<S> {
 
 fn reject(mut rec: CallRecord, status: &Status) -> Response<StackBody> {
     rec.finish(status.code());
-    let mut resp: Response<StackBody> = status.clone().into_http::<Body>().map(|_| StackBody::empty());
+    let mut resp: Response<StackBody> = status
+        .clone()
+        .into_http::<Body>()
+        .map(|_| StackBody::empty());
     if let Some(id) = rec.request_id.take() {
         resp.headers_mut().insert("x-request-id", id);
     }
@@ -200,7 +226,10 @@ fn who(p: Option<&Principal>, peer: Option<SocketAddr>) -> String {
 
 impl<S> Service<Request<Body>> for GrpcStack<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response<StackBody>;
@@ -214,7 +243,10 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let sh = self.shared.clone();
         let method = sh.methods.lookup(req.uri().path(), &sh.audit_extra);
-        let peer = req.extensions().get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr);
+        let peer = req
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr);
         let request_id = sh.log.is_some().then(|| request_id(req.headers()));
         let mut rec = CallRecord {
             shared: sh.clone(),
@@ -245,7 +277,9 @@ where
                 let key = principal_key(&sh, rec.principal.as_ref(), peer);
                 match rule.admit(key) {
                     Ok(permit) => rec.permit = permit,
-                    Err(r) => return Box::pin(std::future::ready(Ok(reject(rec, &refused_status(r))))),
+                    Err(r) => {
+                        return Box::pin(std::future::ready(Ok(reject(rec, &refused_status(r)))));
+                    }
                 }
                 if let (Some((limit, window)), Some(cl)) = (rule.cluster, &sh.cluster) {
                     let w = who(rec.principal.as_ref(), peer);
@@ -259,7 +293,10 @@ where
             Some(t) => {
                 let t = t.load();
                 let h = req.headers().get("grpc-timeout").map(HeaderValue::as_bytes);
-                (t.deadline(method.index, &method.name, streaming, h, Instant::now()), t.stream_idle)
+                (
+                    t.deadline(method.index, &method.name, streaming, h, Instant::now()),
+                    t.stream_idle,
+                )
             }
             None => (None, None),
         };
@@ -292,7 +329,10 @@ where
                     ClusterVerdict::Allow => {}
                     ClusterVerdict::Deny(d) => return Ok(reject(rec, &rate_limited(d))),
                     ClusterVerdict::Unavailable => {
-                        return Ok(reject(rec, &Status::unavailable("rate limiter unavailable")));
+                        return Ok(reject(
+                            rec,
+                            &Status::unavailable("rate limiter unavailable"),
+                        ));
                     }
                 }
             }
@@ -303,7 +343,12 @@ where
                         Ok(Ok(r)) => Ok(r),
                         Ok(Err(never)) => match never {},
                         Err(panic) => {
-                            recover::log_panic(&*panic, &rec.method.name, rec.request_id_str(), false);
+                            recover::log_panic(
+                                &*panic,
+                                &rec.method.name,
+                                rec.request_id_str(),
+                                false,
+                            );
                             Err(recover::panic_status())
                         }
                     }
@@ -333,8 +378,15 @@ where
                 rec.finish(code);
                 return Ok(Response::from_parts(parts, StackBody::empty()));
             }
-            let timers = if method.kind.server_streams() { Timers::new(deadline, idle) } else { None };
-            Ok(Response::from_parts(parts, StackBody::new(body, Some(rec), recover_on, timers)))
+            let timers = if method.kind.server_streams() {
+                Timers::new(deadline, idle)
+            } else {
+                None
+            };
+            Ok(Response::from_parts(
+                parts,
+                StackBody::new(body, Some(rec), recover_on, timers),
+            ))
         })
     }
 }

@@ -66,7 +66,10 @@ pub struct ServerBuilder {
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     stack: Option<GrpcStackLayer>,
-    health: (HealthReporter, tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>),
+    health: (
+        HealthReporter,
+        tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    ),
 }
 
 impl ServerBuilder {
@@ -127,7 +130,9 @@ impl ServerBuilder {
         // Each builder adds its own reflection descriptor; add the other version's too so
         // `list` shows both reflection services whichever version a tool speaks.
         let mut v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            );
         let mut v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
         for set in &self.descriptor_sets {
@@ -143,9 +148,13 @@ impl ServerBuilder {
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
         let reporter = self.health.0.clone();
         for name in &self.service_names {
-            reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+            reporter
+                .set_service_status(*name, tonic_health::ServingStatus::Serving)
+                .await;
         }
-        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
 
         for set in &self.descriptor_sets {
             crate::telemetry::metrics::register_descriptor_set(set);
@@ -176,9 +185,13 @@ impl ServerBuilder {
             async move {
                 shutdown.cancelled().await;
                 for name in &names {
-                    reporter.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
+                    reporter
+                        .set_service_status(*name, tonic_health::ServingStatus::NotServing)
+                        .await;
                 }
-                reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                reporter
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
                 tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
             }
         };

@@ -2,8 +2,8 @@
 
 use tower::Layer;
 
-use crate::middleware::{GrpcStack, GrpcStackLayer};
 use crate::config::AuditConfig;
+use crate::middleware::{GrpcStack, GrpcStackLayer};
 
 /// The audit trail alone.
 #[derive(Debug, Clone)]
@@ -15,7 +15,10 @@ impl AuditLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.audit = config.clone();
         cfg.audit.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets)
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

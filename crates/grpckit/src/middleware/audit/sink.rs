@@ -62,11 +62,17 @@ impl AuditSink {
         let (tx, rx) = mpsc::sync_channel(buffer.max(1));
         let stats = Arc::new(AuditStats::default());
         let (p, s) = (path.to_path_buf(), stats.clone());
-        let spawned = std::thread::Builder::new().name("grpckit-audit".into()).spawn(move || writer(&p, &rx, &s));
+        let spawned = std::thread::Builder::new()
+            .name("grpckit-audit".into())
+            .spawn(move || writer(&p, &rx, &s));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the audit writer thread");
         }
-        Self { tx, stats, path: path.to_path_buf() }
+        Self {
+            tx,
+            stats,
+            path: path.to_path_buf(),
+        }
     }
 
     /// Queues a record; a full queue or a dead writer is logged and counted.
@@ -95,7 +101,9 @@ fn open(path: &Path) -> std::io::Result<BufWriter<std::fs::File>> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    Ok(BufWriter::new(OpenOptions::new().create(true).append(true).open(path)?))
+    Ok(BufWriter::new(
+        OpenOptions::new().create(true).append(true).open(path)?,
+    ))
 }
 
 fn writer(path: &Path, rx: &Receiver<AuditRecord>, stats: &AuditStats) {
@@ -113,7 +121,10 @@ fn writer(path: &Path, rx: &Receiver<AuditRecord>, stats: &AuditStats) {
             match open(path) {
                 Ok(f) => out = Some(f),
                 Err(e) => {
-                    let n = stats.failed.fetch_add(batch.len() as u64, Ordering::Relaxed) + batch.len() as u64;
+                    let n = stats
+                        .failed
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed)
+                        + batch.len() as u64;
                     tracing::error!(error = %e, path = %path.display(), failed_total = n, "audit file cannot be opened; records lost");
                     continue;
                 }
@@ -130,10 +141,15 @@ fn writer(path: &Path, rx: &Receiver<AuditRecord>, stats: &AuditStats) {
         }
         match result.and_then(|()| f.flush()) {
             Ok(()) => {
-                stats.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                stats
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
             }
             Err(e) => {
-                let n = stats.failed.fetch_add(batch.len() as u64, Ordering::Relaxed) + batch.len() as u64;
+                let n = stats
+                    .failed
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed)
+                    + batch.len() as u64;
                 tracing::error!(error = %e, path = %path.display(), failed_total = n, "audit write failed; records lost");
                 out = None;
             }

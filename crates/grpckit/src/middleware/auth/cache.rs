@@ -25,13 +25,19 @@ pub(crate) struct TokenCache {
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCache").field("cap", &self.cap).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("cap", &self.cap)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenCache {
     pub(crate) fn new(cap: usize) -> Self {
-        Self { map: RwLock::new(HashMap::new()), hasher: RandomState::new(), cap }
+        Self {
+            map: RwLock::new(HashMap::new()),
+            hasher: RandomState::new(),
+            cap,
+        }
     }
 
     /// The cached principal if the token is still inside its validity window.
@@ -42,7 +48,9 @@ impl TokenCache {
         let h = self.hasher.hash_one(token);
         let map = self.map.read().ok()?;
         let e = map.get(&h)?;
-        (&*e.token == token && now <= e.exp.saturating_add(leeway) && now.saturating_add(leeway) >= e.nbf)
+        (&*e.token == token
+            && now <= e.exp.saturating_add(leeway)
+            && now.saturating_add(leeway) >= e.nbf)
             .then(|| e.principal.clone())
     }
 
@@ -55,7 +63,15 @@ impl TokenCache {
             if map.len() >= self.cap {
                 map.clear();
             }
-            map.insert(h, Entry { token: token.into(), principal, exp, nbf });
+            map.insert(
+                h,
+                Entry {
+                    token: token.into(),
+                    principal,
+                    exp,
+                    nbf,
+                },
+            );
         }
     }
 }

@@ -105,7 +105,10 @@ fn validation(alg: Algorithm, cfg: &JwtConfig, issuer: &str, audience: &str) -> 
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, KeyError> {
-    fs::read(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })
+    fs::read(path).map_err(|source| KeyError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl KeySet {
@@ -116,7 +119,10 @@ impl KeySet {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, KeyError> {
-        let mut set = Self { leeway: cfg.leeway.as_secs(), ..Self::default() };
+        let mut set = Self {
+            leeway: cfg.leeway.as_secs(),
+            ..Self::default()
+        };
         if cfg.accept_login_tokens && !login_secret.is_empty() {
             set.default = Some(Key {
                 key: DecodingKey::from_secret(login_secret),
@@ -124,7 +130,10 @@ impl KeySet {
             });
         }
         for k in &cfg.keys {
-            let bad = |reason: String| KeyError::Bad { kid: k.kid.clone(), reason };
+            let bad = |reason: String| KeyError::Bad {
+                kid: k.kid.clone(),
+                reason,
+            };
             let material = match (&k.secret, &k.file) {
                 (Some(s), None) => s.as_bytes().to_vec(),
                 (None, Some(p)) => read(p)?,
@@ -132,25 +141,38 @@ impl KeySet {
             };
             let key = match k.algorithm {
                 JwtAlgorithm::HS256 => {
-                    let secret = if k.file.is_some() { trim_ascii(&material) } else { &material };
+                    let secret = if k.file.is_some() {
+                        trim_ascii(&material)
+                    } else {
+                        &material
+                    };
                     DecodingKey::from_secret(secret)
                 }
-                JwtAlgorithm::RS256 => DecodingKey::from_rsa_pem(&material).map_err(|e| bad(e.to_string()))?,
-                JwtAlgorithm::ES256 => DecodingKey::from_ec_pem(&material).map_err(|e| bad(e.to_string()))?,
+                JwtAlgorithm::RS256 => {
+                    DecodingKey::from_rsa_pem(&material).map_err(|e| bad(e.to_string()))?
+                }
+                JwtAlgorithm::ES256 => {
+                    DecodingKey::from_ec_pem(&material).map_err(|e| bad(e.to_string()))?
+                }
             };
             let validation = validation(alg(k.algorithm), cfg, issuer, audience);
             set.by_kid.insert(k.kid.clone(), Key { key, validation });
         }
         if let Some(path) = &cfg.jwks_file {
             let text = read(path)?;
-            let jwks: JwkSet = serde_json::from_slice(&text)
-                .map_err(|e| KeyError::Bad { kid: path.display().to_string(), reason: e.to_string() })?;
+            let jwks: JwkSet = serde_json::from_slice(&text).map_err(|e| KeyError::Bad {
+                kid: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
             for jwk in &jwks.keys {
                 let kid = jwk.common.key_id.clone().ok_or_else(|| KeyError::Bad {
                     kid: "?".into(),
                     reason: "JWKS key without kid".into(),
                 })?;
-                let bad = |reason: String| KeyError::Bad { kid: kid.clone(), reason };
+                let bad = |reason: String| KeyError::Bad {
+                    kid: kid.clone(),
+                    reason,
+                };
                 let a = match &jwk.algorithm {
                     jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
                     jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
@@ -158,7 +180,13 @@ impl KeySet {
                     _ => return Err(bad("unsupported key type".into())),
                 };
                 let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(e.to_string()))?;
-                set.by_kid.insert(kid.clone(), Key { key, validation: validation(a, cfg, issuer, audience) });
+                set.by_kid.insert(
+                    kid.clone(),
+                    Key {
+                        key,
+                        validation: validation(a, cfg, issuer, audience),
+                    },
+                );
             }
         }
         Ok(set)
@@ -175,7 +203,11 @@ impl KeySet {
         let key = match &header.kid {
             Some(kid) => self.by_kid.get(kid),
             None => self.default.as_ref().or_else(|| {
-                if self.by_kid.len() == 1 { self.by_kid.values().next() } else { None }
+                if self.by_kid.len() == 1 {
+                    self.by_kid.values().next()
+                } else {
+                    None
+                }
             }),
         }
         .ok_or(TokenError::UnknownKey)?;
@@ -183,7 +215,9 @@ impl KeySet {
             .map_err(|e| TokenError::Rejected(e.into_kind()))?;
         let c = data.claims;
         if c.sub.is_empty() {
-            return Err(TokenError::Rejected(jsonwebtoken::errors::ErrorKind::MissingRequiredClaim("sub".into())));
+            return Err(TokenError::Rejected(
+                jsonwebtoken::errors::ErrorKind::MissingRequiredClaim("sub".into()),
+            ));
         }
         let nbf = c.nbf.unwrap_or(0);
         Ok((Principal::new(c.sub, c.roles, AuthMethod::Jwt), c.exp, nbf))

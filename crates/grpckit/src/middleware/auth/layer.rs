@@ -2,9 +2,9 @@
 
 use tower::Layer;
 
-use crate::middleware::{GrpcStack, GrpcStackLayer};
 use super::{AuthSecrets, KeyError};
 use crate::config::AuthnConfig;
+use crate::middleware::{GrpcStack, GrpcStackLayer};
 
 /// Authentication and RBAC alone.
 #[derive(Debug, Clone)]

@@ -39,7 +39,11 @@ impl Principal {
     /// A principal.
     pub fn new(subject: impl Into<Box<str>>, roles: Vec<String>, method: AuthMethod) -> Self {
         let roles = roles.into_iter().map(String::into_boxed_str).collect();
-        Self(Arc::new(Inner { subject: subject.into(), roles, method }))
+        Self(Arc::new(Inner {
+            subject: subject.into(),
+            roles,
+            method,
+        }))
     }
 
     /// User id (JWT `sub`) or API key name.

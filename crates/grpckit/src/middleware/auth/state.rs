@@ -1,6 +1,9 @@
 //! The swappable auth state (keys, API keys, RBAC rules) and the per-call decision.
 
-use std::{collections::HashMap, time::{SystemTime, UNIX_EPOCH}};
+use std::{
+    collections::HashMap,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -49,27 +52,47 @@ pub fn hash_api_key(key: &str) -> String {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl AuthState {
     /// Builds the state from config.
     pub fn from_config(cfg: &AuthnConfig, secrets: &AuthSecrets) -> Result<Self, KeyError> {
-        let keys = KeySet::from_config(&cfg.jwt, &secrets.login_secret, &secrets.issuer, &secrets.audience)?;
+        let keys = KeySet::from_config(
+            &cfg.jwt,
+            &secrets.login_secret,
+            &secrets.issuer,
+            &secrets.audience,
+        )?;
         let api_keys = cfg
             .api_keys
             .iter()
-            .map(|k| (k.sha256.to_ascii_lowercase(), Principal::new(k.name.clone(), k.roles.clone(), AuthMethod::ApiKey)))
+            .map(|k| {
+                (
+                    k.sha256.to_ascii_lowercase(),
+                    Principal::new(k.name.clone(), k.roles.clone(), AuthMethod::ApiKey),
+                )
+            })
             .collect();
         let mut roles: HashMap<String, Vec<MethodPattern>> = HashMap::new();
         for r in &cfg.roles {
-            roles.entry(r.role.clone()).or_default().extend(r.allow.iter().map(|p| MethodPattern::new(p)));
+            roles
+                .entry(r.role.clone())
+                .or_default()
+                .extend(r.allow.iter().map(|p| MethodPattern::new(p)));
         }
         Ok(Self {
             keys,
             cache: TokenCache::new(cfg.token_cache_size),
             api_keys,
-            public: cfg.public_methods.iter().map(|p| MethodPattern::new(p)).collect(),
+            public: cfg
+                .public_methods
+                .iter()
+                .map(|p| MethodPattern::new(p))
+                .collect(),
             roles,
         })
     }
@@ -81,7 +104,11 @@ impl AuthState {
 
     /// Whether any role of `p` allows `method`.
     pub fn allows(&self, p: &Principal, method: &str) -> bool {
-        p.roles().any(|r| self.roles.get(r).is_some_and(|pats| MethodPattern::any(pats, method)))
+        p.roles().any(|r| {
+            self.roles
+                .get(r)
+                .is_some_and(|pats| MethodPattern::any(pats, method))
+        })
     }
 
     /// Authenticates from headers: `Ok(None)` when no credentials were sent.
@@ -110,7 +137,12 @@ impl AuthState {
         }
         if let Some(v) = headers.get("x-api-key") {
             let key = v.to_str().map_err(|_| "x-api-key not ASCII")?;
-            return self.api_keys.get(&hash_api_key(key)).cloned().map(Some).ok_or("unknown API key");
+            return self
+                .api_keys
+                .get(&hash_api_key(key))
+                .cloned()
+                .map(Some)
+                .ok_or("unknown API key");
         }
         Ok(None)
     }

@@ -2,8 +2,8 @@
 
 use tower::Layer;
 
-use crate::middleware::{GrpcStack, GrpcStackLayer};
 use crate::config::AccessLogConfig;
+use crate::middleware::{GrpcStack, GrpcStackLayer};
 
 /// Request ids and the access log alone.
 #[derive(Debug, Clone)]
@@ -15,7 +15,10 @@ impl LogLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.log = config.clone();
         cfg.log.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), &[]).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

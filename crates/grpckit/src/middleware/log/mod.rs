@@ -38,7 +38,14 @@ pub struct LogPolicy {
 impl LogPolicy {
     /// From config.
     pub fn new(cfg: &AccessLogConfig) -> Self {
-        Self { level: cfg.level, quiet: cfg.quiet_methods.iter().map(|p| MethodPattern::new(p)).collect() }
+        Self {
+            level: cfg.level,
+            quiet: cfg
+                .quiet_methods
+                .iter()
+                .map(|p| MethodPattern::new(p))
+                .collect(),
+        }
     }
 }
 

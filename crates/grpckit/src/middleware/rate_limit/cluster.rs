@@ -37,7 +37,10 @@ pub struct ClusterLimiter {
 
 impl std::fmt::Debug for ClusterLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClusterLimiter").field("prefix", &self.prefix).field("fail_open", &self.fail_open).finish()
+        f.debug_struct("ClusterLimiter")
+            .field("prefix", &self.prefix)
+            .field("fail_open", &self.fail_open)
+            .finish()
     }
 }
 
@@ -45,7 +48,9 @@ impl ClusterLimiter {
     /// Connects lazily on first use.
     pub fn new(cfg: &RedisLimitConfig) -> Self {
         let client = redis::Client::open(cfg.url.as_str())
-            .inspect_err(|e| tracing::warn!(error = %e, "middleware.rate_limit.redis.url is invalid"))
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "middleware.rate_limit.redis.url is invalid"),
+            )
             .ok();
         Self {
             client,
@@ -66,12 +71,25 @@ impl ClusterLimiter {
             .map_err(|e| e.to_string())?;
         let mut conn = conn.clone();
         let ms = window.as_millis().max(1) as u64;
-        self.script.key(key).arg(ms).invoke_async(&mut conn).await.map_err(|e| e.to_string())
+        self.script
+            .key(key)
+            .arg(ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Counts one call of `who` against `rule`'s `(limit, window)`.
-    pub async fn check(&self, rule: &str, who: &str, limit: u32, window: Duration) -> ClusterVerdict {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    pub async fn check(
+        &self,
+        rule: &str,
+        who: &str,
+        limit: u32,
+        window: Duration,
+    ) -> ClusterVerdict {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let slot = now.as_millis() / window.as_millis().max(1);
         let key = format!("{}:{rule}:{who}:{slot}", self.prefix);
         match tokio::time::timeout(self.timeout, self.count(&key, window)).await {
@@ -85,7 +103,15 @@ impl ClusterLimiter {
     }
 
     fn failed(&self, why: &str) -> ClusterVerdict {
-        tracing::warn!(error = why, fail_open = self.fail_open, "redis rate limit check failed");
-        if self.fail_open { ClusterVerdict::Allow } else { ClusterVerdict::Unavailable }
+        tracing::warn!(
+            error = why,
+            fail_open = self.fail_open,
+            "redis rate limit check failed"
+        );
+        if self.fail_open {
+            ClusterVerdict::Allow
+        } else {
+            ClusterVerdict::Unavailable
+        }
     }
 }

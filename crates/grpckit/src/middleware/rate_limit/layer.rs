@@ -2,8 +2,8 @@
 
 use tower::Layer;
 
-use crate::middleware::{GrpcStack, GrpcStackLayer};
 use crate::config::RateLimitConfig;
+use crate::middleware::{GrpcStack, GrpcStackLayer};
 
 /// Rate limiting and load shedding alone.
 #[derive(Debug, Clone)]
@@ -15,7 +15,10 @@ impl RateLimitLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.rate_limit = config.clone();
         cfg.rate_limit.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), &[]).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

@@ -24,7 +24,9 @@ pub struct RuleLimiter {
 
 impl std::fmt::Debug for RuleLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleLimiter").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("RuleLimiter")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -50,7 +52,8 @@ impl RuleLimiter {
             name: rule.methods.clone().into(),
             bucket,
             clock: DefaultClock::default(),
-            concurrency: (rule.max_concurrent > 0).then(|| Arc::new(Semaphore::new(rule.max_concurrent as usize))),
+            concurrency: (rule.max_concurrent > 0)
+                .then(|| Arc::new(Semaphore::new(rule.max_concurrent as usize))),
             cluster: (rule.cluster_limit > 0).then_some((rule.cluster_limit, rule.cluster_window)),
         }
     }
@@ -60,10 +63,16 @@ impl RuleLimiter {
         if let Some(b) = &self.bucket
             && let Err(not_until) = b.check_key(&key)
         {
-            return Err(Refused::RateLimited(not_until.wait_time_from(self.clock.now())));
+            return Err(Refused::RateLimited(
+                not_until.wait_time_from(self.clock.now()),
+            ));
         }
         match &self.concurrency {
-            Some(sem) => sem.clone().try_acquire_owned().map(Some).map_err(|_| Refused::Overloaded),
+            Some(sem) => sem
+                .clone()
+                .try_acquire_owned()
+                .map(Some)
+                .map_err(|_| Refused::Overloaded),
             None => Ok(None),
         }
     }
@@ -79,10 +88,23 @@ pub struct RateState {
 impl RateState {
     /// Builds the state for the given known method names (index order).
     pub fn new(rules: &[RateRule], methods: &[&str]) -> Self {
-        let rules: Vec<_> = rules.iter().map(|r| (MethodPattern::new(&r.methods), Arc::new(RuleLimiter::new(r)))).collect();
+        let rules: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                (
+                    MethodPattern::new(&r.methods),
+                    Arc::new(RuleLimiter::new(r)),
+                )
+            })
+            .collect();
         let per_method = methods
             .iter()
-            .map(|m| rules.iter().find(|(p, _)| p.matches(m)).map(|(_, l)| l.clone()))
+            .map(|m| {
+                rules
+                    .iter()
+                    .find(|(p, _)| p.matches(m))
+                    .map(|(_, l)| l.clone())
+            })
             .collect();
         Self { rules, per_method }
     }
@@ -91,7 +113,11 @@ impl RateState {
     pub fn rule(&self, index: usize, name: &str) -> Option<&Arc<RuleLimiter>> {
         match self.per_method.get(index) {
             Some(r) => r.as_ref(),
-            None => self.rules.iter().find(|(p, _)| p.matches(name)).map(|(_, l)| l),
+            None => self
+                .rules
+                .iter()
+                .find(|(p, _)| p.matches(name))
+                .map(|(_, l)| l),
         }
     }
 
@@ -122,7 +148,9 @@ mod tests {
         assert!(l.admit(1).is_ok());
         assert!(l.admit(1).is_ok());
         match l.admit(1) {
-            Err(Refused::RateLimited(d)) => assert!(d > Duration::ZERO && d <= Duration::from_secs(1)),
+            Err(Refused::RateLimited(d)) => {
+                assert!(d > Duration::ZERO && d <= Duration::from_secs(1))
+            }
             other => panic!("expected rate limited, got {other:?}"),
         }
         assert!(l.admit(2).is_ok(), "another principal has its own bucket");
@@ -141,7 +169,13 @@ mod tests {
     fn first_matching_rule_per_method() {
         let mut a = rule(5, 5, 0);
         a.methods = "order.v1.OrderService/*".into();
-        let s = RateState::new(&[a], &["order.v1.OrderService/GetOrder", "user.v1.UserService/GetUser"]);
+        let s = RateState::new(
+            &[a],
+            &[
+                "order.v1.OrderService/GetOrder",
+                "user.v1.UserService/GetUser",
+            ],
+        );
         assert!(s.rule(0, "").is_some());
         assert!(s.rule(1, "").is_none());
         assert!(s.rule(usize::MAX, "order.v1.OrderService/X").is_some());

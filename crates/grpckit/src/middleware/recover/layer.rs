@@ -4,17 +4,25 @@ use tower::Layer;
 
 use crate::middleware::{GrpcStack, GrpcStackLayer};
 
-
 /// Panic recovery alone.
 #[derive(Debug, Clone)]
 pub struct RecoverLayer(GrpcStackLayer);
+
+impl Default for RecoverLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl RecoverLayer {
     /// Builds the layer.
     pub fn new() -> Self {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.recover.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), &[]).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

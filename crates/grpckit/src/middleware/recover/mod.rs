@@ -16,10 +16,19 @@ pub fn panic_status() -> Status {
 
 /// The panic message, for the log.
 pub fn panic_message(p: &(dyn Any + Send)) -> &str {
-    p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str)).unwrap_or("non-string panic payload")
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
 }
 
 /// Logs a caught panic.
 pub(crate) fn log_panic(p: &(dyn Any + Send), method: &str, request_id: &str, in_stream: bool) {
-    tracing::error!(method, request_id, in_stream, panic = panic_message(p), "handler panicked; answered INTERNAL");
+    tracing::error!(
+        method,
+        request_id,
+        in_stream,
+        panic = panic_message(p),
+        "handler panicked; answered INTERNAL"
+    );
 }

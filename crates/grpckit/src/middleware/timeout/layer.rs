@@ -2,8 +2,8 @@
 
 use tower::Layer;
 
-use crate::middleware::{GrpcStack, GrpcStackLayer};
 use crate::config::TimeoutConfig;
+use crate::middleware::{GrpcStack, GrpcStackLayer};
 
 /// Deadlines alone.
 #[derive(Debug, Clone)]
@@ -15,7 +15,10 @@ impl TimeoutLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.timeout = config.clone();
         cfg.timeout.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), &[]).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

@@ -57,8 +57,17 @@ pub struct TimeoutState {
 impl TimeoutState {
     /// Resolves the config for the known methods (index order).
     pub fn new(cfg: &TimeoutConfig, methods: &[&str]) -> Self {
-        let rules: Vec<_> = cfg.methods.iter().map(|m| (MethodPattern::new(&m.methods), m.timeout)).collect();
-        let pick = |name: &str| rules.iter().find(|(p, _)| p.matches(name)).map_or(cfg.default, |(_, d)| *d);
+        let rules: Vec<_> = cfg
+            .methods
+            .iter()
+            .map(|m| (MethodPattern::new(&m.methods), m.timeout))
+            .collect();
+        let pick = |name: &str| {
+            rules
+                .iter()
+                .find(|(p, _)| p.matches(name))
+                .map_or(cfg.default, |(_, d)| *d)
+        };
         let per_method = methods.iter().map(|m| pick(m)).collect();
         let nz = |d: Duration| (!d.is_zero()).then_some(d);
         Self {
@@ -74,14 +83,29 @@ impl TimeoutState {
     pub fn for_method(&self, index: usize, name: &str) -> Duration {
         match self.per_method.get(index) {
             Some(d) => *d,
-            None => self.rules.iter().find(|(p, _)| p.matches(name)).map_or(self.default, |(_, d)| *d),
+            None => self
+                .rules
+                .iter()
+                .find(|(p, _)| p.matches(name))
+                .map_or(self.default, |(_, d)| *d),
         }
     }
 
     /// The call's deadline: the configured timeout (unary calls only; streams use
     /// `stream_max`) and the caller's `grpc-timeout`, whichever is shorter.
-    pub fn deadline(&self, index: usize, name: &str, streaming: bool, header: Option<&[u8]>, now: Instant) -> Option<Instant> {
-        let cfg = if streaming { self.stream_max } else { Some(self.for_method(index, name)).filter(|d| !d.is_zero()) };
+    pub fn deadline(
+        &self,
+        index: usize,
+        name: &str,
+        streaming: bool,
+        header: Option<&[u8]>,
+        now: Instant,
+    ) -> Option<Instant> {
+        let cfg = if streaming {
+            self.stream_max
+        } else {
+            Some(self.for_method(index, name)).filter(|d| !d.is_zero())
+        };
         let caller = header.and_then(parse_grpc_timeout);
         let d = match (cfg, caller) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -97,7 +121,10 @@ mod tests {
 
     #[test]
     fn parses_grpc_timeout() {
-        assert_eq!(parse_grpc_timeout(b"100m"), Some(Duration::from_millis(100)));
+        assert_eq!(
+            parse_grpc_timeout(b"100m"),
+            Some(Duration::from_millis(100))
+        );
         assert_eq!(parse_grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_grpc_timeout(b"1H"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_grpc_timeout(b"5n"), Some(Duration::from_nanos(5)));
@@ -108,13 +135,32 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn shorter_wins() {
-        let cfg = TimeoutConfig { default: Duration::from_secs(10), ..TimeoutConfig::default() };
+        let cfg = TimeoutConfig {
+            default: Duration::from_secs(10),
+            ..TimeoutConfig::default()
+        };
         let s = TimeoutState::new(&cfg, &["a.S/M"]);
         let now = Instant::now();
-        assert_eq!(s.deadline(0, "a.S/M", false, Some(b"1S"), now), Some(now + Duration::from_secs(1)));
-        assert_eq!(s.deadline(0, "a.S/M", false, Some(b"20S"), now), Some(now + Duration::from_secs(10)));
-        assert_eq!(s.deadline(0, "a.S/M", false, None, now), Some(now + Duration::from_secs(10)));
-        assert_eq!(s.deadline(0, "a.S/M", true, None, now), None, "streams: no default deadline");
-        assert_eq!(s.deadline(0, "a.S/M", true, Some(b"3S"), now), Some(now + Duration::from_secs(3)));
+        assert_eq!(
+            s.deadline(0, "a.S/M", false, Some(b"1S"), now),
+            Some(now + Duration::from_secs(1))
+        );
+        assert_eq!(
+            s.deadline(0, "a.S/M", false, Some(b"20S"), now),
+            Some(now + Duration::from_secs(10))
+        );
+        assert_eq!(
+            s.deadline(0, "a.S/M", false, None, now),
+            Some(now + Duration::from_secs(10))
+        );
+        assert_eq!(
+            s.deadline(0, "a.S/M", true, None, now),
+            None,
+            "streams: no default deadline"
+        );
+        assert_eq!(
+            s.deadline(0, "a.S/M", true, Some(b"3S"), now),
+            Some(now + Duration::from_secs(3))
+        );
     }
 }

@@ -40,7 +40,9 @@ pub struct InspectBody<B> {
 
 impl<B> std::fmt::Debug for InspectBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InspectBody").field("method", &self.method.name).finish_non_exhaustive()
+        f.debug_struct("InspectBody")
+            .field("method", &self.method.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,7 +56,16 @@ impl<B> InspectBody<B> {
         out: Arc<Inspected>,
         want_target: bool,
     ) -> Self {
-        Self { inner, buf: BytesMut::new(), schemas, validate, method, out, want_target, failed: false }
+        Self {
+            inner,
+            buf: BytesMut::new(),
+            schemas,
+            validate,
+            method,
+            out,
+            want_target,
+            failed: false,
+        }
     }
 
     /// Checks the complete messages at the start of `data`; returns how many bytes they span.
@@ -62,7 +73,8 @@ impl<B> InspectBody<B> {
         let mut at = 0;
         while data.len() - at >= 5 {
             let compressed = data[at] != 0;
-            let len = u32::from_be_bytes([data[at + 1], data[at + 2], data[at + 3], data[at + 4]]) as usize;
+            let len = u32::from_be_bytes([data[at + 1], data[at + 2], data[at + 3], data[at + 4]])
+                as usize;
             let end = at + 5 + len;
             if data.len() < end {
                 break;
@@ -74,10 +86,11 @@ impl<B> InspectBody<B> {
                 if self.validate {
                     self.schemas.validate(self.method.set, ty, msg)?;
                 }
-                if n == 0 && self.want_target {
-                    if let Some(id) = self.schemas.target_id(self.method.set, ty, msg) {
-                        let _ = self.out.target.set(id);
-                    }
+                if n == 0
+                    && self.want_target
+                    && let Some(id) = self.schemas.target_id(self.method.set, ty, msg)
+                {
+                    let _ = self.out.target.set(id);
                 }
             }
             at = end;
@@ -93,7 +106,10 @@ where
     type Data = Bytes;
     type Error = Status;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = &mut *self;
         if this.failed {
             return Poll::Ready(None);
@@ -103,7 +119,9 @@ where
                 Some(Ok(f)) => f,
                 None if !this.buf.is_empty() => {
                     // A truncated message: hand it on so the codec reports it.
-                    return Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut this.buf).freeze()))));
+                    return Poll::Ready(Some(Ok(Frame::data(
+                        std::mem::take(&mut this.buf).freeze(),
+                    ))));
                 }
                 other => return Poll::Ready(other),
             };
@@ -152,6 +170,10 @@ where
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.buf.has_remaining() { SizeHint::default() } else { self.inner.size_hint() }
+        if self.buf.has_remaining() {
+            SizeHint::default()
+        } else {
+            self.inner.size_hint()
+        }
     }
 }

@@ -4,7 +4,6 @@ use tower::Layer;
 
 use crate::middleware::{GrpcStack, GrpcStackLayer};
 
-
 /// Validation alone, for the methods of the given descriptor sets.
 #[derive(Debug, Clone)]
 pub struct ValidateLayer(GrpcStackLayer);
@@ -14,7 +13,10 @@ impl ValidateLayer {
     pub fn new(descriptor_sets: &[&[u8]]) -> Self {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.validate.enabled = true;
-        Self(GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets).unwrap_or_else(|_| unreachable!("no keys to load")))
+        Self(
+            GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets)
+                .unwrap_or_else(|_| unreachable!("no keys to load")),
+        )
     }
 }
 

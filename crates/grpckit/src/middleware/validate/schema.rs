@@ -25,7 +25,9 @@ pub struct Schemas {
 
 impl std::fmt::Debug for Schemas {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Schemas").field("sets", &self.sets.len()).finish()
+        f.debug_struct("Schemas")
+            .field("sets", &self.sets.len())
+            .finish()
     }
 }
 
@@ -35,9 +37,11 @@ fn has_rules(msg: &MessageDescriptor, seen: &mut HashSet<String>) -> bool {
     }
     let pool = msg.parent_pool();
     let ext = |name: &str| pool.get_extension_by_name(name);
-    let (Some(field_ext), msg_ext, oneof_ext) =
-        (ext("buf.validate.field"), ext("buf.validate.message"), ext("buf.validate.oneof"))
-    else {
+    let (Some(field_ext), msg_ext, oneof_ext) = (
+        ext("buf.validate.field"),
+        ext("buf.validate.message"),
+        ext("buf.validate.oneof"),
+    ) else {
         return false;
     };
     if msg_ext.is_some_and(|e| msg.options().has_extension(&e)) {
@@ -86,10 +90,13 @@ impl Schemas {
                     if !seen.insert(name.clone()) {
                         continue;
                     }
-                    let kind = CallKind::from_flags(m.is_client_streaming(), m.is_server_streaming());
+                    let kind =
+                        CallKind::from_flags(m.is_client_streaming(), m.is_server_streaming());
                     let input = m.input();
                     let rules = set.bridge.is_some() && has_rules(&input, &mut HashSet::new());
-                    let audited = is_mutating(&name) || kind != CallKind::Unary || MethodPattern::any(audit_extra, &name);
+                    let audited = is_mutating(&name)
+                        || kind != CallKind::Unary
+                        || MethodPattern::any(audit_extra, &name);
                     t.insert(MethodInfo {
                         name: name.into(),
                         index: 0,
@@ -107,10 +114,14 @@ impl Schemas {
 
     /// Validates one wire-encoded message.
     pub fn validate(&self, set: usize, type_name: &str, bytes: &[u8]) -> Result<(), Status> {
-        let Some(bridge) = self.sets.get(set).and_then(|s| s.bridge.as_ref()) else { return Ok(()) };
+        let Some(bridge) = self.sets.get(set).and_then(|s| s.bridge.as_ref()) else {
+            return Ok(());
+        };
         match bridge.validate_wire(type_name, bytes) {
             Ok(()) => Ok(()),
-            Err(prost_protovalidate::Error::Validation(v)) => Err(violations_status(v.violations())),
+            Err(prost_protovalidate::Error::Validation(v)) => {
+                Err(violations_status(v.violations()))
+            }
             Err(e) => {
                 // Undecodable bytes: let the handler's codec report it the usual way.
                 tracing::debug!(error = %e, type_name, "validation could not run");
@@ -123,9 +134,11 @@ impl Schemas {
     pub fn target_id(&self, set: usize, type_name: &str, bytes: &[u8]) -> Option<String> {
         let desc = self.sets.get(set)?.pool.get_message_by_name(type_name)?;
         let msg = DynamicMessage::decode(desc, bytes).ok()?;
-        ["id", "order_id", "user_id"].iter().find_map(|f| match msg.get_field_by_name(f).as_deref() {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
+        ["id", "order_id", "user_id"].iter().find_map(|f| {
+            match msg.get_field_by_name(f).as_deref() {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                _ => None,
+            }
         })
     }
 }
@@ -144,5 +157,9 @@ pub fn violations_status(vs: &[prost_protovalidate::Violation]) -> Status {
         })
         .collect();
     let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
-    status_with_violations(Code::InvalidArgument, format!("invalid request: {}", fields.join(", ")), &list)
+    status_with_violations(
+        Code::InvalidArgument,
+        format!("invalid request: {}", fields.join(", ")),
+        &list,
+    )
 }
