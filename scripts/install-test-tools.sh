@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs the outside clients the interoperability tests use (idempotent).
 set -euo pipefail
-# Debian: protoc (needed by prost-protovalidate-types' build script), chromium (stats page test).
+# Debian: chromium (live stats page test).
 need_apt=()
-command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

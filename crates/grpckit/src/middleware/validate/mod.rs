@@ -9,4 +9,6 @@ mod schema;
 
 pub use body::{InspectBody, Inspected};
 pub use layer::ValidateLayer;
-pub use schema::{Schemas, violations_status};
+pub use schema::Schemas;
+#[cfg(feature = "protovalidate")]
+pub use schema::violations_status;

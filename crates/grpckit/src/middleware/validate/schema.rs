@@ -2,19 +2,22 @@
 
 use std::collections::HashSet;
 
-use prost_protovalidate::bridge::RuntimeBridge;
+/// The protovalidate runtime (feature `protovalidate`: its types crate runs `protoc` at build
+/// time, so it is opt-in; without it messages are never rejected by schema rules).
+#[cfg(feature = "protovalidate")]
+type Bridge = prost_protovalidate::bridge::RuntimeBridge;
+/// Uninhabited without the `protovalidate` feature.
+#[cfg(not(feature = "protovalidate"))]
+enum Bridge {}
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
-use tonic::{Code, Status};
+use tonic::Status;
 
-use crate::{
-    error::{FieldViolation, status_with_violations},
-    middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable, is_mutating},
-};
+use crate::middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable, is_mutating};
 
 /// One registered descriptor set.
 struct Set {
     pool: DescriptorPool,
-    bridge: Option<RuntimeBridge>,
+    bridge: Option<Bridge>,
 }
 
 /// The schemas of every served service.
@@ -64,10 +67,13 @@ impl Schemas {
             .iter()
             .filter_map(|bytes| match DescriptorPool::decode(*bytes) {
                 Ok(pool) => {
+                    #[cfg(feature = "protovalidate")]
                     let bridge = pool
                         .get_extension_by_name("buf.validate.field")
                         .is_some()
-                        .then(|| RuntimeBridge::from_fds(bytes));
+                        .then(|| Bridge::from_fds(bytes));
+                    #[cfg(not(feature = "protovalidate"))]
+                    let bridge: Option<Bridge> = None;
                     Some(Set { pool, bridge })
                 }
                 Err(e) => {
@@ -117,6 +123,12 @@ impl Schemas {
         let Some(bridge) = self.sets.get(set).and_then(|s| s.bridge.as_ref()) else {
             return Ok(());
         };
+        #[cfg(not(feature = "protovalidate"))]
+        {
+            let _ = (type_name, bytes);
+            match *bridge {}
+        }
+        #[cfg(feature = "protovalidate")]
         match bridge.validate_wire(type_name, bytes) {
             Ok(()) => Ok(()),
             Err(prost_protovalidate::Error::Validation(v)) => {
@@ -144,8 +156,9 @@ impl Schemas {
 }
 
 /// `INVALID_ARGUMENT` with a `BadRequest` listing every violation.
+#[cfg(feature = "protovalidate")]
 pub fn violations_status(vs: &[prost_protovalidate::Violation]) -> Status {
-    let list: Vec<FieldViolation> = vs
+    let list: Vec<crate::error::FieldViolation> = vs
         .iter()
         .map(|v| {
             let why = match (v.rule_id(), v.message()) {
@@ -153,12 +166,12 @@ pub fn violations_status(vs: &[prost_protovalidate::Violation]) -> Status {
                 (r, "") => r.to_owned(),
                 (r, m) => format!("{m} ({r})"),
             };
-            FieldViolation::new(v.field_path(), why)
+            crate::error::FieldViolation::new(v.field_path(), why)
         })
         .collect();
     let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
-    status_with_violations(
-        Code::InvalidArgument,
+    crate::error::status_with_violations(
+        tonic::Code::InvalidArgument,
         format!("invalid request: {}", fields.join(", ")),
         &list,
     )
