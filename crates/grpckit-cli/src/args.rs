@@ -95,6 +95,10 @@ pub struct ServerArgs {
     /// Pin thread_per_core serving threads to CPUs.
     #[arg(long, env = "GRPCKIT_PIN_CORES")]
     pub pin_cores: bool,
+    /// Serve without authentication (`middleware.auth.enabled: false`): every method is open.
+    /// For local development only; a warning is logged.
+    #[arg(long, env = "GRPCKIT_NO_AUTH")]
+    pub no_auth: bool,
 }
 
 /// Target of `client` and `stream`.

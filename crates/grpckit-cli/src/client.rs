@@ -153,15 +153,39 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<Report> {
             ..Default::default()
         }))
     );
+    // ListUsers is admin-only: a normal user gets PERMISSION_DENIED; with
+    // GRPCKIT_ADMIN_EMAIL/GRPCKIT_ADMIN_PASSWORD set the call is repeated as admin (expect OK).
+    let list = userpb::ListUsersRequest {
+        page_size: 10,
+        page_token: String::new(),
+    };
     let _ = call!(
         r,
-        "user.v1.UserService/ListUsers",
-        Code::Ok,
-        s.users.list_users(s.req(userpb::ListUsersRequest {
-            page_size: 10,
-            page_token: String::new()
-        }))
+        "user.v1.UserService/ListUsers (as user)",
+        Code::PermissionDenied,
+        s.users.list_users(s.req(list.clone()))
     );
+    if let (Ok(e), Ok(p)) = (
+        std::env::var("GRPCKIT_ADMIN_EMAIL"),
+        std::env::var("GRPCKIT_ADMIN_PASSWORD"),
+    ) && let Ok(login) = call!(
+        r,
+        "user.v1.UserService/Login (admin)",
+        Code::Ok,
+        s.users.login(s.req(userpb::LoginRequest {
+            email: e,
+            password: p
+        }))
+    ) {
+        let mut admin = s.clone();
+        admin.token = Some(login.access_token);
+        let _ = call!(
+            r,
+            "user.v1.UserService/ListUsers (as admin)",
+            Code::Ok,
+            admin.users.list_users(admin.req(list))
+        );
+    }
 
     let item = orderpb::OrderItem {
         sku: "SKU-1".into(),

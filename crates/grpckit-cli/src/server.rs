@@ -94,6 +94,9 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if let Some(c) = args.cores {
         cfg.server.cores = c;
     }
+    if args.no_auth {
+        cfg.middleware.auth.enabled = false;
+    }
     if args.pin_cores {
         cfg.server.pin_cores = true;
     }
@@ -188,6 +191,9 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
         let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
+        if cfg.middleware.enabled && !cfg.middleware.auth.enabled {
+            tracing::warn!("authentication is off: every method is open to anyone who can connect");
+        }
         tracing::info!(
             runtime = plan.name(),
             configured = cfg.server.runtime.as_str(),

@@ -121,9 +121,11 @@ async fn batch(s: &Session) -> anyhow::Result<String> {
             email: format!("a-{tag}@example.com"),
             password: "password-a1".into(),
         },
+        // Schema-valid but a duplicate: reported per item (schema violations end the stream
+        // with INVALID_ARGUMENT before the handler sees the message).
         userpb::CreateUserRequest {
-            name: "Batch Bad".into(),
-            email: "not-an-email".into(),
+            name: "Batch Dup".into(),
+            email: format!("a-{tag}@example.com"),
             password: "password-b1".into(),
         },
         userpb::CreateUserRequest {
@@ -163,9 +165,11 @@ fn order_req(user_id: &str, qty: u32) -> orderpb::CreateOrderRequest {
 }
 
 async fn upload(s: &Session, user_id: &str) -> anyhow::Result<String> {
+    // Item #1 names a user that is not the caller (PERMISSION_DENIED with auth on, NOT_FOUND
+    // without): reported per item.
     let items = vec![
         order_req(user_id, 1),
-        order_req(user_id, 0),
+        order_req("does-not-exist", 2),
         order_req(user_id, 3),
     ];
     let mut orders = s.orders.clone();

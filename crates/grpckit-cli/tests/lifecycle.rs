@@ -32,8 +32,8 @@ async fn data_survives_a_restart_on_the_same_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let envs = [("GRPCKIT_JWT_SECRET", "restart-secret-restart-secret")];
     let mut first = ServerProcess::spawn(BIN.as_ref(), &[], &envs, dir.path()).unwrap();
-    let id = users(first.url())
-        .await
+    let mut c = users(first.url()).await;
+    let id = c
         .create_user(sign_up("keep@example.com"))
         .await
         .unwrap()
@@ -41,6 +41,10 @@ async fn data_survives_a_restart_on_the_same_sqlite_file() {
         .user
         .unwrap()
         .id;
+    // A token issued before the restart stays valid after it (the secret is configured).
+    let token = grpckit_test::login(&mut c, "keep@example.com", "password-123")
+        .await
+        .unwrap();
     first.terminate().unwrap();
     assert_eq!(first.wait_exit(Duration::from_secs(20)).unwrap(), Some(0));
     assert!(
@@ -51,7 +55,7 @@ async fn data_survives_a_restart_on_the_same_sqlite_file() {
     let second = ServerProcess::spawn(BIN.as_ref(), &[], &envs, dir.path()).unwrap();
     let mut c = users(second.url()).await;
     assert_eq!(
-        c.get_user(userpb::GetUserRequest { id })
+        c.get_user(grpckit_test::authed(userpb::GetUserRequest { id }, &token))
             .await
             .unwrap()
             .into_inner()
@@ -82,25 +86,19 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
     let order_dir = dir.path().join("o");
     std::fs::create_dir_all(&user_dir).unwrap();
     std::fs::create_dir_all(&order_dir).unwrap();
+    // Both processes share the token secret: the caller's token is forwarded to UserService.
+    let envs = [("GRPCKIT_JWT_SECRET", "split-secret-split-secret-split")];
     let mut user_proc =
-        ServerProcess::spawn(BIN.as_ref(), &["--services", "user"], &[], &user_dir).unwrap();
+        ServerProcess::spawn(BIN.as_ref(), &["--services", "user"], &envs, &user_dir).unwrap();
     let order_proc = ServerProcess::spawn(
         BIN.as_ref(),
         &["--services", "order", "--user-service", &user_proc.url()],
-        &[],
+        &envs,
         &order_dir,
     )
     .unwrap();
-    // Each process serves only its own service.
-    let e = users(order_proc.url())
-        .await
-        .get_user(userpb::GetUserRequest { id: "x".into() })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented);
-
-    let uid = users(user_proc.url())
-        .await
+    let mut uc = users(user_proc.url()).await;
+    let uid = uc
         .create_user(sign_up("split@example.com"))
         .await
         .unwrap()
@@ -108,8 +106,22 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
         .user
         .unwrap()
         .id;
+    let token = grpckit_test::login(&mut uc, "split@example.com", "password-123")
+        .await
+        .unwrap();
+    // Each process serves only its own service.
+    let e = users(order_proc.url())
+        .await
+        .get_user(grpckit_test::authed(
+            userpb::GetUserRequest { id: uid.clone() },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+
     let mut orders = OrderServiceClient::connect(order_proc.url()).await.unwrap();
-    let req = |uid: &str, rid: &str| pb::CreateOrderRequest {
+    let order_req = |uid: &str, rid: &str| pb::CreateOrderRequest {
         request_id: rid.into(),
         user_id: uid.into(),
         items: vec![pb::OrderItem {
@@ -119,6 +131,7 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
         }],
         currency: "USD".into(),
     };
+    let req = |uid: &str, rid: &str| grpckit_test::authed(order_req(uid, rid), &token);
     // The user lives only in the user process's database: the order process must ask it.
     let o = orders
         .create_order(req(&uid, "split-1"))
@@ -134,7 +147,8 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
             .await
             .unwrap_err()
             .code(),
-        Code::NotFound
+        Code::PermissionDenied,
+        "a user orders only for themselves"
     );
 
     // UserService down: a clear UNAVAILABLE, not a hang or an INTERNAL.
@@ -147,8 +161,13 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
 #[tokio::test]
 async fn sigterm_drains_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let mut proc =
-        ServerProcess::spawn(BIN.as_ref(), &["--shutdown-grace", "5s"], &[], dir.path()).unwrap();
+    let mut proc = ServerProcess::spawn(
+        BIN.as_ref(),
+        &["--shutdown-grace", "5s", "--no-auth"],
+        &[],
+        dir.path(),
+    )
+    .unwrap();
     let ch = tonic::transport::Channel::from_shared(proc.url())
         .unwrap()
         .connect()

@@ -6,7 +6,7 @@ use tonic::Code;
 
 #[tokio::test]
 async fn oversized_messages_are_rejected_and_the_server_keeps_serving() {
-    let srv = TestServer::start().await.unwrap(); // default: 4 MiB
+    let srv = TestServer::start_open().await.unwrap(); // default: 4 MiB
     let mut c = srv.users().await;
     let big = "x".repeat(5 * 1024 * 1024);
     let e = c
@@ -37,7 +37,7 @@ async fn oversized_messages_are_rejected_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn limits_come_from_config() {
-    let srv = TestServer::start_with(|c| c.server.max_recv_size = 1024)
+    let srv = TestServer::start_open_with(|c| c.server.max_recv_size = 1024)
         .await
         .unwrap();
     let mut c = srv.users().await;

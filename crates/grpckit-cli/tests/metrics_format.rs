@@ -17,7 +17,7 @@ print(json.dumps({k: [v[0], v[1], v[2]] for k, v in fams.items()}))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_output_parses_with_real_parsers() -> anyhow::Result<()> {
-    let srv = TestServer::start().await?;
+    let srv = TestServer::start_open().await?;
     let mut users = UserServiceClient::new(grpckit::client::instrument(srv.channel().await));
     for _ in 0..3 {
         let _ = users

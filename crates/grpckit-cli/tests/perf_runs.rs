@@ -19,7 +19,7 @@ fn args(addr: &str, extra: &[&str]) -> PerfArgs {
 
 #[tokio::test]
 async fn perf_counts_and_formats() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let addr = srv.addr.to_string();
 
     // Default mix with -n: exactly n measured requests, all OK.
@@ -157,7 +157,7 @@ async fn perf_counts_and_formats() {
 #[test]
 fn binary_exit_codes_and_output_file() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let srv = rt.block_on(TestServer::start()).unwrap();
+    let srv = rt.block_on(TestServer::start_open()).unwrap();
     let addr = srv.addr.to_string();
     let bin = env!("CARGO_BIN_EXE_grpckit");
     let dir = tempfile::tempdir().unwrap();

@@ -37,7 +37,7 @@ fn repo_proto_dir() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn list_describe_and_call_via_reflection() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let addr = srv.addr.to_string();
 
     let mut out = Vec::new();
@@ -219,7 +219,7 @@ async fn list_describe_and_call_via_reflection() {
 
 #[tokio::test]
 async fn call_with_proto_files_and_metadata() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let addr = srv.addr.to_string();
     let proto = ProtoArgs {
         protos: vec![repo_proto_dir().join("user/v1/user_service.proto")],

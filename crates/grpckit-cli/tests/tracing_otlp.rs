@@ -83,7 +83,12 @@ fn spawn(dir: &std::path::Path, name: &str, otlp: SocketAddr, args: &[&str]) -> 
         .arg("server")
         .arg("--config")
         .arg(&cfg)
-        .args(["--metrics-listen", "127.0.0.1:0", "--database-url"])
+        .args([
+            "--no-auth",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--database-url",
+        ])
         .arg(format!(
             "sqlite://{}",
             dir.join(format!("{name}.db")).display()

@@ -1,10 +1,11 @@
 //! Wiring: turns a [`Config`] into running services (stores, bus, directory, simulator) and
 //! hands them to grpckit's [`ServerBuilder`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use grpckit::{
     config::{Config, ServiceName},
+    middleware::{GrpcStackLayer, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
 
@@ -31,6 +32,10 @@ pub struct App {
     store: SqlStore,
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
+    auth_secrets: AuthSecrets,
+    /// The middleware stack, built by the first `server_builder` and shared by every later
+    /// one (thread-per-core cores), so rate limits and hot reloads are process-wide.
+    stack: Arc<OnceLock<Option<GrpcStackLayer>>>,
     shutdown: Shutdown,
 }
 
@@ -51,12 +56,32 @@ impl App {
         let bus: Arc<dyn EventBus> =
             Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
         let a = &config.auth;
-        let tokens = TokenIssuer::new(&a.jwt_secret, &a.issuer, &a.audience, a.token_ttl);
+        // One secret for issuing AND verifying (the auth middleware accepts Login tokens by
+        // default); generated when not configured.
+        let secret = if a.jwt_secret.is_empty() {
+            tracing::warn!(
+                "no auth.jwt_secret / GRPCKIT_JWT_SECRET configured: generated a random secret; \
+                 tokens will not survive a restart and other instances will not accept them"
+            );
+            let mut b = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        } else {
+            a.jwt_secret.clone()
+        };
+        let tokens = TokenIssuer::new(&secret, &a.issuer, &a.audience, a.token_ttl);
+        let auth_secrets = AuthSecrets {
+            login_secret: secret.into_bytes(),
+            issuer: a.issuer.clone(),
+            audience: a.audience.clone(),
+        };
         let app = Self {
             config,
             store,
             bus,
             tokens,
+            auth_secrets,
+            stack: Arc::default(),
             shutdown,
         };
         if !app.config.auth.admin_email.is_empty() && !app.config.auth.admin_password.is_empty() {
@@ -88,10 +113,23 @@ impl App {
         self.config.server.services.contains(&s)
     }
 
-    /// A server builder with the configured services added, message limits applied.
+    /// A server builder with the configured services added, message limits applied and the
+    /// middleware stack (`middleware:` config) in place. Every builder of one `App` shares
+    /// the same stack state.
     pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
         let cfg = &self.config.server;
         let mut b = ServerBuilder::new(cfg.clone()).file_descriptor_set(FILE_DESCRIPTOR_SET);
+        b = match self.stack.get() {
+            Some(Some(stack)) => b.stack(stack.clone()),
+            Some(None) => b,
+            None => {
+                let b = b
+                    .middleware(&self.config.middleware, &self.auth_secrets)
+                    .map_err(|e| ServiceError::Internal(format!("middleware config: {e}")))?;
+                let _ = self.stack.set(b.stack_layer());
+                b
+            }
+        };
         let user_store: Arc<dyn UserStore> = Arc::new(self.store.clone());
         if self.serves(ServiceName::User) {
             let api = UserApi::new(

@@ -9,14 +9,16 @@ use grpckit::client::{BalancedChannel, Instrumented, instrument};
 use crate::{
     ServiceError,
     proto::user::v1::{GetUserRequest, user_service_client::UserServiceClient},
+    security::CallContext,
     store::UserStore,
 };
 
 /// Looks users up.
 #[async_trait]
 pub trait UserDirectory: Send + Sync + std::fmt::Debug {
-    /// Whether the user exists.
-    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError>;
+    /// Whether the user exists. `ctx` carries the caller's credentials and deadline to a
+    /// remote UserService.
+    async fn user_exists(&self, user_id: &str, ctx: &CallContext) -> Result<bool, ServiceError>;
 }
 
 /// Reads the shared store directly.
@@ -25,7 +27,7 @@ pub struct LocalDirectory(pub Arc<dyn UserStore>);
 
 #[async_trait]
 impl UserDirectory for LocalDirectory {
-    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError> {
+    async fn user_exists(&self, user_id: &str, _ctx: &CallContext) -> Result<bool, ServiceError> {
         Ok(self.0.get_user(user_id).await?.is_some())
     }
 }
@@ -48,11 +50,19 @@ impl GrpcDirectory {
 
 #[async_trait]
 impl UserDirectory for GrpcDirectory {
-    async fn user_exists(&self, user_id: &str) -> Result<bool, ServiceError> {
+    async fn user_exists(&self, user_id: &str, ctx: &CallContext) -> Result<bool, ServiceError> {
         let mut client = self.client.clone();
-        match client.get_user(GetUserRequest { id: user_id.into() }).await {
+        let mut req = tonic::Request::new(GetUserRequest { id: user_id.into() });
+        ctx.apply(&mut req);
+        match client.get_user(req).await {
             Ok(_) => Ok(true),
             Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
+            Err(s) if s.code() == tonic::Code::PermissionDenied => Err(
+                ServiceError::PermissionDenied("not allowed to act on another user's data".into()),
+            ),
+            Err(s) if s.code() == tonic::Code::DeadlineExceeded => Err(ServiceError::Unavailable(
+                "user service: deadline exceeded".into(),
+            )),
             Err(s) => Err(ServiceError::Unavailable(format!(
                 "user service unavailable: {} ({:?})",
                 s.message(),

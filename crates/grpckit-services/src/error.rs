@@ -25,6 +25,9 @@ pub enum ServiceError {
     /// Bad credentials.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Authenticated, but not allowed to touch this entity.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A dependency (e.g. UserService) is not reachable.
     #[error("{0}")]
     Unavailable(String),
@@ -71,6 +74,7 @@ impl IntoStatus for ServiceError {
             Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Storage(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
             Self::Storage(_) | Self::Migrate(_) | Self::Internal(_) => ErrorKind::Internal,

@@ -46,7 +46,7 @@ fn create(user_id: &str, request_id: &str, qty: u32) -> pb::CreateOrderRequest {
 
 #[tokio::test]
 async fn lifecycle_and_state_machine() {
-    let srv = TestServer::start_with(|c| c.logistics.enabled = false)
+    let srv = TestServer::start_open_with(|c| c.logistics.enabled = false)
         .await
         .unwrap();
     let uid = user(&srv, "buyer@example.com").await;
@@ -170,7 +170,7 @@ async fn lifecycle_and_state_machine() {
 
 #[tokio::test]
 async fn shipped_orders_cannot_be_cancelled() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = user(&srv, "ship@example.com").await;
     let mut c = srv.orders().await;
     let o = c
@@ -215,7 +215,7 @@ async fn shipped_orders_cannot_be_cancelled() {
 
 #[tokio::test]
 async fn validation_reports_every_field() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let mut c = srv.orders().await;
     let e = c
         .create_order(pb::CreateOrderRequest {
@@ -262,7 +262,7 @@ async fn validation_reports_every_field() {
 
 #[tokio::test]
 async fn create_order_is_idempotent_under_concurrent_duplicates() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = user(&srv, "dup@example.com").await;
     let req = create(&uid, "same-request-id", 1);
     let mut tasks = Vec::new();
@@ -306,7 +306,7 @@ async fn create_order_is_idempotent_under_concurrent_duplicates() {
 
 #[tokio::test]
 async fn list_orders_filters_by_user_and_pages() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let a = user(&srv, "a@example.com").await;
     let b = user(&srv, "b@example.com").await;
     let mut c = srv.orders().await;

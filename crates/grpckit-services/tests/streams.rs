@@ -58,7 +58,7 @@ async fn eventually(mut f: impl FnMut() -> bool) -> bool {
 
 #[tokio::test]
 async fn activity_feed_replays_then_goes_live() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = sign_up(&srv, "feed@example.com").await;
     let mut users = srv.users().await;
     users
@@ -142,7 +142,7 @@ async fn activity_feed_replays_then_goes_live() {
 
 #[tokio::test]
 async fn cancelled_streams_release_server_resources() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = sign_up(&srv, "cancel@example.com").await;
     let bus = srv.server.as_ref().unwrap().app.bus();
     let topic = user_topic(&uid);
@@ -180,7 +180,13 @@ async fn cancelled_streams_release_server_resources() {
 
 #[tokio::test]
 async fn batch_create_users_reports_per_item() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open_with(|c| {
+        // The handler's own per-item checks; with the validate layer on, a schema-invalid
+        // item ends the stream first (middleware_chain tests that).
+        c.middleware.validate.enabled = false;
+    })
+    .await
+    .unwrap();
     sign_up(&srv, "taken@example.com").await;
     let items = vec![
         userpb::CreateUserRequest {
@@ -232,7 +238,9 @@ async fn batch_create_users_reports_per_item() {
 
 #[tokio::test]
 async fn upload_orders_reports_per_item() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open_with(|c| c.middleware.validate.enabled = false)
+        .await
+        .unwrap();
     let uid = sign_up(&srv, "up@example.com").await;
     let items = vec![
         order(&uid, "u-1", 1),
@@ -264,7 +272,7 @@ async fn upload_orders_reports_per_item() {
 
 #[tokio::test]
 async fn track_order_follows_to_a_terminal_state_and_ends() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = sign_up(&srv, "track@example.com").await;
     let mut c = srv.orders().await;
     let o = c
@@ -386,7 +394,7 @@ fn msg(order_id: &str, sender: &str, text: &str) -> pb::ChatMessage {
 
 #[tokio::test]
 async fn chat_fans_out_to_every_other_participant() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let uid = sign_up(&srv, "chat@example.com").await;
     let mut c = srv.orders().await;
     let o = c
@@ -467,7 +475,7 @@ async fn chat_fans_out_to_every_other_participant() {
 
 #[tokio::test]
 async fn slow_chat_reader_does_not_block_fast_ones() {
-    let srv = TestServer::start_with(|c| c.events.buffer = 8)
+    let srv = TestServer::start_open_with(|c| c.events.buffer = 8)
         .await
         .unwrap();
     let uid = sign_up(&srv, "slow@example.com").await;

@@ -15,7 +15,7 @@ fn sign_up(email: &str) -> pb::CreateUserRequest {
 
 #[tokio::test]
 async fn crud_login_and_errors() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let mut c = srv.users().await;
 
     let u = c
@@ -205,7 +205,7 @@ async fn crud_login_and_errors() {
 
 #[tokio::test]
 async fn list_users_pages_with_opaque_tokens() {
-    let srv = TestServer::start().await.unwrap();
+    let srv = TestServer::start_open().await.unwrap();
     let mut c = srv.users().await;
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -262,7 +262,7 @@ async fn list_users_pages_with_opaque_tokens() {
 
 #[tokio::test]
 async fn admin_is_bootstrapped_from_config() {
-    let srv = TestServer::start_with(|c| {
+    let srv = TestServer::start_open_with(|c| {
         c.auth.admin_email = "root@example.com".into();
         c.auth.admin_password = "admin-password".into();
     })

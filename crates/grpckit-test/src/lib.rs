@@ -2,11 +2,13 @@
 //! file (or its own PostgreSQL database), connect typed clients, and clean up.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod http;
 mod postgres;
 mod process;
 mod server;
 
+pub use auth::{TEST_PASSWORD, TestUser, authed, login, sign_up};
 pub use http::http_get;
 pub use postgres::{PgDatabase, postgres_or_skip};
 pub use process::ServerProcess;

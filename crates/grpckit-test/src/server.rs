@@ -21,6 +21,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     cfg.database.url = format!("sqlite://{}", dir.join("grpckit.db").display());
     cfg.logistics.interval = Duration::from_millis(100);
     cfg.auth.jwt_secret = "test-secret-test-secret-test-secret".into();
+    cfg.middleware.audit.file = dir.join("audit.log");
     cfg
 }
 
@@ -46,9 +47,24 @@ impl TestServer {
         Self::start_config(cfg, dir).await
     }
 
-    /// Starts with [`test_config`].
+    /// Starts with [`test_config`]: the full middleware chain, authentication included.
     pub async fn start() -> anyhow::Result<Self> {
         Self::start_with(|_| {}).await
+    }
+
+    /// Starts with authentication off (every other layer on), for tests of service behaviour
+    /// that call as an anonymous client; the `middleware_*` tests cover authentication.
+    pub async fn start_open() -> anyhow::Result<Self> {
+        Self::start_open_with(|_| {}).await
+    }
+
+    /// [`TestServer::start_open`] with [`test_config`] adjusted by `tweak`.
+    pub async fn start_open_with(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_with(|c| {
+            c.middleware.auth.enabled = false;
+            tweak(c);
+        })
+        .await
     }
 
     /// Starts with a full config; `dir` is kept alive with the server.

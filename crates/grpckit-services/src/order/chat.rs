@@ -7,7 +7,7 @@
 use std::{pin::Pin, sync::Arc};
 
 use futures::{Stream, StreamExt};
-use grpckit::server::Shutdown;
+use grpckit::{middleware::auth::Principal, server::Shutdown};
 use tonic::{Status, Streaming};
 
 use crate::{
@@ -32,6 +32,7 @@ struct State {
     store: Arc<dyn OrderStore>,
     bus: Arc<dyn EventBus>,
     shutdown: Shutdown,
+    principal: Option<Principal>,
     me: String,
     room: Option<Room>,
     finished: bool,
@@ -68,13 +69,15 @@ impl State {
                     )
                     .into());
                 }
-                if self.store.get_order(&m.order_id).await?.is_none() {
+                let Some(order) = self.store.get_order(&m.order_id).await? else {
                     return Err(ServiceError::NotFound(format!(
                         "order '{}' not found",
                         m.order_id
                     ))
                     .into());
-                }
+                };
+                // Only the order's owner, admins and support enter the room.
+                crate::security::check_reader(self.principal.as_ref(), &order.user_id)?;
                 let live = self.bus.subscribe(&chat_topic(&m.order_id)).await;
                 let sender = if m.sender.trim().is_empty() {
                     "anonymous".to_owned()
@@ -135,6 +138,7 @@ impl State {
 
 pub(super) fn room_stream(
     inbound: Streaming<pb::ChatMessage>,
+    principal: Option<Principal>,
     store: Arc<dyn OrderStore>,
     bus: Arc<dyn EventBus>,
     shutdown: Shutdown,
@@ -144,6 +148,7 @@ pub(super) fn room_stream(
         store,
         bus,
         shutdown,
+        principal,
         me: uuid::Uuid::new_v4().to_string(),
         room: None,
         finished: false,

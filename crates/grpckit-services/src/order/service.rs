@@ -3,7 +3,7 @@
 use std::{pin::Pin, sync::Arc};
 
 use futures::Stream;
-use grpckit::server::Shutdown;
+use grpckit::{middleware::auth::Principal, server::Shutdown};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
@@ -23,6 +23,7 @@ use crate::{
         order::v1::{self as pb, order_service_server::OrderService},
         user::v1::ActivityKind,
     },
+    security::{CallContext, caller, check_owner, check_reader},
     store::{CreateOutcome, OrderStore},
     time::now_micros,
 };
@@ -80,14 +81,20 @@ impl OrderApi {
         }
     }
 
-    async fn create(&self, req: pb::CreateOrderRequest) -> Result<Order, ServiceError> {
+    async fn create(
+        &self,
+        req: pb::CreateOrderRequest,
+        p: Option<&Principal>,
+        ctx: &CallContext,
+    ) -> Result<Order, ServiceError> {
         let new = check_new_order(
             &req.request_id,
             &req.user_id,
             items_from_pb(req.items),
             &req.currency,
         )?;
-        if !self.users.user_exists(&new.user_id).await? {
+        check_owner(p, &new.user_id)?;
+        if !self.users.user_exists(&new.user_id, ctx).await? {
             return Err(ServiceError::NotFound(format!(
                 "user '{}' not found",
                 new.user_id
@@ -123,7 +130,8 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::CreateOrderRequest>,
     ) -> Result<Response<pb::CreateOrderResponse>, Status> {
-        let order = self.create(req.into_inner()).await?;
+        let (p, ctx) = (caller(&req), CallContext::of(&req));
+        let order = self.create(req.into_inner(), p.as_ref(), &ctx).await?;
         Ok(Response::new(pb::CreateOrderResponse {
             order: Some(order_to_pb(&order)),
         }))
@@ -133,7 +141,9 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::GetOrderRequest>,
     ) -> Result<Response<pb::GetOrderResponse>, Status> {
+        let p = caller(&req);
         let order = self.require_order(&req.into_inner().id).await?;
+        check_reader(p.as_ref(), &order.user_id)?;
         Ok(Response::new(pb::GetOrderResponse {
             order: Some(order_to_pb(&order)),
         }))
@@ -143,7 +153,18 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::ListOrdersRequest>,
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
-        let req = req.into_inner();
+        let p = caller(&req);
+        let mut req = req.into_inner();
+        // A normal user lists only their own orders.
+        if let Some(p) = p
+            .as_ref()
+            .filter(|p| !p.is_admin() && !p.has_role("support"))
+        {
+            if req.user_id.is_empty() {
+                req.user_id = p.subject().to_owned();
+            }
+            check_owner(Some(p), &req.user_id)?;
+        }
         let size = page::page_size(req.page_size)?;
         let after = page::decode("orders", &req.page_token)?;
         let user = (!req.user_id.is_empty()).then_some(req.user_id.as_str());
@@ -170,8 +191,10 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::CancelOrderResponse>, Status> {
+        let p = caller(&req);
         let req = req.into_inner();
-        self.require_order(&req.id).await?;
+        let current = self.require_order(&req.id).await?;
+        check_owner(p.as_ref(), &current.user_id)?;
         let order = self
             .store
             .transition(&req.id, OrderStatus::Cancelled, None, now_micros())
@@ -191,8 +214,10 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::PayOrderRequest>,
     ) -> Result<Response<pb::PayOrderResponse>, Status> {
+        let p = caller(&req);
         let req = req.into_inner();
         let current = self.require_order(&req.id).await?;
+        check_owner(p.as_ref(), &current.user_id)?;
         if req.amount_minor < 0 {
             return Err(ServiceError::invalid("amount_minor", "must not be negative").into());
         }
@@ -224,6 +249,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<pb::TrackOrderRequest>,
     ) -> Result<Response<Self::TrackOrderStream>, Status> {
+        let p = caller(&req);
         let id = req.into_inner().order_id;
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("order_id", "must not be empty").into());
@@ -231,6 +257,7 @@ impl OrderService for OrderApi {
         // Subscribe first, then read the state: no change can slip in between.
         let live = self.bus.subscribe(&order_topic(&id)).await;
         let current = self.require_order(&id).await?;
+        check_reader(p.as_ref(), &current.user_id)?;
         Ok(Response::new(tracking::stream(
             current,
             live,
@@ -242,6 +269,7 @@ impl OrderService for OrderApi {
         &self,
         req: Request<Streaming<pb::CreateOrderRequest>>,
     ) -> Result<Response<pb::UploadOrdersResponse>, Status> {
+        let (p, ctx) = (caller(&req), CallContext::of(&req));
         let mut stream = req.into_inner();
         let mut out = pb::UploadOrdersResponse::default();
         let mut index = 0u32;
@@ -252,7 +280,7 @@ impl OrderService for OrderApi {
                 )));
             }
             let request_id = item.request_id.clone();
-            match self.create(item).await {
+            match self.create(item, p.as_ref(), &ctx).await {
                 Ok(o) => {
                     out.created_count += 1;
                     out.created.push(order_to_pb(&o));
@@ -279,9 +307,11 @@ impl OrderService for OrderApi {
         &self,
         req: Request<Streaming<pb::ChatMessage>>,
     ) -> Result<Response<Self::ChatStream>, Status> {
+        let p = caller(&req);
         let inbound = req.into_inner();
         Ok(Response::new(chat::room_stream(
             inbound,
+            p,
             self.store.clone(),
             self.bus.clone(),
             self.shutdown.clone(),

@@ -15,7 +15,7 @@ use crate::{
     },
     events::{EventBody, EventBus, event, user_topic},
     proto::user::v1::{self as pb, ActivityKind, user_service_server::UserService},
-    security::{TokenIssuer, hash_password, verify_password},
+    security::{TokenIssuer, caller, check_owner, check_reader, hash_password, verify_password},
     store::{UserPatch, UserStore},
     time::{now_micros, to_timestamp},
 };
@@ -138,7 +138,10 @@ impl UserService for UserApi {
         &self,
         req: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::GetUserResponse>, Status> {
-        let user = self.require_user(&req.into_inner().id).await?;
+        let p = caller(&req);
+        let id = req.into_inner().id;
+        check_reader(p.as_ref(), &id)?;
+        let user = self.require_user(&id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user_to_pb(&user)),
         }))
@@ -148,7 +151,9 @@ impl UserService for UserApi {
         &self,
         req: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
+        let p = caller(&req);
         let req = req.into_inner();
+        check_owner(p.as_ref(), &req.id)?;
         let mut violations = Vec::new();
         if req.id.trim().is_empty() {
             violations.push(grpckit::error::FieldViolation::new(
@@ -211,10 +216,12 @@ impl UserService for UserApi {
         &self,
         req: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        let p = caller(&req);
         let id = req.into_inner().id;
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty").into());
         }
+        check_owner(p.as_ref(), &id)?;
         if !self.store.delete_user(&id).await? {
             return Err(ServiceError::NotFound(format!("user '{id}' not found")).into());
         }
@@ -283,7 +290,9 @@ impl UserService for UserApi {
         &self,
         req: Request<pb::StreamUserActivityRequest>,
     ) -> Result<Response<Self::StreamUserActivityStream>, Status> {
+        let p = caller(&req);
         let req = req.into_inner();
+        check_reader(p.as_ref(), &req.user_id)?;
         self.require_user(&req.user_id).await.map_err(|e| match e {
             ServiceError::InvalidArgument { .. } => {
                 ServiceError::invalid("user_id", "must not be empty")

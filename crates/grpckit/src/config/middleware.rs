@@ -212,7 +212,7 @@ pub struct RoleRule {
 impl RoleRule {
     /// The default rules: `admin` and `service` may call everything; `support` reads orders,
     /// users and chats; `user` calls its own user and order methods (ownership enforced by
-    /// the handlers), but not `ListUsers`/`BatchCreateUsers`.
+    /// the handlers) and bulk sign-up, but not `ListUsers`.
     pub fn defaults() -> Vec<Self> {
         let r = |role: &str, allow: &[&str]| Self {
             role: role.into(),
@@ -239,6 +239,7 @@ impl RoleRule {
                     "user.v1.UserService/UpdateUser",
                     "user.v1.UserService/DeleteUser",
                     "user.v1.UserService/StreamUserActivity",
+                    "user.v1.UserService/BatchCreateUsers",
                     "order.v1.OrderService/*",
                 ],
             ),

@@ -21,9 +21,13 @@ use tonic_health::server::HealthReporter;
 
 use super::{Shutdown, incoming::tcp_incoming};
 use crate::{
-    config::ServerConfig,
+    config::{MiddlewareConfig, ServerConfig},
     middleware::{
-        GrpcStackLayer, metrics::MetricsLayer, msg_size::MessageSizeLayer, trace::TraceLayer,
+        GrpcStackLayer, StackHandles,
+        auth::{AuthSecrets, KeyError},
+        metrics::MetricsLayer,
+        msg_size::MessageSizeLayer,
+        trace::TraceLayer,
     },
 };
 
@@ -119,6 +123,36 @@ impl ServerBuilder {
     pub fn stack(mut self, stack: GrpcStackLayer) -> Self {
         self.stack = Some(stack);
         self
+    }
+
+    /// Builds the middleware stack from config for every service and descriptor set added
+    /// so far (call it after `add_service`/`file_descriptor_set`). `middleware.enabled:
+    /// false` serves with no layers at all.
+    pub fn middleware(
+        mut self,
+        cfg: &MiddlewareConfig,
+        secrets: &AuthSecrets,
+    ) -> Result<Self, KeyError> {
+        if !cfg.enabled {
+            self.stack = None;
+            return Ok(self);
+        }
+        let mut sets = self.descriptor_sets.clone();
+        sets.push(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
+        sets.push(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+        self.stack = Some(GrpcStackLayer::from_config(cfg, secrets, &sets)?);
+        Ok(self)
+    }
+
+    /// The middleware stack (`None` without middleware); clone it into other builders to
+    /// share its state (rate limits, hot-reload handles).
+    pub fn stack_layer(&self) -> Option<GrpcStackLayer> {
+        self.stack.clone()
+    }
+
+    /// Hot-reload handles of the stack (`None` without middleware).
+    pub fn stack_handles(&self) -> Option<StackHandles> {
+        self.stack.as_ref().map(GrpcStackLayer::handles)
     }
 
     /// The health reporter, to flip services to NOT_SERVING from outside.

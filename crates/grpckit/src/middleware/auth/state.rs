@@ -30,7 +30,7 @@ pub struct AuthState {
 }
 
 /// Authentication secrets the config file does not hold (the login token secret).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AuthSecrets {
     /// HS256 secret of `Login` tokens (`auth.jwt_secret`, or the generated one).
     pub login_secret: Vec<u8>,
@@ -38,6 +38,16 @@ pub struct AuthSecrets {
     pub issuer: String,
     /// `auth.audience`.
     pub audience: String,
+}
+
+impl std::fmt::Debug for AuthSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSecrets")
+            .field("login_secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
 }
 
 /// Hex SHA-256 of an API key, as stored in `middleware.auth.api_keys[].sha256`.

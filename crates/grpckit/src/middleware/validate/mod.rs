@@ -1,10 +1,13 @@
 //! Request validation with `buf.validate` rules declared in the `.proto` files
-//! (`prost-protovalidate`). Every request message, including each message of a client
+//! (the standard rules built in; the full CEL runtime of `prost-protovalidate` with the
+//! `protovalidate` feature). Every request message, including each message of a client
 //! stream, is checked before the handler sees it; a violation ends the call with
 //! `INVALID_ARGUMENT` and a `google.rpc.BadRequest` listing every violated field.
 
 mod body;
 mod layer;
+#[cfg(not(feature = "protovalidate"))]
+mod rules;
 mod schema;
 
 pub use body::{InspectBody, Inspected};

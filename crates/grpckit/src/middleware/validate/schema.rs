@@ -2,13 +2,13 @@
 
 use std::collections::HashSet;
 
-/// The protovalidate runtime (feature `protovalidate`: its types crate runs `protoc` at build
-/// time, so it is opt-in; without it messages are never rejected by schema rules).
+/// The full protovalidate runtime with CEL (feature `protovalidate`: its types crate runs
+/// `protoc` at build time, so it is opt-in).
 #[cfg(feature = "protovalidate")]
 type Bridge = prost_protovalidate::bridge::RuntimeBridge;
-/// Uninhabited without the `protovalidate` feature.
+/// Without the feature: the standard rules, checked by [`super::rules`].
 #[cfg(not(feature = "protovalidate"))]
-enum Bridge {}
+type Bridge = super::rules::Rules;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 use tonic::Status;
 
@@ -73,7 +73,7 @@ impl Schemas {
                         .is_some()
                         .then(|| Bridge::from_fds(bytes));
                     #[cfg(not(feature = "protovalidate"))]
-                    let bridge: Option<Bridge> = None;
+                    let bridge = Bridge::new(&pool);
                     Some(Set { pool, bridge })
                 }
                 Err(e) => {
@@ -125,8 +125,22 @@ impl Schemas {
         };
         #[cfg(not(feature = "protovalidate"))]
         {
-            let _ = (type_name, bytes);
-            match *bridge {}
+            let Some(desc) = self.sets[set].pool.get_message_by_name(type_name) else {
+                return Ok(());
+            };
+            let msg = DynamicMessage::decode(desc, bytes)
+                .map_err(|_| Status::invalid_argument("malformed request message"))?;
+            let list = bridge.check(&msg);
+            if list.is_empty() {
+                Ok(())
+            } else {
+                let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
+                Err(crate::error::status_with_violations(
+                    tonic::Code::InvalidArgument,
+                    format!("invalid request: {}", fields.join(", ")),
+                    &list,
+                ))
+            }
         }
         #[cfg(feature = "protovalidate")]
         match bridge.validate_wire(type_name, bytes) {
