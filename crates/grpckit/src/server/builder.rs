@@ -115,6 +115,9 @@ impl ServerBuilder {
 
     /// Registers an encoded `FileDescriptorSet` for server reflection.
     pub fn file_descriptor_set(mut self, bytes: &'static [u8]) -> Self {
+        // Registered now, not when serving starts: metrics of calls made as soon as the
+        // listener accepts (client side included) must find their method.
+        crate::telemetry::metrics::register_descriptor_set(bytes);
         self.descriptor_sets.push(bytes);
         self
     }
@@ -190,9 +193,6 @@ impl ServerBuilder {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
 
-        for set in &self.descriptor_sets {
-            crate::telemetry::metrics::register_descriptor_set(set);
-        }
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let routes: Routes = self.reflection_routes(routes)?.routes();
