@@ -241,6 +241,36 @@ async fn create_order_is_one_trace_across_two_processes() -> anyhow::Result<()> 
         let log = std::fs::read_to_string(dir.path().join("order-svc.log")).unwrap_or_default();
         panic!("spans missing; received {names:#?}\norder log:\n{log}");
     };
+    // Log lines inside the call carry its ids: the access line of CreateOrder in particular.
+    let ids_of = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .or_else(|| v.get("span").and_then(|s| s.get(key)))
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+    };
+    let mut access = None;
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(dir.path().join("order-svc.log")).unwrap_or_default();
+        access = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["method"] == "order.v1.OrderService/CreateOrder" && v["message"] == "call");
+        if access.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let access = access.expect("an access log line for CreateOrder");
+    assert_eq!(
+        ids_of(&access, "trace_id").as_deref(),
+        Some(trace_id),
+        "{access}"
+    );
+    assert_eq!(
+        ids_of(&access, "span_id"),
+        Some(hex(&order_srv.span_id)),
+        "{access}"
+    );
     assert_eq!(
         hex(&order_srv.parent_span_id),
         root_span,
