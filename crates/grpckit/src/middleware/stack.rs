@@ -1,16 +1,18 @@
 //! The ONE place where the server's tower stack is assembled.
 //!
 //! # Order (outermost first)
+//! `ServerBuilder` puts three base layers around this stack, outermost first: trace (span +
+//! context propagation, `middleware/trace`), metrics (`middleware/metrics`) and the message
+//! size check (`middleware/msg_size`). So the access line of **log** runs inside the call's
+//! span and carries its `trace_id`/`span_id`. Inside, this stack:
 //! 1. **recover** — panics in the handler future or while a response stream is polled
 //! 2. **log** — request id (taken or generated, echoed in `x-request-id`) + access line
-//! 3. *(trace — reserved: span creation + context propagation, `middleware/trace`)*
-//! 4. *(metrics — reserved: `middleware/metrics`)*
-//! 5. **auth** — JWT / API key -> [`Principal`]; RBAC -> `PERMISSION_DENIED`
-//! 6. **rate_limit** — buckets per (rule, principal | peer IP), Redis budget, load shedding
-//! 7. **timeout** — deadline = min(config, `grpc-timeout`); stream lifetime/idle
-//! 8. **validate** — `buf.validate` rules on every request message
-//! 9. **audit** — record of mutating calls and stream opens
-//! 10. handler
+//! 3. **auth** — JWT / API key -> [`Principal`]; RBAC -> `PERMISSION_DENIED`
+//! 4. **rate_limit** — buckets per (rule, principal | peer IP), Redis budget, load shedding
+//! 5. **timeout** — deadline = min(config, `grpc-timeout`); stream lifetime/idle
+//! 6. **validate** — `buf.validate` rules on every request message
+//! 7. **audit** — record of mutating calls and stream opens
+//! 8. handler
 //!
 //! For speed the layers are FUSED into one service ([`GrpcStack`]): one boxed future and
 //! one response body wrapper per call however many parts are on, verified tokens cached,

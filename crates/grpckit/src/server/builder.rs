@@ -4,8 +4,9 @@
 //! Outermost first (each layer in its own folder under `middleware/`; the stack is assembled
 //! in one place, [`crate::middleware::GrpcStackLayer`]):
 //!
-//! `recover -> request id + access log -> trace context -> metrics -> ip filter -> auth ->
-//! rate limit / load shed -> timeout -> validate -> audit -> handler`
+//! `trace -> metrics -> message size -> [recover -> request id + access log -> auth ->
+//! rate limit / load shed -> timeout -> validate -> audit] -> handler`; the bracketed part is
+//! the fused stack, switched off entirely by `middleware.enabled: false`.
 
 use std::{convert::Infallible, net::SocketAddr};
 
