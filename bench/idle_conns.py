@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Server RSS with N idle HTTP/2 connections.
 
-usage: idle_conns.py HOST PORT SERVER_PID N
+usage: idle_conns.py HOST PORT SERVER_PID N [HOLD_SECONDS]
 Opens N connections (client preface + SETTINGS, waits for the server SETTINGS and ACKs them;
-at most 100 opens in flight, 120 s budget), keeps them open and serviced for 2 s, prints
+at most 100 opens in flight, 120 s budget), prints `opened=<n>`, keeps them open and serviced
+for HOLD_SECONDS (default 2; bench/run.sh measures a healthy client meanwhile), prints
 `rss_kib=<VmRSS of SERVER_PID> open=<connections open> errors=<failed opens>`, then closes them.
 Needs the PyPI package `h2`; adapted from ../shared/bench/peers/idle_conns.py (Task B).
 """
@@ -74,8 +75,10 @@ async def main():
             except Exception as e:  # noqa: BLE001
                 errors.append(type(e).__name__)
 
+    hold_s = float(sys.argv[5]) if len(sys.argv) > 5 else 2.0
     await asyncio.gather(*(one() for _ in range(n)))
-    await hold(conns, 2)
+    print(f"opened={len(conns)}", flush=True)
+    await hold(conns, hold_s)
     print(f"rss_kib={rss_kib(pid)} open={len(conns)} errors={len(errors)}", flush=True)
     for _, w, _ in conns:
         w.close()

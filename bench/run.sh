@@ -6,6 +6,16 @@
 #
 #   bench/run.sh                         # defaults below, about 3-4 minutes after the build
 #   DURATION=10 WARMUP=2 LEVELS="1x1 10x10 50x10" bench/run.sh
+#   SERVERS="tonic tonic-ct grpc-go grpckit-full grpckit-full-mt grpckit-nolayers \
+#            grpckit-nometrics grpckit-tpc1 grpckit-tpc2" bench/run.sh   # runtime modes, peers
+#
+# Servers: tonic (bare tonic, multi-thread runtime), tonic-ct (same binary, current-thread),
+# grpc-go (../shared/bench/peers/go-greeter, built in a copy under $OUT when Go is installed),
+# grpckit-full (every layer; runtime `auto`, i.e. current_thread on one pinned core),
+# grpckit-full-mt (`--runtime multi_thread`), grpckit-nolayers (`middleware.enabled: false`),
+# grpckit-nometrics (every layer, `telemetry.metrics.enabled: false`), grpckit-tpc1/-tpc2
+# (`thread_per_core` with 1 / 2 cores; tpc2 runs on CPUs SERVER_CPU and CLIENT_CPU, so it
+# shares a core with the load generator: read its figure as an upper bound of contention).
 #
 # Every load run is bounded in time (h2load -D, perf -z) and all traffic is on 127.0.0.1.
 set -euo pipefail
@@ -19,6 +29,9 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-19550}
 IDLE_N=${IDLE_N:-10000}
 NO_LAYERS_CONFIG=${NO_LAYERS_CONFIG:-$ROOT/bench/no-layers.yaml}
+NO_METRICS_CONFIG=$ROOT/bench/no-metrics.yaml
+PEERS=${PEERS:-$ROOT/../shared/bench/peers}
+RATE=${RATE:-0}                  # --rps of the equal-load latency runs; 0 = half of the first server's max
 SERVERS=${SERVERS:-"tonic grpckit-full grpckit-nolayers"}
 PROFILE=${PROFILE:-release}      # debug only for checking the script itself (SKIP_BUILD=1)
 OUT=${OUT:-$ROOT/bench/results/$(date -u +%Y%m%d-%H%M%S)}
@@ -55,16 +68,37 @@ wait_port() {
 }
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$SERVER_PID/status"; }
 
+GO_GREETER=""
+build_go_greeter() { # a copy of the peer harness under $OUT, so nothing is written into it
+  [[ -n $GO_GREETER ]] && return 0
+  command -v go >/dev/null && [[ -d $PEERS/go-greeter ]] || { echo "grpc-go peer unavailable (needs Go and $PEERS)" >&2; return 1; }
+  mkdir -p "$OUT/peers" && cp -r "$PEERS/go-greeter" "$PEERS/proto" "$OUT/peers/"
+  bash "$OUT/peers/go-greeter/build.sh" >"$OUT/go-build.log" 2>&1 || { echo "grpc-go build failed: $OUT/go-build.log" >&2; return 1; }
+  GO_GREETER=$OUT/peers/bin/go-greeter
+}
+
+is_peer() { [[ $1 == tonic || $1 == tonic-ct || $1 == grpc-go ]]; }
+
 start_server() { # name
   port_free || { echo "127.0.0.1:$PORT is busy" >&2; exit 1; }
+  local cpus=$SERVER_CPU
   case $1 in
-    tonic) ADDR=127.0.0.1:$PORT taskset -c "$SERVER_CPU" "$TONIC" >"$OUT/$1.log" 2>&1 & ;;
-    grpckit-full|grpckit-nolayers)
+    tonic) ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$TONIC" >"$OUT/$1.log" 2>&1 & ;;
+    tonic-ct) TONIC_RUNTIME=current_thread ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$TONIC" >"$OUT/$1.log" 2>&1 & ;;
+    grpc-go) ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$GO_GREETER" >"$OUT/$1.log" 2>&1 & ;;
+    grpckit-*)
       rm -f "$OUT/bench.db"
       local extra=()
-      if [[ $1 == grpckit-nolayers && -f $NO_LAYERS_CONFIG ]]; then extra=(--config "$NO_LAYERS_CONFIG"); fi
-      taskset -c "$SERVER_CPU" "$GRPCKIT" server "${extra[@]}" --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$((PORT + 1)) \
+      case $1 in
+        grpckit-nolayers) extra=(--config "$NO_LAYERS_CONFIG") ;;
+        grpckit-nometrics) extra=(--config "$NO_METRICS_CONFIG") ;;
+        grpckit-full-mt) extra=(--runtime multi_thread) ;;
+        grpckit-tpc1) extra=(--runtime thread_per_core --cores 1) ;;
+        grpckit-tpc2) extra=(--runtime thread_per_core --cores 2); cpus=$SERVER_CPU,$CLIENT_CPU ;;
+      esac
+      taskset -c "$cpus" "$GRPCKIT" server "${extra[@]}" --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$((PORT + 1)) \
         --database-url "sqlite://$OUT/bench.db" --jwt-secret bench-secret-bench-secret-bench-secret >"$OUT/$1.log" 2>&1 & ;;
+    *) echo "unknown server $1" >&2; exit 1 ;;
   esac
   SERVER_PID=$!
   wait_port
@@ -117,51 +151,73 @@ PY
   tail -n 1 "$ROWS"
 }
 
-idle_rss() { # label
+idle_rss() { # label probe-args...  (idle RSS; then IDLE_N idle connections, and a healthy
+  # client's latency while they are held)
+  local label=$1; shift
   sleep 1
-  echo -e "$1\tidle\t0\t-\t-\t-\t$(( $(rss_kib) / 1024 ))\t-\t-" >> "$ROWS"
-  ( ulimit -n "$(ulimit -Hn)"; taskset -c "$CLIENT_CPU" timeout 200 python3 "$ROOT/bench/idle_conns.py" 127.0.0.1 "$PORT" "$SERVER_PID" "$IDLE_N" ) > "$OUT/idle-$1.txt" 2>&1 || true
-  local kib; kib=$(sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' "$OUT/idle-$1.txt")
-  echo -e "$1\tidle-conns\t$(sed -n 's/.*open=\([0-9]*\).*/\1/p' "$OUT/idle-$1.txt")\t-\t-\t-\t$(( ${kib:-0} / 1024 ))\t-\t-" >> "$ROWS"
-  tail -n 2 "$ROWS"
+  echo -e "$label\tidle\t0\t-\t-\t-\t$(( $(rss_kib) / 1024 ))\t-\t-" >> "$ROWS"
+  local txt=$OUT/idle-$label.txt
+  ( ulimit -n "$(ulimit -Hn)"; taskset -c "$CLIENT_CPU" timeout 200 python3 "$ROOT/bench/idle_conns.py" 127.0.0.1 "$PORT" "$SERVER_PID" "$IDLE_N" 12 ) > "$txt" 2>&1 &
+  local holder=$!
+  for _ in $(seq 1 1300); do grep -q '^opened=' "$txt" 2>/dev/null && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
+  if grep -q '^opened=' "$txt"; then
+    local json=$OUT/perf-$label-healthy.json
+    taskset -c "$CLIENT_CPU" timeout 30 "$GRPCKIT" perf --addr 127.0.0.1:$PORT -q --format json -o "$json" \
+      -c 1 -n 500 -H "authorization: Bearer $TOKEN" "$@" >/dev/null 2>&1 || true
+    python3 - "$json" "$label" >> "$ROWS" <<'PY' || true
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"{sys.argv[2]}\thealthy-during-idle\t1x1\t{r['rps']:.0f}\t{r['latency_ms']['p50']:.3f}\t{r['latency_ms']['p99']:.3f}\t-\t{r['ok']}\t{r['errors']}")
+PY
+  fi
+  wait $holder || true
+  local kib; kib=$(sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' "$txt")
+  echo -e "$label\tidle-conns\t$(sed -n 's/.*open=\([0-9]*\).*/\1/p' "$txt")\t-\t-\t-\t$(( ${kib:-0} / 1024 ))\t-\t-" >> "$ROWS"
+  tail -n 3 "$ROWS"
 }
 
 ulimit -n "$(ulimit -Hn)" || true
 echo "== server CPU $SERVER_CPU, client CPU $CLIENT_CPU, ${DURATION}s + ${WARMUP}s warm-up per run, levels: $LEVELS"
 for server in $SERVERS; do
   echo "== $server"
+  if [[ $server == grpc-go ]]; then build_go_greeter || continue; fi
   start_server $server
-  if [[ $server == tonic ]]; then
+  if is_peer $server; then
     # Same token header as the grpckit runs, so request bytes match; any JWT-shaped string will do.
-    TOKEN=${TOKEN:-$(python3 -c 'print("e"*190)')}; USER_ID=${USER_ID:-01a20000-0000-7000-8000-000000000000}
+    TOKEN=${TOKEN_PEER:-$(python3 -c 'print("e"*190)')}; USER_ID=01a20000-0000-7000-8000-000000000000
     PATHNAME=/helloworld.Greeter/SayHello
+    CALL=(--proto "$HELLO_PROTO" --call helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}")
     "$GRPCKIT" call --addr 127.0.0.1:$PORT --proto "$HELLO_PROTO" helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}" >/dev/null
   else
     grpckit_login
     PATHNAME=/user.v1.UserService/GetUser
+    CALL=(--call user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}")
     "$GRPCKIT" call --addr 127.0.0.1:$PORT -H "authorization: Bearer $TOKEN" user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}" >/dev/null
   fi
   FRAME=$OUT/getuser.req
   frame "$USER_ID" "$FRAME"
-  idle_rss $server
-  stop_server; start_server $server
-  [[ $server == tonic ]] || grpckit_login
-  frame "$USER_ID" "$FRAME"
+  if [[ ${SKIP_IDLE:-0} != 1 ]]; then
+    idle_rss $server "${CALL[@]}"
+    stop_server; start_server $server
+    if is_peer $server; then :; else grpckit_login; CALL=(--call user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}"); fi
+    frame "$USER_ID" "$FRAME"
+  fi
   for lvl in $LEVELS; do h2load_run $server $PATHNAME "${lvl%x*}" "${lvl#*x}"; done
-  if [[ $server == tonic ]]; then
+  if [[ $server == tonic && ${SKIP_PERF_CHECK:-0} != 1 ]]; then
     # Load generator efficiency: grpckit perf vs h2load, same connections and in-flight calls.
     for lvl in 10x10 50x10; do
       c=${lvl%x*}; m=${lvl#*x}
-      perf_run tonic --connections "$c" -c $((c * m)) --proto "$HELLO_PROTO" --call helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}"
+      perf_run tonic --connections "$c" -c $((c * m)) "${CALL[@]}"
     done
   fi
-  if [[ $server == grpckit-full ]]; then
-    # p99 at half of the maximum closed-loop throughput (open model, constant rate).
-    max=$(awk -F'\t' '$1=="grpckit-full" && $2=="h2load" {if ($4>m) m=$4} END {print m+0}' "$ROWS")
-    perf_run grpckit-full --rps $((max / 2)) -c 200 --connections 10 --call user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}"
+  # Latency at one offered load for every server (open model, constant rate): half of the
+  # first server's maximum closed-loop throughput unless RATE is set.
+  if [[ $RATE == 0 ]]; then
+    RATE=$(awk -F'\t' -v s="$server" '$1==s && $2=="h2load" {if ($4>m) m=$4} END {print int(m/2)}' "$ROWS")
   fi
+  if [[ $RATE -gt 0 ]]; then perf_run $server --rps "$RATE" -c 200 --connections 10 "${CALL[@]}"; fi
   stop_server
 done
 
 echo "== summary ($OUT)"
-python3 "$ROOT/bench/summarize.py" "$ROWS" "$NO_LAYERS_CONFIG" | tee "$OUT/summary.md"
+python3 "$ROOT/bench/summarize.py" "$ROWS" | tee "$OUT/summary.md"

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod framing;
 pub mod middleware;
 pub mod server;
 pub mod telemetry;

@@ -1,4 +1,5 @@
-//! The body wrapper: a tiny state machine over the gRPC length-prefixed framing.
+//! The body wrapper: reads the length prefixes with [`FrameScanner`] and fails at the first
+//! one above the limit.
 
 use std::{
     pin::Pin,
@@ -9,14 +10,7 @@ use bytes::{Buf, Bytes};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tonic::{Status, body::Body};
 
-/// Where the parser is in the message stream.
-#[derive(Debug)]
-enum Framing {
-    /// Collecting the 5-byte prefix (`have` bytes so far).
-    Header { buf: [u8; 5], have: usize },
-    /// Skipping `left` bytes of message payload.
-    Payload { left: usize },
-}
+use crate::framing::FrameScanner;
 
 pin_project_lite::pin_project! {
     /// Passes frames through unchanged, failing with `RESOURCE_EXHAUSTED` at the first
@@ -25,7 +19,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Body,
         max: usize,
-        state: Framing,
+        frames: FrameScanner,
         failed: bool,
     }
 }
@@ -35,54 +29,22 @@ impl LimitedBody {
         Self {
             inner,
             max,
-            state: Framing::Header {
-                buf: [0; 5],
-                have: 0,
-            },
+            frames: FrameScanner::default(),
             failed: false,
         }
     }
 }
 
-/// Advances the framing state over `chunk`; returns the announced length of the first
-/// message that exceeds `max`.
-fn scan(state: &mut Framing, mut chunk: &[u8], max: usize) -> Option<usize> {
-    while !chunk.is_empty() {
-        match state {
-            Framing::Header { buf, have } => {
-                let n = (5 - *have).min(chunk.len());
-                buf[*have..*have + n].copy_from_slice(&chunk[..n]);
-                *have += n;
-                chunk = &chunk[n..];
-                if *have == 5 {
-                    let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-                    if len > max {
-                        return Some(len);
-                    }
-                    *state = if len == 0 {
-                        Framing::Header {
-                            buf: [0; 5],
-                            have: 0,
-                        }
-                    } else {
-                        Framing::Payload { left: len }
-                    };
-                }
-            }
-            Framing::Payload { left } => {
-                let n = (*left).min(chunk.len());
-                *left -= n;
-                chunk = &chunk[n..];
-                if *left == 0 {
-                    *state = Framing::Header {
-                        buf: [0; 5],
-                        have: 0,
-                    };
-                }
-            }
-        }
-    }
-    None
+/// The announced length of the first message in `chunk` above `max`.
+fn first_oversized(frames: &mut FrameScanner, chunk: &[u8], max: usize) -> Option<u32> {
+    frames
+        .feed(
+            chunk,
+            |len| {
+                if len as usize > max { Err(len) } else { Ok(()) }
+            },
+        )
+        .err()
 }
 
 impl HttpBody for LimitedBody {
@@ -104,7 +66,7 @@ impl HttpBody for LimitedBody {
         };
         if let Some(len) = frame
             .data_ref()
-            .and_then(|d| scan(this.state, d.chunk(), *this.max))
+            .and_then(|d| first_oversized(this.frames, d.chunk(), *this.max))
         {
             *this.failed = true;
             return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
@@ -141,12 +103,9 @@ mod tests {
         all.extend(frame(0));
         all.extend(frame(10));
         for split in 0..all.len() {
-            let mut st = Framing::Header {
-                buf: [0; 5],
-                have: 0,
-            };
-            assert_eq!(scan(&mut st, &all[..split], 10), None);
-            assert_eq!(scan(&mut st, &all[split..], 10), None);
+            let mut st = FrameScanner::default();
+            assert_eq!(first_oversized(&mut st, &all[..split], 10), None);
+            assert_eq!(first_oversized(&mut st, &all[split..], 10), None);
         }
     }
 
@@ -154,11 +113,8 @@ mod tests {
     fn flags_the_first_oversized_message_even_mid_stream() {
         let mut all = frame(4);
         all.extend(frame(11));
-        let mut st = Framing::Header {
-            buf: [0; 5],
-            have: 0,
-        };
-        assert_eq!(scan(&mut st, &all[..7], 10), None);
-        assert_eq!(scan(&mut st, &all[7..], 10), Some(11));
+        let mut st = FrameScanner::default();
+        assert_eq!(first_oversized(&mut st, &all[..7], 10), None);
+        assert_eq!(first_oversized(&mut st, &all[7..], 10), Some(11));
     }
 }

@@ -71,15 +71,8 @@ impl<B> InspectBody<B> {
     /// Checks the complete messages at the start of `data`; returns how many bytes they span.
     fn check(&mut self, data: &[u8]) -> Result<usize, Status> {
         let mut at = 0;
-        while data.len() - at >= 5 {
-            let compressed = data[at] != 0;
-            let len = u32::from_be_bytes([data[at + 1], data[at + 2], data[at + 3], data[at + 4]])
-                as usize;
-            let end = at + 5 + len;
-            if data.len() < end {
-                break;
-            }
-            let msg = &data[at + 5..end];
+        while let Some((compressed, msg, len)) = crate::framing::split_message(&data[at..]) {
+            let end = at + len;
             let n = self.out.messages.fetch_add(1, Ordering::Relaxed);
             // Compressed messages are left to the codec (it refuses them unless enabled).
             if !compressed && let Some(ty) = self.method.input_type.as_deref() {

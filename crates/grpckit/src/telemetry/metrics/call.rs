@@ -150,7 +150,7 @@ where
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     if let (Some(fc), Some(rec)) = (this.frames.as_mut(), this.rec.as_ref()) {
-                        let n = fc.feed(data);
+                        let n = fc.count(data);
                         if n > 0 {
                             rec.response_messages(n);
                         }
@@ -204,7 +204,7 @@ where
         if let Some(Ok(frame)) = &res
             && let Some(data) = frame.data_ref()
         {
-            let n = this.frames.feed(data);
+            let n = this.frames.count(data);
             if n > 0 {
                 this.counter.inc_by(n);
             }

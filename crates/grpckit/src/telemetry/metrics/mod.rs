@@ -7,7 +7,6 @@
 //! records with a handful of atomic adds and allocates nothing.
 
 mod call;
-mod frames;
 pub(crate) mod grpc;
 mod http;
 pub mod methods;
@@ -21,9 +20,10 @@ use std::sync::{
 
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
+/// Counts gRPC messages in a byte stream (see [`crate::framing`]).
+pub use crate::framing::FrameScanner as FrameCounter;
 pub use call::MeteredBody;
 pub(crate) use call::{CallRecorder, count_body, grpc_status};
-pub use frames::FrameCounter;
 pub use grpc::{CODE_NAMES, Side};
 pub use http::routes;
 pub use methods::{MethodInfo, RpcType, lookup, register_descriptor_set};
