@@ -20,7 +20,7 @@ use crate::{
         user::v1::user_service_server::UserServiceServer,
     },
     security::{TokenIssuer, hash_password},
-    store::{SqlStore, UserPatch, UserStore},
+    store::{CachedUsers, SqlStore, UserPatch, UserStore},
     time::now_micros,
     user::UserApi,
 };
@@ -30,6 +30,9 @@ use crate::{
 pub struct App {
     config: Config,
     store: SqlStore,
+    /// Users, through the read cache when `database.user_cache.capacity > 0`; shared by
+    /// every server builder (thread-per-core cores) so writes invalidate one cache.
+    users: Arc<dyn UserStore>,
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
     auth_secrets: AuthSecrets,
@@ -75,9 +78,16 @@ impl App {
             issuer: a.issuer.clone(),
             audience: a.audience.clone(),
         };
+        let cache = &config.database.user_cache;
+        let users: Arc<dyn UserStore> = if cache.capacity > 0 {
+            Arc::new(CachedUsers::new(store.clone(), cache.capacity, cache.ttl))
+        } else {
+            Arc::new(store.clone())
+        };
         let app = Self {
             config,
             store,
+            users,
             bus,
             tokens,
             auth_secrets,
@@ -130,7 +140,7 @@ impl App {
                 b
             }
         };
-        let user_store: Arc<dyn UserStore> = Arc::new(self.store.clone());
+        let user_store = self.users.clone();
         if self.serves(ServiceName::User) {
             let api = UserApi::new(
                 user_store.clone(),

@@ -1,7 +1,9 @@
 //! Storage ports and the sqlx adapter (SQLite by default, PostgreSQL by URL).
 
+mod cache;
 mod sql;
 
+pub use cache::CachedUsers;
 pub use sql::SqlStore;
 
 use async_trait::async_trait;

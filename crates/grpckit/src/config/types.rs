@@ -273,6 +273,8 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Connections kept open. Default `1`.
     pub min_connections: u32,
+    /// Read cache of users by id (`GetUser`, OrderService's user check).
+    pub user_cache: UserCacheConfig,
 }
 
 impl Default for DatabaseConfig {
@@ -281,6 +283,29 @@ impl Default for DatabaseConfig {
             url: "sqlite://grpckit.db".into(),
             max_connections: 10,
             min_connections: 1,
+            user_cache: UserCacheConfig::default(),
+        }
+    }
+}
+
+/// `database.user_cache:` — users read by id are kept in memory for `ttl`. Writes through
+/// this process update the cache at once; writes by OTHER processes sharing the database are
+/// seen after at most `ttl`. `capacity: 0` turns it off.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserCacheConfig {
+    /// Most users kept. Default `10000`; `0` = no cache.
+    pub capacity: usize,
+    /// How long an entry is trusted. Default `2s`.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+}
+
+impl Default for UserCacheConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 10_000,
+            ttl: Duration::from_secs(2),
         }
     }
 }
