@@ -188,7 +188,7 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
     let plan = RuntimePlan::resolve(&cfg.server);
     let rt = plan.build_main().context("cannot start the runtime")?;
-    rt.block_on(async move {
+    let res = rt.block_on(async move {
         // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
         let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
         if cfg.middleware.enabled && !cfg.middleware.auth.enabled {
@@ -218,7 +218,9 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
             let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
         }
         res
-    })
+    });
+    grpckit::telemetry::flush_logs();
+    res
 }
 
 /// Thread-per-core: the shared runtime (this one) owns the database pool, the bus, the admin

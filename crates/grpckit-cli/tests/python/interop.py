@@ -60,12 +60,19 @@ get = svc.methods_by_name["GetUser"]
 GReq = message_factory.GetMessageClass(get.input_type)
 GResp = message_factory.GetMessageClass(get.output_type)
 getc = ch.unary_unary("/user.v1.UserService/GetUser", request_serializer=GReq.SerializeToString, response_deserializer=GResp.FromString)
-assert getc(GReq(id=out.user.id)).user.id == out.user.id
-try:
-    getc(GReq(id="missing"))
-    raise SystemExit("expected NOT_FOUND")
-except grpc.RpcError as e:
-    assert e.code() == grpc.StatusCode.NOT_FOUND, e.code()
+login = svc.methods_by_name["Login"]
+LReq = message_factory.GetMessageClass(login.input_type)
+LResp = message_factory.GetMessageClass(login.output_type)
+loginc = ch.unary_unary("/user.v1.UserService/Login", request_serializer=LReq.SerializeToString, response_deserializer=LResp.FromString)
+token = loginc(LReq(email=email, password="password-123")).access_token
+auth = [("authorization", "Bearer " + token)]
+assert getc(GReq(id=out.user.id), metadata=auth).user.id == out.user.id
+for md, want in [(None, grpc.StatusCode.UNAUTHENTICATED), (auth, grpc.StatusCode.PERMISSION_DENIED)]:
+    try:
+        getc(GReq(id="someone-else"), metadata=md)
+        raise SystemExit("expected %s" % want)
+    except grpc.RpcError as e:
+        assert e.code() == want, (e.code(), want)
 
 h = health_pb2_grpc.HealthStub(ch)
 for s in ["", "user.v1.UserService", "order.v1.OrderService"]:

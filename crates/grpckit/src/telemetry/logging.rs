@@ -1,6 +1,18 @@
 //! `tracing` subscriber from [`LogConfig`]: JSON lines (default) or pretty text on stderr,
 //! plus the OpenTelemetry layer when `telemetry.tracing.enabled`.
+//!
+//! Lines are formatted on the calling thread into one in-memory batch that is written to
+//! stderr when it passes 32 KiB, and at least every 100 ms by a small flusher thread: the
+//! per-call access line costs a `memcpy`, not a `write` system call or a thread wake-up.
+//! Call [`flush_logs`] before the process exits.
 
+use std::{
+    io::Write,
+    sync::{Mutex, Once},
+    time::Duration,
+};
+
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{
     EnvFilter, Layer, filter::LevelFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
@@ -12,6 +24,74 @@ fn env_filter(cfg: &LogConfig) -> EnvFilter {
     EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&cfg.level))
         .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Bytes collected before the writing thread writes them out itself.
+const BATCH_BYTES: usize = 32 * 1024;
+/// Longest a line waits in the batch.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// The batch of formatted lines not yet written.
+static BATCH: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn write_out(batch: &mut Vec<u8>) {
+    if !batch.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(batch);
+        let _ = err.flush();
+        batch.clear();
+    }
+}
+
+/// Writes out every queued log line. Call it right before the process exits.
+pub fn flush_logs() {
+    if let Ok(mut b) = BATCH.lock() {
+        write_out(&mut b);
+    }
+}
+
+/// The writer the formatter writes to: appends to [`BATCH`].
+#[derive(Debug, Clone, Copy)]
+struct Batched;
+
+impl Write for Batched {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        let mut b = BATCH
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        b.extend_from_slice(line);
+        if b.len() >= BATCH_BYTES {
+            write_out(&mut b);
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Batched {
+    type Writer = Batched;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        *self
+    }
+}
+
+fn stderr_writer() -> Batched {
+    static FLUSHER: Once = Once::new();
+    FLUSHER.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("grpckit-log-flush".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(FLUSH_EVERY);
+                    flush_logs();
+                }
+            });
+    });
+    Batched
 }
 
 /// Installs the global subscriber. `RUST_LOG` overrides `log.level`. Calling it twice is a
@@ -28,14 +108,18 @@ pub fn init(
     telemetry: &TelemetryConfig,
 ) -> Result<Option<TracingGuard>, TracingError> {
     crate::telemetry::metrics::set_enabled(telemetry.metrics.enabled);
+    if tracing::dispatcher::has_been_set() {
+        // Already installed (several servers in one test process): keep the first.
+        return Ok(None);
+    }
     let fmt_layer = match log.format {
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_writer(std::io::stderr)
+            .with_writer(stderr_writer())
             .boxed(),
-        LogFormat::Pretty => fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Pretty => fmt::layer().with_writer(stderr_writer()).boxed(),
     }
     .with_filter(env_filter(log));
     if !telemetry.tracing.enabled {

@@ -5,4 +5,4 @@ mod logging;
 pub mod metrics;
 pub mod otel;
 
-pub use logging::{init, init_logging};
+pub use logging::{flush_logs, init, init_logging};
