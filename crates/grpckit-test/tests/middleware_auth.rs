@@ -21,9 +21,21 @@ fn order_req(user_id: &str) -> opb::CreateOrderRequest {
     }
 }
 
+/// `grpckit_auth_rejected_total{reason}` from a real scrape of `/metrics`.
+async fn auth_rejected(srv: &TestServer, reason: &str) -> f64 {
+    let text = grpckit_test::http_get(srv.admin_addr, "/metrics")
+        .await
+        .unwrap();
+    let series = format!("grpckit_auth_rejected_total{{reason=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
 #[tokio::test]
 async fn anonymous_is_refused_for_all_call_kinds() {
     let srv = TestServer::start().await.unwrap();
+    let rejected_before = auth_rejected(&srv, "unauthenticated").await;
     let mut users = srv.users().await;
     let mut orders = srv.orders().await;
     let unary = users
@@ -53,6 +65,8 @@ async fn anonymous_is_refused_for_all_call_kinds() {
         bidi.message(),
         grpckit::middleware::auth::UNAUTHENTICATED_MSG
     );
+    // Counted by reason (other tests in this process may add more).
+    assert!(auth_rejected(&srv, "unauthenticated").await - rejected_before >= 4.0);
 }
 
 #[tokio::test]

@@ -35,7 +35,7 @@ use arc_swap::ArcSwap;
 use futures::{FutureExt, future::BoxFuture};
 use http::{HeaderValue, Request, Response};
 use tokio::time::Instant;
-use tonic::{Status, body::Body, transport::server::TcpConnectInfo};
+use tonic::{Code, Status, body::Body, transport::server::TcpConnectInfo};
 use tower::{Layer, Service};
 
 use super::{
@@ -44,13 +44,15 @@ use super::{
     body::{StackBody, Timers, header_code},
     log::{LogPolicy, RequestId, request_id},
     method::{MethodPattern, MethodTable},
-    rate_limit::{ClusterLimiter, ClusterVerdict, RateState, rate_limited, refused_status},
+    rate_limit::{
+        ClusterLimiter, ClusterVerdict, RateState, Refused, rate_limited, refused_status,
+    },
     record::CallRecord,
     recover,
     timeout::{Deadline, TimeoutState},
     validate::{InspectBody, Inspected, Schemas},
 };
-use crate::config::MiddlewareConfig;
+use crate::{config::MiddlewareConfig, telemetry::metrics};
 
 /// Shared, per-server state of the stack.
 #[derive(Debug)]
@@ -262,13 +264,18 @@ where
             permit: None,
             done: false,
         };
-        // 3./4. trace + metrics: reserved (see module docs).
-
         // 5. auth
         if let Some(auth) = &sh.auth {
             match auth.load().decide(&method.name, req.headers()) {
                 Ok(p) => rec.principal = p,
-                Err(st) => return Box::pin(std::future::ready(Ok(reject(rec, &st)))),
+                Err(st) => {
+                    metrics::auth_rejected(if st.code() == Code::PermissionDenied {
+                        "forbidden"
+                    } else {
+                        "unauthenticated"
+                    });
+                    return Box::pin(std::future::ready(Ok(reject(rec, &st))));
+                }
             }
         }
         // 6. rate limit / load shedding (local part; the Redis part is awaited below)
@@ -280,6 +287,10 @@ where
                 match rule.admit(key) {
                     Ok(permit) => rec.permit = permit,
                     Err(r) => {
+                        metrics::rate_limited(match r {
+                            Refused::RateLimited(_) => "per_client",
+                            Refused::Overloaded => "load_shed",
+                        });
                         return Box::pin(std::future::ready(Ok(reject(rec, &refused_status(r)))));
                     }
                 }
@@ -329,7 +340,10 @@ where
             if let Some((cl, rule, w, limit, window)) = cluster {
                 match cl.check(&rule, &w, limit, window).await {
                     ClusterVerdict::Allow => {}
-                    ClusterVerdict::Deny(d) => return Ok(reject(rec, &rate_limited(d))),
+                    ClusterVerdict::Deny(d) => {
+                        metrics::rate_limited("cluster");
+                        return Ok(reject(rec, &rate_limited(d)));
+                    }
                     ClusterVerdict::Unavailable => {
                         return Ok(reject(
                             rec,
