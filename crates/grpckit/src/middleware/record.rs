@@ -14,6 +14,7 @@ use tonic::Code;
 use super::{
     audit::AuditRecord,
     auth::Principal,
+    log::AccessLine,
     method::{MethodInfo, MethodPattern},
     stack::StackShared,
     validate::Inspected,
@@ -61,7 +62,24 @@ impl CallRecord {
                 tracing::enabled!(target: "grpckit::access", tracing::Level::DEBUG)
                     && (quiet || policy.level != AccessLevel::Off)
             };
-            if enabled {
+            if enabled && crate::telemetry::logging::json_lines() {
+                AccessLine {
+                    level: if info { "INFO" } else { "DEBUG" },
+                    method: &self.method.name,
+                    kind: self.method.kind.as_str(),
+                    code: code_name(code),
+                    duration_us: elapsed.as_micros() as u64,
+                    peer: self.peer,
+                    principal: self.principal.as_ref().map(Principal::subject),
+                    request_id: self.request_id_str(),
+                    msgs_in: self
+                        .inspected
+                        .as_ref()
+                        .map(|i| i.messages.load(Ordering::Relaxed)),
+                    msgs_out: self.out_msgs,
+                }
+                .write();
+            } else if enabled {
                 let msgs_in = self
                     .inspected
                     .as_ref()

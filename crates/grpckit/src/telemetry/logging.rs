@@ -8,7 +8,10 @@
 
 use std::{
     io::Write,
-    sync::{Mutex, Once},
+    sync::{
+        Mutex, Once,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -41,6 +44,20 @@ fn write_out(batch: &mut Vec<u8>) {
         let _ = err.flush();
         batch.clear();
     }
+}
+
+/// Set when [`init`] installed the JSON format: the access log then writes its lines
+/// directly ([`write_line`]) instead of through a `tracing` event.
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process logs JSON lines through [`init`]'s writer.
+pub(crate) fn json_lines() -> bool {
+    JSON_LINES.load(Ordering::Relaxed)
+}
+
+/// Appends one complete, newline-terminated line to the log batch.
+pub(crate) fn write_line(line: &[u8]) {
+    let _ = Batched.write(line);
 }
 
 /// Writes out every queued log line. Call it right before the process exits.
@@ -122,16 +139,19 @@ pub fn init(
         LogFormat::Pretty => fmt::layer().with_writer(stderr_writer()).boxed(),
     }
     .with_filter(env_filter(log));
+    let json = log.format == LogFormat::Json;
     if !telemetry.tracing.enabled {
-        let _ = tracing_subscriber::registry().with(fmt_layer).try_init();
+        let installed = tracing_subscriber::registry().with(fmt_layer).try_init();
+        JSON_LINES.store(json && installed.is_ok(), Ordering::Relaxed);
         return Ok(None);
     }
     let registry = tracing_subscriber::registry().with(fmt_layer);
     let (otel_layer, guard) = otel::init(&telemetry.tracing)?;
     // Spans go to the exporter at INFO and above whatever the log level is; DEBUG spans
     // (e.g. DB queries) too when tracing is on.
-    let _ = registry
+    let installed = registry
         .with(otel_layer.with_filter(LevelFilter::DEBUG))
         .try_init();
+    JSON_LINES.store(json && installed.is_ok(), Ordering::Relaxed);
     Ok(Some(guard))
 }

@@ -1,7 +1,7 @@
 //! Logging setup and the admin HTTP server (`/metrics`, `/healthz`).
 
 pub mod admin;
-mod logging;
+pub(crate) mod logging;
 pub mod metrics;
 pub mod otel;
 

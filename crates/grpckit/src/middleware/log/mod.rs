@@ -4,6 +4,9 @@
 //! and returned in the response headers. Health checks log at `debug`.
 
 mod layer;
+mod line;
+
+pub(crate) use line::AccessLine;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
