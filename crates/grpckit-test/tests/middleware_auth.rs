@@ -210,13 +210,8 @@ async fn login_token_works_for_all_call_kinds_and_ownership_holds() {
         sender: "a".into(),
         text: "hi".into(),
     }]);
-    let mut room = orders
-        .chat(authed(msgs, &a.token))
-        .await
-        .unwrap()
-        .into_inner();
-    let first = room.next().await.unwrap().unwrap_err();
-    assert_eq!(first.code(), Code::PermissionDenied);
+    let refused = orders.chat(authed(msgs, &a.token)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
 }
 
 #[tokio::test]

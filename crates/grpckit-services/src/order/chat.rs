@@ -136,14 +136,20 @@ impl State {
     }
 }
 
-pub(super) fn room_stream(
+/// The outbound stream of one participant.
+pub(super) type ChatEvents = Pin<Box<dyn Stream<Item = Result<pb::ChatEvent, Status>> + Send>>;
+
+/// Reads the first message and joins its room BEFORE the response starts: when the caller's
+/// `Chat` call returns, it is in the room and sees everyone who joins after it. Then streams
+/// the room. A bad first message fails the call with its status.
+pub(super) async fn open(
     inbound: Streaming<pb::ChatMessage>,
     principal: Option<Principal>,
     store: Arc<dyn OrderStore>,
     bus: Arc<dyn EventBus>,
     shutdown: Shutdown,
-) -> Pin<Box<dyn Stream<Item = Result<pb::ChatEvent, Status>> + Send>> {
-    let state = State {
+) -> Result<ChatEvents, Status> {
+    let mut st = State {
         inbound,
         store,
         bus,
@@ -153,6 +159,20 @@ pub(super) fn room_stream(
         room: None,
         finished: false,
     };
+    let first = tokio::select! {
+        m = st.inbound.next() => m,
+        _ = st.shutdown.cancelled() => return Err(Status::unavailable("server shutting down")),
+    };
+    match first {
+        Some(Ok(m)) => st.on_message(m).await?,
+        Some(Err(status)) => return Err(status),
+        // Closed before saying anything: nothing to stream.
+        None => st.finished = true,
+    }
+    Ok(room_stream(st))
+}
+
+fn room_stream(state: State) -> ChatEvents {
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         if st.finished {
             return None;

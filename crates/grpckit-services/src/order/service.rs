@@ -309,12 +309,14 @@ impl OrderService for OrderApi {
     ) -> Result<Response<Self::ChatStream>, Status> {
         let p = caller(&req);
         let inbound = req.into_inner();
-        Ok(Response::new(chat::room_stream(
+        let events = chat::open(
             inbound,
             p,
             self.store.clone(),
             self.bus.clone(),
             self.shutdown.clone(),
-        )))
+        )
+        .await?;
+        Ok(Response::new(events))
     }
 }
