@@ -42,7 +42,6 @@ pub(crate) struct Generic {
     pub(crate) kind: Kind,
     pub(crate) payload: Payload,
     pub(crate) metadata: MetadataMap,
-    pub(crate) timeout: Duration,
     /// Messages sent per client/bidi stream.
     pub(crate) stream_messages: usize,
 }
@@ -83,6 +82,16 @@ impl Workload for GenericLoad {
 }
 
 /// Encodes every message of `text` as `input`.
+/// The `grpc-timeout` header value of `d` (at most 8 digits, as the gRPC spec requires).
+pub(crate) fn grpc_timeout(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms <= 99_999_999 {
+        format!("{ms}m")
+    } else {
+        format!("{}S", d.as_secs().min(99_999_999))
+    }
+}
+
 pub(crate) fn encode_all(input: &MessageDescriptor, text: &str) -> anyhow::Result<Vec<Bytes>> {
     Ok(parse_messages(input, text)?
         .into_iter()
@@ -111,10 +120,10 @@ impl GenericWorker {
         }
     }
 
+    /// The request with the shared metadata, `grpc-timeout` included.
     fn request<T>(&self, body: T) -> Request<T> {
         let mut r = Request::new(body);
         *r.metadata_mut() = self.shared.metadata.clone();
-        r.set_timeout(self.shared.timeout);
         r
     }
 }
