@@ -62,9 +62,9 @@ impl CallRecord {
                 tracing::enabled!(target: "grpckit::access", tracing::Level::DEBUG)
                     && (quiet || policy.level != AccessLevel::Off)
             };
-            if enabled && crate::telemetry::logging::json_lines() {
+            if enabled {
                 AccessLine {
-                    level: if info { "INFO" } else { "DEBUG" },
+                    info,
                     method: &self.method.name,
                     kind: self.method.kind.as_str(),
                     code: code_name(code),
@@ -78,35 +78,7 @@ impl CallRecord {
                         .map(|i| i.messages.load(Ordering::Relaxed)),
                     msgs_out: self.out_msgs,
                 }
-                .write();
-            } else if enabled {
-                let msgs_in = self
-                    .inspected
-                    .as_ref()
-                    .map(|i| i.messages.load(Ordering::Relaxed));
-                macro_rules! line {
-                    ($lvl:expr) => {
-                        tracing::event!(
-                            target: "grpckit::access",
-                            $lvl,
-                            method = &*self.method.name,
-                            kind = self.method.kind.as_str(),
-                            code = code_name(code),
-                            duration_us = elapsed.as_micros() as u64,
-                            peer = self.peer.map(tracing::field::display),
-                            principal = self.principal.as_ref().map(Principal::subject),
-                            request_id = self.request_id_str(),
-                            msgs_in,
-                            msgs_out = self.out_msgs,
-                            "call"
-                        )
-                    };
-                }
-                if info {
-                    line!(tracing::Level::INFO);
-                } else {
-                    line!(tracing::Level::DEBUG);
-                }
+                .emit();
             }
         }
         if let (Some(sink), true) = (&sh.audit, self.method.audited) {

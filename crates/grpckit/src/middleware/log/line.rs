@@ -9,7 +9,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// One access line's fields.
 pub(crate) struct AccessLine<'a> {
-    pub(crate) level: &'static str,
+    /// `INFO` when true, `DEBUG` otherwise.
+    pub(crate) info: bool,
     pub(crate) method: &'a str,
     pub(crate) kind: &'a str,
     pub(crate) code: &'a str,
@@ -27,8 +28,40 @@ fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 impl AccessLine<'_> {
+    /// Writes the line: straight into the log batch under grpckit's JSON logging, as a
+    /// `tracing` event under any other subscriber.
+    pub(crate) fn emit(&self) {
+        if crate::telemetry::logging::json_lines() {
+            self.write();
+            return;
+        }
+        macro_rules! event {
+            ($lvl:expr) => {
+                tracing::event!(
+                    target: "grpckit::access",
+                    $lvl,
+                    method = self.method,
+                    kind = self.kind,
+                    code = self.code,
+                    duration_us = self.duration_us,
+                    peer = self.peer.map(tracing::field::display),
+                    principal = self.principal,
+                    request_id = self.request_id,
+                    msgs_in = self.msgs_in,
+                    msgs_out = self.msgs_out,
+                    "call"
+                )
+            };
+        }
+        if self.info {
+            event!(tracing::Level::INFO);
+        } else {
+            event!(tracing::Level::DEBUG);
+        }
+    }
+
     /// Formats the line and hands it to the log writer.
-    pub(crate) fn write(&self) {
+    fn write(&self) {
         thread_local! {
             static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
         }
@@ -44,7 +77,7 @@ impl AccessLine<'_> {
             out,
             "{{\"timestamp\":\"{}\",\"level\":\"{}\",\"method\":",
             humantime::format_rfc3339_micros(SystemTime::now()),
-            self.level
+            if self.info { "INFO" } else { "DEBUG" }
         );
         string(out, self.method);
         let _ = write!(
@@ -89,7 +122,7 @@ mod tests {
     #[test]
     fn is_one_json_object_per_line_with_escaped_input() {
         let line = AccessLine {
-            level: "INFO",
+            info: true,
             method: "user.v1.UserService/GetUser",
             kind: "unary",
             code: "OK",
