@@ -127,7 +127,10 @@ impl Backend {
                 let _ = graceful_tx.send(());
                 let _ = rt.block_on(server);
             }
-            rt.shutdown_background();
+            // Wait for the worker to stop (tasks are dropped, not finished): once `kill`
+            // returns, this instance handles nothing more. `shutdown_background` returned
+            // before that, so a hit could land after the caller read `hits()`.
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
         });
         let addr = addr_rx.recv().expect("backend address");
         Self {
