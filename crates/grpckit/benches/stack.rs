@@ -74,7 +74,15 @@ fn request(token: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn full_chain(dir: &std::path::Path) -> GrpcStackLayer {
+fn secrets() -> AuthSecrets {
+    AuthSecrets {
+        login_secret: SECRET.as_bytes().to_vec(),
+        issuer: "grpckit".into(),
+        audience: "grpckit".into(),
+    }
+}
+
+fn full_config(dir: &std::path::Path) -> MiddlewareConfig {
     let mut cfg = MiddlewareConfig::default();
     cfg.audit.file = dir.join("audit.log");
     cfg.rate_limit.rules = vec![RateRule {
@@ -85,12 +93,11 @@ fn full_chain(dir: &std::path::Path) -> GrpcStackLayer {
         cluster_window: Duration::from_secs(1),
         max_concurrent: 0,
     }];
-    let secrets = AuthSecrets {
-        login_secret: SECRET.as_bytes().to_vec(),
-        issuer: "grpckit".into(),
-        audience: "grpckit".into(),
-    };
-    GrpcStackLayer::from_config(&cfg, &secrets, &[descriptors()]).unwrap()
+    cfg
+}
+
+fn full_chain(dir: &std::path::Path) -> GrpcStackLayer {
+    GrpcStackLayer::from_config(&full_config(dir), &secrets(), &[descriptors()]).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -123,6 +130,41 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
+    // Each part alone: where the chain's cost comes from.
+    type Switch = fn(&mut MiddlewareConfig);
+    let parts: [(&str, Switch); 7] = [
+        ("recover", |c| c.recover.enabled = true),
+        ("log", |c| c.log.enabled = true),
+        ("auth", |c| c.auth.enabled = true),
+        ("rate_limit", |c| c.rate_limit.enabled = true),
+        ("timeout", |c| c.timeout.enabled = true),
+        ("validate", |c| c.validate.enabled = true),
+        ("audit", |c| c.audit.enabled = true),
+    ];
+    for (name, on) in parts {
+        let mut cfg = full_config(dir.path());
+        cfg.recover.enabled = false;
+        cfg.log.enabled = false;
+        cfg.auth.enabled = false;
+        cfg.rate_limit.enabled = false;
+        cfg.timeout.enabled = false;
+        cfg.validate.enabled = false;
+        cfg.audit.enabled = false;
+        on(&mut cfg);
+        let one = GrpcStackLayer::from_config(&cfg, &secrets(), &[descriptors()])
+            .unwrap()
+            .layer(tower::service_fn(handler));
+        g.bench_function(format!("only_{name}"), |b| {
+            b.to_async(&rt).iter(|| {
+                let mut svc = one.clone();
+                let req = request(&tok);
+                async move {
+                    let resp = svc.call(req).await.unwrap();
+                    resp.into_body().collect().await.unwrap()
+                }
+            });
+        });
+    }
     g.finish();
 }
 

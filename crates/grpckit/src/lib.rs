@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod framing;
+mod headers;
 pub mod middleware;
 pub mod server;
 pub mod telemetry;

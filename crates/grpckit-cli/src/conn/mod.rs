@@ -1,6 +1,7 @@
 //! Connection options shared by `call`, `list`, `describe` and `perf`: address, plaintext or
 //! TLS (`--cacert`, `--cert`/`--key`, `--insecure`), `-H 'key: value'` metadata, connect timeout.
 
+mod direct;
 mod metadata;
 mod tls;
 
@@ -10,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use tonic::transport::{Channel, Endpoint};
 
+pub use direct::DirectChannel;
 pub use metadata::parse_metadata;
 
 /// Where and how to connect.
@@ -98,6 +100,15 @@ impl ConnArgs {
             ep.connect().await
         };
         ch.with_context(|| format!("cannot connect to {}", self.addr))
+    }
+
+    /// `http(s)://host:port`: the `:scheme` and `:authority` of requests on a
+    /// [`DirectChannel`].
+    pub fn origin(&self) -> anyhow::Result<http::Uri> {
+        let scheme = if self.wants_tls() { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority())
+            .parse()
+            .with_context(|| format!("invalid address {:?}", self.addr))
     }
 
     /// The `-H` metadata, parsed.

@@ -8,13 +8,13 @@ use bytes::{Bytes, BytesMut};
 use prost::Message;
 use prost_reflect::MessageDescriptor;
 use tokio_stream::StreamExt;
-use tonic::{Request, Status, client::Grpc, metadata::MetadataMap, transport::Channel};
+use tonic::{Request, Status, client::Grpc, metadata::MetadataMap};
 
 use super::{
     engine::{WorkerCall, Workload},
     template::Template,
 };
-use crate::{call::parse_messages, reflect::RawCodec};
+use crate::{call::parse_messages, conn::DirectChannel, reflect::RawCodec};
 
 /// Request payload: fixed bytes, or a template rendered per request.
 #[derive(Debug, Clone)]
@@ -37,7 +37,9 @@ pub(crate) enum Kind {
 
 #[derive(Debug)]
 pub(crate) struct Generic {
-    pub(crate) channels: Vec<Channel>,
+    pub(crate) channels: Vec<DirectChannel>,
+    /// `http://host:port` for the `:scheme`/`:authority` of every request.
+    pub(crate) origin: http::Uri,
     pub(crate) path: http::uri::PathAndQuery,
     pub(crate) kind: Kind,
     pub(crate) payload: Payload,
@@ -47,7 +49,7 @@ pub(crate) struct Generic {
 }
 
 pub(crate) struct GenericWorker {
-    grpc: Grpc<Channel>,
+    grpc: Grpc<DirectChannel>,
     shared: std::sync::Arc<Generic>,
     id: usize,
     text: String,
@@ -72,7 +74,7 @@ impl Workload for GenericLoad {
     fn worker(&self, id: usize) -> GenericWorker {
         let ch = self.0.channels[id % self.0.channels.len()].clone();
         GenericWorker {
-            grpc: Grpc::new(ch),
+            grpc: Grpc::with_origin(ch, self.0.origin.clone()),
             shared: self.0.clone(),
             id,
             text: String::new(),

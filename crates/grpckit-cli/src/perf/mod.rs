@@ -29,7 +29,7 @@ use self::{
     generic::{Generic, GenericLoad, Kind, Payload},
 };
 use crate::{
-    conn::ConnArgs,
+    conn::{ConnArgs, DirectChannel},
     reflect::{Descriptors, ProtoArgs, method_path},
     session::Session,
 };
@@ -142,15 +142,24 @@ async fn channels(conn: &ConnArgs, n: usize) -> anyhow::Result<Vec<tonic::transp
     Ok(out)
 }
 
+async fn direct_channels(conn: &ConnArgs, n: usize) -> anyhow::Result<Vec<DirectChannel>> {
+    anyhow::ensure!(n > 0, "--connections must be at least 1");
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(DirectChannel::connect(conn).await?);
+    }
+    Ok(out)
+}
+
 /// Runs the load test and returns the report.
 pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     let plan = self::PerfArgs::plan(args);
-    let chans = channels(&args.conn, args.connections).await?;
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(args, &plan, progress.clone());
     let (target, outcome) = match &args.call {
         None => {
-            let sessions = chans
+            let sessions = channels(&args.conn, args.connections)
+                .await?
                 .into_iter()
                 .map(|c| Session::with_channel(c, args.timeout))
                 .collect();
@@ -167,8 +176,14 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
             let service = crate::reflect::split_method(name)
                 .map(|(s, _)| s.to_owned())
                 .with_context(|| format!("{name:?} is not pkg.Service/Method"))?;
-            let d = Descriptors::load(&args.proto, chans.first().cloned(), &md, &[service], false)
-                .await?;
+            // Reflection (when no --proto is given) on a channel of its own, closed before the
+            // load starts; the load runs on bare HTTP/2 connections (`DirectChannel`).
+            let reflection = match args.proto.protos.is_empty() {
+                true => Some(args.conn.connect().await?),
+                false => None,
+            };
+            let d = Descriptors::load(&args.proto, reflection, &md, &[service], false).await?;
+            let chans = direct_channels(&args.conn, args.connections).await?;
             let m = d.method(name)?;
             let text = crate::call::read_data(args.data.as_deref())?;
             let payload = match Template::parse(&text)? {
@@ -192,6 +207,7 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
             md.insert("grpc-timeout", generic::grpc_timeout(args.timeout).parse()?);
             let g = Generic {
                 channels: chans,
+                origin: args.conn.origin()?,
                 path: method_path(&m)?,
                 kind,
                 payload,

@@ -5,5 +5,5 @@ mod password;
 mod token;
 
 pub use access::{CallContext, caller, check_owner, check_reader};
-pub use password::{hash_password, verify_password};
+pub use password::{DUMMY_HASH, hash_password, verify_password};
 pub use token::{Claims, TokenIssuer};

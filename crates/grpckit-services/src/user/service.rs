@@ -15,7 +15,9 @@ use crate::{
     },
     events::{EventBody, EventBus, event, user_topic},
     proto::user::v1::{self as pb, ActivityKind, user_service_server::UserService},
-    security::{TokenIssuer, caller, check_owner, check_reader, hash_password, verify_password},
+    security::{
+        DUMMY_HASH, TokenIssuer, caller, check_owner, check_reader, hash_password, verify_password,
+    },
     store::{UserPatch, UserStore},
     time::{now_micros, to_timestamp},
 };
@@ -362,6 +364,3 @@ impl UserService for UserApi {
         Ok(Response::new(out))
     }
 }
-
-/// An argon2 hash of a random string, used to equalize login timing for unknown emails.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1vd6Yb7y8wZr3M0m2l5hZ8x0Jm9o2c6rZrJm0p3mV5U";

@@ -42,14 +42,14 @@ pub(crate) fn transport_failure(err: &(dyn std::error::Error + 'static)) -> Tran
 
 /// `grpc-status` from a header map (trailers, or the headers of a trailers-only response).
 pub(crate) fn grpc_status(headers: &http::HeaderMap) -> Option<Code> {
-    let v = headers.get("grpc-status")?;
+    let v = headers.get(crate::headers::GRPC_STATUS)?;
     let n: i32 = v.to_str().ok()?.trim().parse().ok()?;
     Some(Code::from_i32(n))
 }
 
 /// Parses `grpc-timeout` (`<digits><H|M|S|m|u|n>`).
 pub(crate) fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let v = headers.get("grpc-timeout")?.to_str().ok()?;
+    let v = headers.get(crate::headers::GRPC_TIMEOUT)?.to_str().ok()?;
     if v.len() < 2 || v.len() > 9 {
         return None;
     }

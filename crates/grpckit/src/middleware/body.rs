@@ -75,7 +75,7 @@ fn status_trailers(status: &Status) -> Frame<Bytes> {
 }
 
 fn grpc_code(h: &HeaderMap) -> Option<Code> {
-    h.get("grpc-status").map(|v| {
+    h.get(crate::headers::GRPC_STATUS).map(|v| {
         v.to_str()
             .ok()
             .and_then(|s| s.parse::<i32>().ok())

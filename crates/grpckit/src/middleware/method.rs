@@ -1,7 +1,7 @@
 //! Per-method facts computed once at start (call kind, input type, audit/validate flags)
 //! and method patterns (`*`, `pkg.Service/*`, `grpc.reflection.*`, exact).
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 /// The four gRPC call kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ pub fn is_mutating(method: &str) -> bool {
 /// All known methods by path.
 #[derive(Debug, Default)]
 pub struct MethodTable {
-    by_path: HashMap<Box<str>, Arc<MethodInfo>>,
+    by_path: foldhash::HashMap<Box<str>, Arc<MethodInfo>>,
     list: Vec<Arc<MethodInfo>>,
 }
 

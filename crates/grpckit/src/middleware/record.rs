@@ -70,7 +70,7 @@ impl CallRecord {
                     code: code_name(code),
                     duration_us: elapsed.as_micros() as u64,
                     peer: self.peer,
-                    principal: self.principal.as_ref().map(Principal::subject),
+                    principal: self.principal.as_ref(),
                     request_id: self.request_id_str(),
                     msgs_in: self
                         .inspected

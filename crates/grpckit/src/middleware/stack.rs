@@ -22,7 +22,6 @@
 //! level) sit behind [`arc_swap::ArcSwap`] handles ([`StackHandles`]).
 
 use std::{
-    collections::hash_map::RandomState,
     convert::Infallible,
     hash::BuildHasher,
     net::SocketAddr,
@@ -32,6 +31,7 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
 use futures::{FutureExt, future::BoxFuture};
 use http::{HeaderValue, Request, Response};
 use tokio::time::Instant;
@@ -147,7 +147,7 @@ impl GrpcStackLayer {
                 validate: cfg.validate.enabled,
                 audit,
                 audit_extra,
-                hasher: RandomState::new(),
+                hasher: RandomState::default(),
             }),
         })
     }
@@ -207,9 +207,16 @@ fn reject(mut rec: CallRecord, status: &Status) -> Response<StackBody> {
         .into_http::<Body>()
         .map(|_| StackBody::empty());
     if let Some(id) = rec.request_id.take() {
-        resp.headers_mut().insert("x-request-id", id);
+        echo_request_id(resp.headers_mut(), id);
     }
     resp
+}
+
+/// Returns the request id to the caller. It is unique per call, so HPACK is told never to
+/// index it: a value that never repeats would only churn both sides' header tables.
+fn echo_request_id(headers: &mut http::HeaderMap, mut id: HeaderValue) {
+    id.set_sensitive(true);
+    headers.insert(crate::headers::X_REQUEST_ID, id);
 }
 
 fn principal_key(sh: &StackShared, p: Option<&Principal>, peer: Option<SocketAddr>) -> u64 {
@@ -305,7 +312,10 @@ where
         let (deadline, idle) = match &sh.timeout {
             Some(t) => {
                 let t = t.load();
-                let h = req.headers().get("grpc-timeout").map(HeaderValue::as_bytes);
+                let h = req
+                    .headers()
+                    .get(crate::headers::GRPC_TIMEOUT)
+                    .map(HeaderValue::as_bytes);
                 (
                     t.deadline(method.index, &method.name, streaming, h, Instant::now()),
                     t.stream_idle,
@@ -388,7 +398,7 @@ where
             };
             let (mut parts, body) = resp.into_parts();
             if let Some(id) = &rec.request_id {
-                parts.headers.insert("x-request-id", id.clone());
+                echo_request_id(&mut parts.headers, id.clone());
             }
             if let Some(code) = header_code(&parts.headers) {
                 rec.finish(code);

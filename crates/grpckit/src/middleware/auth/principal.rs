@@ -24,6 +24,8 @@ impl AuthMethod {
 #[derive(Debug)]
 struct Inner {
     subject: Box<str>,
+    /// `subject` as a JSON string literal, rendered once for the access log.
+    subject_json: Box<str>,
     roles: Box<[Box<str>]>,
     method: AuthMethod,
 }
@@ -39,8 +41,12 @@ impl Principal {
     /// A principal.
     pub fn new(subject: impl Into<Box<str>>, roles: Vec<String>, method: AuthMethod) -> Self {
         let roles = roles.into_iter().map(String::into_boxed_str).collect();
+        let subject: Box<str> = subject.into();
         Self(Arc::new(Inner {
-            subject: subject.into(),
+            subject_json: serde_json::to_string(&*subject)
+                .unwrap_or_else(|_| "\"\"".into())
+                .into(),
+            subject,
             roles,
             method,
         }))
@@ -49,6 +55,11 @@ impl Principal {
     /// User id (JWT `sub`) or API key name.
     pub fn subject(&self) -> &str {
         &self.0.subject
+    }
+
+    /// The subject as a JSON string literal (quotes and escapes included).
+    pub(crate) fn subject_json(&self) -> &str {
+        &self.0.subject_json
     }
 
     /// Roles.

@@ -1,9 +1,6 @@
 //! The swappable auth state (keys, API keys, RBAC rules) and the per-call decision.
 
-use std::{
-    collections::HashMap,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -24,9 +21,9 @@ pub const UNAUTHENTICATED_MSG: &str = "missing or invalid credentials";
 pub struct AuthState {
     keys: KeySet,
     cache: TokenCache,
-    api_keys: HashMap<String, Principal>,
+    api_keys: foldhash::HashMap<String, Principal>,
     public: Vec<MethodPattern>,
-    roles: HashMap<String, Vec<MethodPattern>>,
+    roles: foldhash::HashMap<String, Vec<MethodPattern>>,
 }
 
 /// Authentication secrets the config file does not hold (the login token secret).
@@ -87,7 +84,7 @@ impl AuthState {
                 )
             })
             .collect();
-        let mut roles: HashMap<String, Vec<MethodPattern>> = HashMap::new();
+        let mut roles: foldhash::HashMap<String, Vec<MethodPattern>> = Default::default();
         for r in &cfg.roles {
             roles
                 .entry(r.role.clone())
@@ -124,16 +121,21 @@ impl AuthState {
     /// Authenticates from headers: `Ok(None)` when no credentials were sent.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, &'static str> {
         if let Some(v) = headers.get(http::header::AUTHORIZATION) {
-            let v = v.to_str().map_err(|_| "authorization header not ASCII")?;
+            let v = v.as_bytes();
             let token = v
-                .strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+                .strip_prefix(b"Bearer ")
+                .or_else(|| v.strip_prefix(b"bearer "))
                 .ok_or("authorization is not a Bearer token")?
-                .trim();
+                .trim_ascii();
             let now = unix_now();
+            // A hit is byte-equal to a token that was verified before: no text checks needed.
             if let Some(p) = self.cache.get(token, now, self.keys.leeway) {
                 return Ok(Some(p));
             }
+            let token = std::str::from_utf8(token)
+                .ok()
+                .filter(|t| t.is_ascii())
+                .ok_or("authorization header not ASCII")?;
             return match self.keys.verify(token) {
                 Ok((p, exp, nbf)) => {
                     self.cache.put(token, p.clone(), exp, nbf);
@@ -145,7 +147,7 @@ impl AuthState {
                 }
             };
         }
-        if let Some(v) = headers.get("x-api-key") {
+        if let Some(v) = headers.get(crate::headers::X_API_KEY) {
             let key = v.to_str().map_err(|_| "x-api-key not ASCII")?;
             return self
                 .api_keys

@@ -57,7 +57,7 @@ static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
 /// The caller's `x-request-id` when it is 1..=128 visible ASCII chars, else a new id.
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
-    if let Some(v) = headers.get("x-request-id") {
+    if let Some(v) = headers.get(crate::headers::X_REQUEST_ID) {
         let b = v.as_bytes();
         if !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic()) {
             return v.clone();

@@ -48,7 +48,7 @@ pub(crate) fn record_status(span: &tracing::Span, side: Side, code: Code, messag
 pub(crate) fn status_of(h: &http::HeaderMap) -> Option<(Code, Option<String>)> {
     let code = grpc_status(h)?;
     let msg = h
-        .get("grpc-message")
+        .get(crate::headers::GRPC_MESSAGE)
         .and_then(|v| v.to_str().ok())
         .map(urlencoding_decode);
     Some((code, msg))

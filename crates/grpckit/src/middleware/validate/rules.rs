@@ -129,7 +129,7 @@ struct MessageRules {
 /// The compiled rules of one descriptor pool.
 #[derive(Debug)]
 pub(super) struct Rules {
-    by_type: HashMap<String, Arc<MessageRules>>,
+    by_type: foldhash::HashMap<String, (MessageDescriptor, Arc<MessageRules>)>,
 }
 
 /// Shared compiled regexes of the well-known string formats.
@@ -174,7 +174,10 @@ impl Rules {
         let by_type = c
             .done
             .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .filter_map(|(k, v)| {
+                let desc = pool.get_message_by_name(&k)?;
+                v.map(|v| (k, (desc, v)))
+            })
             .collect();
         Some(Self { by_type })
     }
@@ -182,10 +185,15 @@ impl Rules {
     /// Every violation in a decoded message (empty when it is valid).
     pub(super) fn check(&self, msg: &DynamicMessage) -> Vec<FieldViolation> {
         let mut out = Vec::new();
-        if let Some(r) = self.by_type.get(msg.descriptor().full_name()) {
+        if let Some((_, r)) = self.by_type.get(msg.descriptor().full_name()) {
             check_message(r, msg, "", &mut out);
         }
         out
+    }
+
+    /// The descriptor of `type_name` when it has rules (one lookup on the hot path).
+    pub(super) fn descriptor(&self, type_name: &str) -> Option<&MessageDescriptor> {
+        self.by_type.get(type_name).map(|(d, _)| d)
     }
 }
 
@@ -419,14 +427,18 @@ fn check_message(
     out: &mut Vec<FieldViolation>,
 ) {
     for (f, fc, nested) in &rules.fields {
-        let path = if prefix.is_empty() {
-            f.name().to_owned()
+        // Top-level fields (the common case) borrow their name: no allocation per field.
+        let path: std::borrow::Cow<'_, str> = if prefix.is_empty() {
+            f.name().into()
         } else {
-            format!("{prefix}.{}", f.name())
+            format!("{prefix}.{}", f.name()).into()
         };
         let present = msg.has_field(f);
         if fc.required && !present {
-            out.push(FieldViolation::new(path, "value is required (required)"));
+            out.push(FieldViolation::new(
+                path.into_owned(),
+                "value is required (required)",
+            ));
             continue;
         }
         // Fields with explicit presence are checked only when set; others unless
@@ -504,185 +516,134 @@ fn violation(c: &Check, v: &Value) -> Option<(&'static str, String)> {
     let num = Num::of(v);
     let ord = |n: &Num| num.and_then(|x| x.cmp(*n));
     let s = v.as_str().unwrap_or_default();
-    let fail = |ok: bool, rule: &'static str, why: String| (!ok).then_some((rule, why));
     match c {
-        Check::NumConst(n) => fail(
-            ord(n) == Some(Equal),
-            "const",
-            format!("value must equal {n}"),
-        ),
-        Check::Lt(n) => fail(
-            ord(n) == Some(Less),
-            "lt",
-            format!("value must be less than {n}"),
-        ),
-        Check::Lte(n) => fail(
-            matches!(ord(n), Some(Less | Equal)),
-            "lte",
-            format!("value must be less than or equal to {n}"),
-        ),
-        Check::Gt(n) => fail(
-            ord(n) == Some(Greater),
-            "gt",
-            format!("value must be greater than {n}"),
-        ),
-        Check::Gte(n) => fail(
-            matches!(ord(n), Some(Greater | Equal)),
-            "gte",
-            format!("value must be greater than or equal to {n}"),
-        ),
-        Check::NumIn(ns) => fail(
-            ns.iter().any(|n| ord(n) == Some(Equal)),
-            "in",
-            format!("value must be in list [{}]", list_text(ns)),
-        ),
-        Check::NumNotIn(ns) => fail(
-            !ns.iter().any(|n| ord(n) == Some(Equal)),
-            "not_in",
-            format!("value must not be in list [{}]", list_text(ns)),
-        ),
-        Check::StrConst(x) => fail(s == x, "string.const", format!("value must equal `{x}`")),
-        Check::Len(n) => fail(
-            chars(v) == *n,
-            "string.len",
-            format!("value length must be {n} characters"),
-        ),
-        Check::MinLen(n) => fail(
-            chars(v) >= *n,
-            "string.min_len",
-            format!("value length must be at least {n} characters"),
-        ),
-        Check::MaxLen(n) => fail(
-            chars(v) <= *n,
-            "string.max_len",
-            format!("value length must be at most {n} characters"),
-        ),
-        Check::LenBytes(n) => fail(
-            byte_len(v) == *n,
-            "string.len_bytes",
-            format!("value length must be {n} bytes"),
-        ),
-        Check::MinBytes(n) => fail(
-            byte_len(v) >= *n,
-            "string.min_bytes",
-            format!("value length must be at least {n} bytes"),
-        ),
-        Check::MaxBytes(n) => fail(
-            byte_len(v) <= *n,
-            "string.max_bytes",
-            format!("value length must be at most {n} bytes"),
-        ),
-        Check::Pattern(re) => fail(
-            re.is_match(s),
-            "string.pattern",
-            format!("value does not match regex pattern `{}`", re.as_str()),
-        ),
-        Check::Prefix(p) => fail(
-            s.starts_with(p.as_str()),
-            "string.prefix",
-            format!("value does not have prefix `{p}`"),
-        ),
-        Check::Suffix(p) => fail(
-            s.ends_with(p.as_str()),
-            "string.suffix",
-            format!("value does not have suffix `{p}`"),
-        ),
-        Check::Contains(p) => fail(
-            s.contains(p.as_str()),
-            "string.contains",
-            format!("value does not contain substring `{p}`"),
-        ),
-        Check::NotContains(p) => fail(
-            !s.contains(p.as_str()),
-            "string.not_contains",
-            format!("value contains substring `{p}`"),
-        ),
-        Check::StrIn(xs) => fail(
-            xs.iter().any(|x| x == s),
-            "string.in",
-            format!("value must be in list [{}]", xs.join(", ")),
-        ),
-        Check::StrNotIn(xs) => fail(
-            !xs.iter().any(|x| x == s),
-            "string.not_in",
-            format!("value must not be in list [{}]", xs.join(", ")),
-        ),
-        Check::Email(re) => fail(
-            re.is_match(s),
-            "string.email",
-            "value must be a valid email address".into(),
-        ),
-        Check::Hostname(re) => fail(
-            s.len() <= 253 && re.is_match(s),
-            "string.hostname",
-            "value must be a valid hostname".into(),
-        ),
+        Check::NumConst(n) => fail(ord(n) == Some(Equal), "const", || {
+            format!("value must equal {n}")
+        }),
+        Check::Lt(n) => fail(ord(n) == Some(Less), "lt", || {
+            format!("value must be less than {n}")
+        }),
+        Check::Lte(n) => fail(matches!(ord(n), Some(Less | Equal)), "lte", || {
+            format!("value must be less than or equal to {n}")
+        }),
+        Check::Gt(n) => fail(ord(n) == Some(Greater), "gt", || {
+            format!("value must be greater than {n}")
+        }),
+        Check::Gte(n) => fail(matches!(ord(n), Some(Greater | Equal)), "gte", || {
+            format!("value must be greater than or equal to {n}")
+        }),
+        Check::NumIn(ns) => fail(ns.iter().any(|n| ord(n) == Some(Equal)), "in", || {
+            format!("value must be in list [{}]", list_text(ns))
+        }),
+        Check::NumNotIn(ns) => fail(!ns.iter().any(|n| ord(n) == Some(Equal)), "not_in", || {
+            format!("value must not be in list [{}]", list_text(ns))
+        }),
+        Check::StrConst(x) => fail(s == x, "string.const", || format!("value must equal `{x}`")),
+        Check::Len(n) => fail(chars(v) == *n, "string.len", || {
+            format!("value length must be {n} characters")
+        }),
+        Check::MinLen(n) => fail(chars(v) >= *n, "string.min_len", || {
+            format!("value length must be at least {n} characters")
+        }),
+        Check::MaxLen(n) => fail(chars(v) <= *n, "string.max_len", || {
+            format!("value length must be at most {n} characters")
+        }),
+        Check::LenBytes(n) => fail(byte_len(v) == *n, "string.len_bytes", || {
+            format!("value length must be {n} bytes")
+        }),
+        Check::MinBytes(n) => fail(byte_len(v) >= *n, "string.min_bytes", || {
+            format!("value length must be at least {n} bytes")
+        }),
+        Check::MaxBytes(n) => fail(byte_len(v) <= *n, "string.max_bytes", || {
+            format!("value length must be at most {n} bytes")
+        }),
+        Check::Pattern(re) => fail(re.is_match(s), "string.pattern", || {
+            format!("value does not match regex pattern `{}`", re.as_str())
+        }),
+        Check::Prefix(p) => fail(s.starts_with(p.as_str()), "string.prefix", || {
+            format!("value does not have prefix `{p}`")
+        }),
+        Check::Suffix(p) => fail(s.ends_with(p.as_str()), "string.suffix", || {
+            format!("value does not have suffix `{p}`")
+        }),
+        Check::Contains(p) => fail(s.contains(p.as_str()), "string.contains", || {
+            format!("value does not contain substring `{p}`")
+        }),
+        Check::NotContains(p) => fail(!s.contains(p.as_str()), "string.not_contains", || {
+            format!("value contains substring `{p}`")
+        }),
+        Check::StrIn(xs) => fail(xs.iter().any(|x| x == s), "string.in", || {
+            format!("value must be in list [{}]", xs.join(", "))
+        }),
+        Check::StrNotIn(xs) => fail(!xs.iter().any(|x| x == s), "string.not_in", || {
+            format!("value must not be in list [{}]", xs.join(", "))
+        }),
+        Check::Email(re) => fail(re.is_match(s), "string.email", || {
+            "value must be a valid email address".into()
+        }),
+        Check::Hostname(re) => fail(s.len() <= 253 && re.is_match(s), "string.hostname", || {
+            "value must be a valid hostname".into()
+        }),
         Check::Ip(version) => {
             let ok = matches!(
                 (s.parse::<std::net::IpAddr>(), version),
                 (Ok(std::net::IpAddr::V4(_)), None | Some(4))
                     | (Ok(std::net::IpAddr::V6(_)), None | Some(6))
             );
-            fail(ok, "string.ip", "value must be a valid IP address".into())
+            fail(ok, "string.ip", || {
+                "value must be a valid IP address".into()
+            })
         }
-        Check::Uuid(re) => fail(
-            re.is_match(s),
-            "string.uuid",
-            "value must be a valid UUID".into(),
-        ),
-        Check::BytesLen(n) => fail(
-            byte_len(v) == *n,
-            "bytes.len",
-            format!("value length must be {n} bytes"),
-        ),
-        Check::BytesMinLen(n) => fail(
-            byte_len(v) >= *n,
-            "bytes.min_len",
-            format!("value length must be at least {n} bytes"),
-        ),
-        Check::BytesMaxLen(n) => fail(
-            byte_len(v) <= *n,
-            "bytes.max_len",
-            format!("value length must be at most {n} bytes"),
-        ),
+        Check::Uuid(re) => fail(re.is_match(s), "string.uuid", || {
+            "value must be a valid UUID".into()
+        }),
+        Check::BytesLen(n) => fail(byte_len(v) == *n, "bytes.len", || {
+            format!("value length must be {n} bytes")
+        }),
+        Check::BytesMinLen(n) => fail(byte_len(v) >= *n, "bytes.min_len", || {
+            format!("value length must be at least {n} bytes")
+        }),
+        Check::BytesMaxLen(n) => fail(byte_len(v) <= *n, "bytes.max_len", || {
+            format!("value length must be at most {n} bytes")
+        }),
         Check::DefinedOnly(e) => fail(
             matches!(v, Value::EnumNumber(n) if e.get_value(*n).is_some()),
             "enum.defined_only",
-            "value must be one of the defined enum values".into(),
+            || "value must be one of the defined enum values".into(),
         ),
-        Check::MinItems(n) => fail(
-            items(v) >= *n,
-            "repeated.min_items",
-            format!("value must contain at least {n} item(s)"),
-        ),
-        Check::MaxItems(n) => fail(
-            items(v) <= *n,
-            "repeated.max_items",
-            format!("value must contain no more than {n} item(s)"),
-        ),
+        Check::MinItems(n) => fail(items(v) >= *n, "repeated.min_items", || {
+            format!("value must contain at least {n} item(s)")
+        }),
+        Check::MaxItems(n) => fail(items(v) <= *n, "repeated.max_items", || {
+            format!("value must contain no more than {n} item(s)")
+        }),
         Check::Unique => {
             let ok = match v {
                 Value::List(l) => l.iter().enumerate().all(|(i, a)| !l[..i].contains(a)),
                 _ => true,
             };
-            fail(
-                ok,
-                "repeated.unique",
-                "repeated value must contain unique items".into(),
-            )
+            fail(ok, "repeated.unique", || {
+                "repeated value must contain unique items".into()
+            })
         }
         Check::Items(_) => None,
-        Check::MinPairs(n) => fail(
-            items(v) >= *n,
-            "map.min_pairs",
-            format!("map must be at least {n} entries"),
-        ),
-        Check::MaxPairs(n) => fail(
-            items(v) <= *n,
-            "map.max_pairs",
-            format!("map must be at most {n} entries"),
-        ),
+        Check::MinPairs(n) => fail(items(v) >= *n, "map.min_pairs", || {
+            format!("map must be at least {n} entries")
+        }),
+        Check::MaxPairs(n) => fail(items(v) <= *n, "map.max_pairs", || {
+            format!("map must be at most {n} entries")
+        }),
     }
+}
+
+/// `Some((rule, message))` when `ok` is false; the message is only built on failure (this
+/// runs for every field of every request).
+fn fail(
+    ok: bool,
+    rule: &'static str,
+    why: impl FnOnce() -> String,
+) -> Option<(&'static str, String)> {
+    (!ok).then(|| (rule, why()))
 }
 
 #[cfg(test)]

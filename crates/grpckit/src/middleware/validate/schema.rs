@@ -125,9 +125,10 @@ impl Schemas {
         };
         #[cfg(not(feature = "protovalidate"))]
         {
-            let Some(desc) = self.sets[set].pool.get_message_by_name(type_name) else {
+            let Some(desc) = bridge.descriptor(type_name) else {
                 return Ok(());
             };
+            let desc = desc.clone();
             let msg = DynamicMessage::decode(desc, bytes)
                 .map_err(|_| Status::invalid_argument("malformed request message"))?;
             let list = bridge.check(&msg);

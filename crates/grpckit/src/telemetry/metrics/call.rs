@@ -20,7 +20,8 @@ use super::{FrameCounter, Side, global, grpc::SideHandles, methods::MethodInfo, 
 /// The final code in `grpc-status`, if the header is there.
 #[inline]
 pub(crate) fn grpc_status(h: &HeaderMap) -> Option<Code> {
-    h.get("grpc-status").map(|v| Code::from_bytes(v.as_bytes()))
+    h.get(crate::headers::GRPC_STATUS)
+        .map(|v| Code::from_bytes(v.as_bytes()))
 }
 
 /// Records one call on one side.

@@ -91,12 +91,12 @@ impl MethodInfo {
     }
 }
 
-type Table = HashMap<Box<str>, &'static MethodInfo>;
+type Table = foldhash::HashMap<Box<str>, &'static MethodInfo>;
 
 fn table() -> &'static ArcSwap<Table> {
     static TABLE: OnceLock<ArcSwap<Table>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let t = ArcSwap::from_pointee(Table::new());
+        let t = ArcSwap::from_pointee(Table::default());
         for set in [
             tonic_health::pb::FILE_DESCRIPTOR_SET,
             tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
