@@ -259,10 +259,12 @@ where
             .get::<TcpConnectInfo>()
             .and_then(TcpConnectInfo::remote_addr);
         let request_id = sh.log.is_some().then(|| request_id(req.headers()));
+        // One clock read for the call's start and its deadline.
+        let now = Instant::now();
         let mut rec = CallRecord {
             shared: sh.clone(),
             method: method.clone(),
-            start: std::time::Instant::now(),
+            start: now.into_std(),
             request_id,
             peer,
             principal: None,
@@ -317,7 +319,7 @@ where
                     .get(crate::headers::GRPC_TIMEOUT)
                     .map(HeaderValue::as_bytes);
                 (
-                    t.deadline(method.index, &method.name, streaming, h, Instant::now()),
+                    t.deadline(method.index, &method.name, streaming, h, now),
                     t.stream_idle,
                 )
             }
@@ -331,8 +333,8 @@ where
         let validate = sh.validate && method.has_rules;
         let count_in = sh.log.is_some() && method.kind.client_streams();
         if method.input_type.is_some() && (validate || audited || count_in) {
-            let ins = Arc::new(Inspected::default());
-            rec.inspected = Some(ins.clone());
+            let ins = (audited || count_in).then(|| Arc::new(Inspected::default()));
+            rec.inspected = ins.clone();
             let (schemas, m) = (sh.schemas.clone(), method.clone());
             req = req.map(|b| Body::new(InspectBody::new(b, schemas, validate, m, ins, audited)));
         }

@@ -33,7 +33,9 @@ pub struct InspectBody<B> {
     schemas: Arc<Schemas>,
     validate: bool,
     method: Arc<MethodInfo>,
-    out: Arc<Inspected>,
+    /// Where counts and the target go; `None` when nobody reads them (a validated unary
+    /// call that is not audited), which saves an allocation per call.
+    out: Option<Arc<Inspected>>,
     want_target: bool,
     failed: bool,
 }
@@ -53,7 +55,7 @@ impl<B> InspectBody<B> {
         schemas: Arc<Schemas>,
         validate: bool,
         method: Arc<MethodInfo>,
-        out: Arc<Inspected>,
+        out: Option<Arc<Inspected>>,
         want_target: bool,
     ) -> Self {
         Self {
@@ -73,7 +75,8 @@ impl<B> InspectBody<B> {
         let mut at = 0;
         while let Some((compressed, msg, len)) = crate::framing::split_message(&data[at..]) {
             let end = at + len;
-            let n = self.out.messages.fetch_add(1, Ordering::Relaxed);
+            let out = self.out.as_deref();
+            let n = out.map_or(1, |o| o.messages.fetch_add(1, Ordering::Relaxed));
             // Compressed messages are left to the codec (it refuses them unless enabled).
             if !compressed && let Some(ty) = self.method.input_type.as_deref() {
                 if self.validate {
@@ -81,9 +84,10 @@ impl<B> InspectBody<B> {
                 }
                 if n == 0
                     && self.want_target
+                    && let Some(out) = out
                     && let Some(id) = self.schemas.target_id(self.method.set, ty, msg)
                 {
-                    let _ = self.out.target.set(id);
+                    let _ = out.target.set(id);
                 }
             }
             at = end;
