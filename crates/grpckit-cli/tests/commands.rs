@@ -72,6 +72,20 @@ async fn client_stream_and_perf_pass_against_a_live_server() {
     assert!(report["p99_ms"].as_f64().unwrap() >= report["p50_ms"].as_f64().unwrap());
 }
 
+#[tokio::test]
+async fn client_passes_against_a_server_without_auth() {
+    // `--no-auth`: a normal user may list users, and the client expects that there.
+    let srv = TestServer::start_open().await.unwrap();
+    let addr = srv.addr.to_string();
+    let out = tokio::task::spawn_blocking(move || grpckit(&["client", "--addr", &addr]))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client failed:\n{text}");
+    assert!(text.contains("auth disabled"), "{text}");
+    assert!(text.contains("ListUsers (as user)"), "{text}");
+}
+
 #[test]
 fn unreachable_server_is_a_clear_error() {
     let out = grpckit(&["client", "--addr", "127.0.0.1:1"]);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# CPU cost per call in INSTRUCTIONS, not seconds: the server runs under valgrind's callgrind,
+# h2load sends N GetUser calls (10 connections x 10 streams), and the instructions the server
+# executed for them (counters zeroed after a warm-up) are divided by N. Unlike req/s, this
+# hardly moves when a shared machine is busy, so small changes to the chain can be compared.
+# Reads as a throughput ratio when the server is CPU-bound: full / no-layers instructions =
+# no-layers / full req/s.
+#
+#   bench/instructions.sh                       # grpckit-full and grpckit-nolayers, N=5000
+#   N=10000 CONFIGS="full nolayers nometrics" bench/instructions.sh
+#
+# Needs valgrind and h2load (apt-get install -y valgrind nghttp2-client). Bounded: N calls,
+# loopback only, `timeout` on every step.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-5000}
+PORT=${PORT:-19650}
+CONFIGS=${CONFIGS:-"full nolayers"}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+GRPCKIT=$TARGET/release/grpckit
+OUT=${OUT:-$ROOT/bench/results/instructions-$(date -u +%Y%m%d-%H%M%S)}
+command -v valgrind >/dev/null || { echo "missing valgrind (apt-get install -y valgrind)" >&2; exit 1; }
+command -v h2load >/dev/null || { echo "missing h2load (apt-get install -y nghttp2-client)" >&2; exit 1; }
+[[ ${SKIP_BUILD:-0} == 1 ]] || (cd "$ROOT" && cargo build --release -p grpckit-cli)
+mkdir -p "$OUT"
+
+wait_port() { for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+server_args() {
+  local extra=()
+  case $1 in
+    full) ;;
+    nolayers) extra=(--config "$ROOT/bench/no-layers.yaml") ;;
+    nometrics) extra=(--config "$ROOT/bench/no-metrics.yaml") ;;
+    *) echo "unknown config $1" >&2; exit 1 ;;
+  esac
+  echo "${extra[@]}" --runtime current_thread --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$((PORT + 1)) \
+    --database-url "sqlite://$OUT/$1.db" --jwt-secret bench-secret-bench-secret-bench-secret
+}
+
+declare -A RESULT
+for cfg in $CONFIGS; do
+  # Sign up and log in on a normal run of the server, then serve the same database under callgrind.
+  # shellcheck disable=SC2046
+  "$GRPCKIT" server $(server_args "$cfg") > "$OUT/$cfg-setup.log" 2>&1 &
+  pid=$!
+  wait_port
+  email="instr-$RANDOM$RANDOM@example.com"
+  uid=$("$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/CreateUser \
+    -d "{\"name\":\"bench\",\"email\":\"$email\",\"password\":\"correct-horse-battery\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
+  token=$("$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/Login \
+    -d "{\"email\":\"$email\",\"password\":\"correct-horse-battery\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  python3 -c 'import sys; m=b"\x0a"+bytes([len(sys.argv[1])])+sys.argv[1].encode(); sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' "$uid" > "$OUT/req.bin"
+  # shellcheck disable=SC2046
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/$cfg.callgrind" "$GRPCKIT" server $(server_args "$cfg") > "$OUT/$cfg.log" 2>&1 &
+  pid=$!
+  wait_port
+  load() {
+    timeout 600 h2load -t1 -c10 -m10 -n "$1" -H 'content-type: application/grpc' -H 'te: trailers' \
+      -H "authorization: Bearer $token" -d "$OUT/req.bin" "http://127.0.0.1:$PORT/user.v1.UserService/GetUser" \
+      | grep -E '^requests:'
+  }
+  load 1000 > /dev/null
+  callgrind_control -z "$pid" > /dev/null 2>&1
+  load "$N"
+  callgrind_control -d "$pid" > /dev/null 2>&1
+  sleep 1
+  kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+  dump=$(ls -t "$OUT/$cfg.callgrind".* | head -1)
+  total=$(grep -E '^(summary|totals):' "$dump" | head -1 | awk '{print $2}')
+  RESULT[$cfg]=$((total / N))
+  echo "$cfg: ${RESULT[$cfg]} instructions per call (profile: $dump)"
+done
+if [[ -n ${RESULT[full]:-} && -n ${RESULT[nolayers]:-} ]]; then
+  python3 -c "import sys; f,n=map(int,sys.argv[1:]); print(f'full chain keeps {n/f:.3f}x of the no-layer throughput (instructions: no-layers {n} / full {f})')" \
+    "${RESULT[full]}" "${RESULT[nolayers]}"
+fi
