@@ -362,6 +362,17 @@ async fn tls_with_cacert_and_insecure() {
     let (_, v) = run_call(&a).await;
     assert_eq!(v[0]["text"], "insecure");
 
+    // perf's load connections (bare HTTP/2, not tonic's Channel) over TLS too.
+    let mut p = PerfArgs {
+        call: Some("echo.v1.Echo/Say".into()),
+        data: Some(r#"{"text":"load"}"#.into()),
+        ..perf_args(&addr, 20)
+    };
+    p.conn.plaintext = false;
+    p.conn.cacert = Some(d.join("ca.pem"));
+    let r = perf::run(&p).await.unwrap();
+    assert_eq!((r.total, r.ok, r.errors), (20, 20, 0));
+
     // Plaintext against a TLS port fails locally (no status from the server).
     let a = call_args(&addr, "echo.v1.Echo/Say", "{}");
     let mut out = Vec::new();

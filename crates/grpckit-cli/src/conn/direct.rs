@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tonic::body::Body;
 use tower::Service;
 
-use super::{ConnArgs, host_of, tls};
+use super::ConnArgs;
 
 /// One HTTP/2 connection; clones share it (as many streams as the server allows).
 #[derive(Debug, Clone)]
@@ -32,16 +32,8 @@ impl DirectChannel {
     pub async fn connect(args: &ConnArgs) -> anyhow::Result<Self> {
         let authority = args.authority();
         let fut = async {
-            if args.wants_tls() {
-                let host = args
-                    .servername
-                    .clone()
-                    .unwrap_or_else(|| host_of(authority).to_owned());
-                let mut connector = tls::TlsConnector::new(args, &host)?;
-                let uri: http::Uri = format!("https://{authority}")
-                    .parse()
-                    .with_context(|| format!("invalid address {:?}", args.addr))?;
-                let io = connector.call(uri).await?;
+            if let Some(mut connector) = args.tls_connector()? {
+                let io = connector.call(args.origin()?).await?;
                 Self::handshake(io).await
             } else {
                 let tcp = TcpStream::connect(authority).await?;

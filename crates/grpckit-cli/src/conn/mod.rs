@@ -89,17 +89,25 @@ impl ConnArgs {
             .with_context(|| format!("invalid address {:?}", self.addr))?
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
-        let ch = if self.wants_tls() {
-            let host = self
-                .servername
-                .clone()
-                .unwrap_or_else(|| host_of(self.authority()).to_owned());
-            let connector = tls::TlsConnector::new(self, &host)?;
+        let ch = if let Some(connector) = self.tls_connector()? {
             ep.connect_with_connector(connector).await
         } else {
             ep.connect().await
         };
         ch.with_context(|| format!("cannot connect to {}", self.addr))
+    }
+
+    /// The TLS connector for `--tls`/`--cacert`/`--insecure`/`https://`; `None` for plaintext.
+    /// The verified name is `--servername` or the host of `--addr`.
+    fn tls_connector(&self) -> anyhow::Result<Option<tls::TlsConnector>> {
+        if !self.wants_tls() {
+            return Ok(None);
+        }
+        let host = self
+            .servername
+            .clone()
+            .unwrap_or_else(|| host_of(self.authority()).to_owned());
+        tls::TlsConnector::new(self, &host).map(Some)
     }
 
     /// `http(s)://host:port`: the `:scheme` and `:authority` of requests on a

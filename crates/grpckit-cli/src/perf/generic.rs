@@ -83,7 +83,6 @@ impl Workload for GenericLoad {
     }
 }
 
-/// Encodes every message of `text` as `input`.
 /// The `grpc-timeout` header value of `d` (at most 8 digits, as the gRPC spec requires).
 pub(crate) fn grpc_timeout(d: Duration) -> String {
     let ms = d.as_millis();
@@ -94,6 +93,7 @@ pub(crate) fn grpc_timeout(d: Duration) -> String {
     }
 }
 
+/// Encodes every message of `text` as `input`.
 pub(crate) fn encode_all(input: &MessageDescriptor, text: &str) -> anyhow::Result<Vec<Bytes>> {
     Ok(parse_messages(input, text)?
         .into_iter()

@@ -133,20 +133,15 @@ pub fn render(r: &PerfReport, format: Format) -> anyhow::Result<String> {
     })
 }
 
-async fn channels(conn: &ConnArgs, n: usize) -> anyhow::Result<Vec<tonic::transport::Channel>> {
+/// Opens `n` connections one after the other with `connect`.
+async fn open_n<T, F: Future<Output = anyhow::Result<T>>>(
+    n: usize,
+    connect: impl Fn() -> F,
+) -> anyhow::Result<Vec<T>> {
     anyhow::ensure!(n > 0, "--connections must be at least 1");
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(conn.connect().await?);
-    }
-    Ok(out)
-}
-
-async fn direct_channels(conn: &ConnArgs, n: usize) -> anyhow::Result<Vec<DirectChannel>> {
-    anyhow::ensure!(n > 0, "--connections must be at least 1");
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(DirectChannel::connect(conn).await?);
+        out.push(connect().await?);
     }
     Ok(out)
 }
@@ -158,7 +153,7 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     let bar = progress_bar(args, &plan, progress.clone());
     let (target, outcome) = match &args.call {
         None => {
-            let sessions = channels(&args.conn, args.connections)
+            let sessions = open_n(args.connections, || args.conn.connect())
                 .await?
                 .into_iter()
                 .map(|c| Session::with_channel(c, args.timeout))
@@ -183,7 +178,7 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
                 false => None,
             };
             let d = Descriptors::load(&args.proto, reflection, &md, &[service], false).await?;
-            let chans = direct_channels(&args.conn, args.connections).await?;
+            let chans = open_n(args.connections, || DirectChannel::connect(&args.conn)).await?;
             let m = d.method(name)?;
             let text = crate::call::read_data(args.data.as_deref())?;
             let payload = match Template::parse(&text)? {

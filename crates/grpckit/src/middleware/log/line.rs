@@ -36,7 +36,7 @@ fn raw(out: &mut Vec<u8>, s: &str) {
 }
 
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Plain text (method names, generated ids, most subjects) is copied as is; anything
+    // Plain text (generated request ids, most callers' ids) is copied as is; anything
     // else gets serde_json's escaping, so the line stays valid JSON whatever a caller put
     // in a header.
     if s.bytes()
