@@ -1,30 +1,83 @@
 //! One bare HTTP/2 connection for the load generator's hot path.
 //!
 //! tonic's `Channel` puts a `Buffer` (a worker task fed through a queue) and a reconnect
-//! layer in front of hyper's connection: every call crosses one more task than it needs.
-//! `grpckit perf` opens its connections up front and never reconnects, so it drives hyper's
-//! `SendRequest` directly and the generator spends its CPU on calls, not hand-offs.
-//! The `tonic::client::Grpc` codec path above it is unchanged.
+//! layer in front of hyper's connection, and hyper's client sends every request through its
+//! connection task and spawns one more task per request body. `grpckit perf` opens its
+//! connections up front, never reconnects and does not decode replies, so it drives the `h2`
+//! crate directly: each worker opens its stream, writes pre-framed messages, drains the reply
+//! and reads the status from the trailers, all from its own task. The generator then spends
+//! its CPU on calls, not hand-offs (see bench/README.md, "Instructions per call").
 
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+use std::future::poll_fn;
 
 use anyhow::Context as _;
-use hyper::{body::Incoming, client::conn::http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
-use tonic::body::Body;
+use bytes::{BufMut, Bytes, BytesMut};
+use h2::client::SendRequest;
+use http::{HeaderMap, HeaderValue, Request, Uri, header, uri::PathAndQuery};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+};
+use tonic::{Code, Status};
 use tower::Service;
 
 use super::ConnArgs;
 
+/// Receive windows large enough that small replies never wait for WINDOW_UPDATE frames.
+const STREAM_WINDOW: u32 = 1 << 20;
+const CONNECTION_WINDOW: u32 = 1 << 24;
+
 /// One HTTP/2 connection; clones share it (as many streams as the server allows).
 #[derive(Debug, Clone)]
 pub struct DirectChannel {
-    send: http2::SendRequest<Body>,
+    send: SendRequest<Bytes>,
+}
+
+/// What every call on a connection sends besides its messages.
+#[derive(Debug, Clone)]
+pub struct CallHead {
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl CallHead {
+    /// `origin` gives `:scheme` and `:authority`, `path` is `/pkg.Service/Method`; `metadata`
+    /// is sent as is (a `grpc-timeout` included).
+    pub fn new(origin: &Uri, path: &PathAndQuery, metadata: HeaderMap) -> anyhow::Result<Self> {
+        let mut parts = origin.clone().into_parts();
+        parts.path_and_query = Some(path.clone());
+        let mut headers = metadata;
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static(concat!("grpckit-perf/", env!("CARGO_PKG_VERSION"))),
+        );
+        Ok(Self {
+            uri: Uri::from_parts(parts)?,
+            headers,
+        })
+    }
+
+    fn request(&self) -> Request<()> {
+        let mut req = Request::new(());
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+}
+
+/// `msg` behind the 5-byte gRPC message prefix (uncompressed).
+pub fn frame(msg: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(5 + msg.len());
+    b.put_u8(0);
+    b.put_u32(u32::try_from(msg.len()).unwrap_or(u32::MAX));
+    b.put_slice(msg);
+    b.freeze()
 }
 
 impl DirectChannel {
@@ -34,11 +87,11 @@ impl DirectChannel {
         let fut = async {
             if let Some(mut connector) = args.tls_connector()? {
                 let io = connector.call(args.origin()?).await?;
-                Self::handshake(io).await
+                Self::handshake(io.into_inner()).await
             } else {
                 let tcp = TcpStream::connect(authority).await?;
                 tcp.set_nodelay(true)?;
-                Self::handshake(TokioIo::new(tcp)).await
+                Self::handshake(tcp).await
             }
         };
         tokio::time::timeout(args.connect_timeout, fut)
@@ -50,10 +103,11 @@ impl DirectChannel {
 
     async fn handshake<I>(io: I) -> anyhow::Result<Self>
     where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (send, conn) = http2::Builder::new(TokioExecutor::new())
-            .timer(hyper_util::rt::TokioTimer::new())
+        let (send, conn) = h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .handshake(io)
             .await
             .context("HTTP/2 handshake")?;
@@ -64,19 +118,110 @@ impl DirectChannel {
         });
         Ok(Self { send })
     }
+
+    /// One call of any kind: sends `messages` (already framed with [`frame`]) and ends the
+    /// request stream, then drains the reply without decoding it. `Ok` when the server's
+    /// status is OK.
+    pub async fn call(
+        &mut self,
+        head: &CallHead,
+        messages: impl ExactSizeIterator<Item = Bytes>,
+    ) -> Result<(), Status> {
+        poll_fn(|cx| self.send.poll_ready(cx))
+            .await
+            .map_err(h2_status)?;
+        let n = messages.len();
+        let (response, mut body) = self
+            .send
+            .send_request(head.request(), n == 0)
+            .map_err(h2_status)?;
+        for (i, m) in messages.enumerate() {
+            body.send_data(m, i + 1 == n).map_err(h2_status)?;
+        }
+        let response = response.await.map_err(h2_status)?;
+        if let Some(status) = head_status(&response) {
+            return status;
+        }
+        let mut recv = response.into_body();
+        while let Some(data) = recv.data().await {
+            let data = data.map_err(h2_status)?;
+            let _ = recv.flow_control().release_capacity(data.len());
+        }
+        match recv.trailers().await.map_err(h2_status)? {
+            Some(trailers) => grpc_status(&trailers),
+            None => Err(Status::internal(
+                "the reply ended without grpc-status trailers",
+            )),
+        }
+    }
 }
 
-impl Service<http::Request<Body>> for DirectChannel {
-    type Response = http::Response<Incoming>;
-    type Error = hyper::Error;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<http::Response<Incoming>, hyper::Error>> + Send>>;
+/// A reply decided by its headers alone: an HTTP error, or a trailers-only gRPC status.
+fn head_status(r: &http::Response<h2::RecvStream>) -> Option<Result<(), Status>> {
+    if r.status() != http::StatusCode::OK {
+        return Some(Err(Status::new(
+            http_code(r.status()),
+            format!("HTTP status {}", r.status()),
+        )));
+    }
+    r.headers()
+        .contains_key("grpc-status")
+        .then(|| grpc_status(r.headers()))
+}
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.send.poll_ready(cx)
+fn grpc_status(headers: &HeaderMap) -> Result<(), Status> {
+    match Status::from_header_map(headers) {
+        Some(s) if s.code() == Code::Ok => Ok(()),
+        Some(s) => Err(s),
+        None => Err(Status::internal("the reply has no grpc-status")),
+    }
+}
+
+/// The gRPC code for an HTTP status that is not 200 (gRPC's http-grpc-status-mapping).
+fn http_code(s: http::StatusCode) -> Code {
+    match s.as_u16() {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502..=504 => Code::Unavailable,
+        _ => Code::Unknown,
+    }
+}
+
+fn h2_status(e: h2::Error) -> Status {
+    Status::from_error(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_prefixes_flag_and_length() {
+        assert_eq!(&frame(b"abc")[..], b"\0\0\0\0\x03abc");
+        assert_eq!(&frame(b"")[..], b"\0\0\0\0\0");
     }
 
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        Box::pin(self.send.send_request(req))
+    #[test]
+    fn http_errors_map_like_grpc() {
+        assert_eq!(http_code(http::StatusCode::NOT_FOUND), Code::Unimplemented);
+        assert_eq!(
+            http_code(http::StatusCode::SERVICE_UNAVAILABLE),
+            Code::Unavailable
+        );
+        assert_eq!(http_code(http::StatusCode::IM_A_TEAPOT), Code::Unknown);
+    }
+
+    #[test]
+    fn trailers_decide_the_status() {
+        let mut h = HeaderMap::new();
+        assert_eq!(grpc_status(&h).unwrap_err().code(), Code::Internal);
+        h.insert("grpc-status", HeaderValue::from_static("0"));
+        assert!(grpc_status(&h).is_ok());
+        h.insert("grpc-status", HeaderValue::from_static("5"));
+        h.insert("grpc-message", HeaderValue::from_static("no%20such%20user"));
+        let s = grpc_status(&h).unwrap_err();
+        assert_eq!((s.code(), s.message()), (Code::NotFound, "no such user"));
     }
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use tonic::transport::{Channel, Endpoint};
 
-pub use direct::DirectChannel;
+pub use direct::{CallHead, DirectChannel, frame};
 pub use metadata::parse_metadata;
 
 /// Where and how to connect.

@@ -29,7 +29,7 @@ use self::{
     generic::{Generic, GenericLoad, Kind, Payload},
 };
 use crate::{
-    conn::{ConnArgs, DirectChannel},
+    conn::{CallHead, ConnArgs, DirectChannel},
     reflect::{Descriptors, ProtoArgs, method_path},
     session::Session,
 };
@@ -202,11 +202,9 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
             md.insert("grpc-timeout", generic::grpc_timeout(args.timeout).parse()?);
             let g = Generic {
                 channels: chans,
-                origin: args.conn.origin()?,
-                path: method_path(&m)?,
+                head: CallHead::new(&args.conn.origin()?, &method_path(&m)?, md.into_headers())?,
                 kind,
                 payload,
-                metadata: md,
                 stream_messages: args.stream_messages.unwrap_or(count),
             };
             (

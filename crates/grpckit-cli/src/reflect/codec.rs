@@ -1,8 +1,7 @@
 //! Codecs for calls whose types are only known at run time: [`DynamicCodec`] encodes and decodes
-//! `prost_reflect::DynamicMessage`; [`RawCodec`] sends pre-encoded bytes and discards replies
-//! (what the load generator uses: no per-request encoding or decoding).
+//! `prost_reflect::DynamicMessage`. (The load generator needs no codec: it sends pre-framed
+//! bytes on bare HTTP/2 streams, see `conn::direct`.)
 
-use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
@@ -64,44 +63,5 @@ impl Decoder for DynamicDecoder {
         DynamicMessage::decode(self.0.clone(), src)
             .map(Some)
             .map_err(|e| Status::internal(format!("cannot decode {}: {e}", self.0.full_name())))
-    }
-}
-
-/// Sends pre-encoded message bytes; replies are skipped without decoding.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ();
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = ();
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        src.advance(src.remaining());
-        Ok(Some(()))
     }
 }

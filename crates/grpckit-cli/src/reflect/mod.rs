@@ -13,7 +13,7 @@ use prost_reflect::{DescriptorPool, MethodDescriptor};
 use tonic::transport::Channel;
 
 pub use client::ReflectionClient;
-pub use codec::{DynamicCodec, RawCodec};
+pub use codec::DynamicCodec;
 pub use describe::describe;
 
 /// Where descriptors come from.

@@ -28,6 +28,7 @@ use std::{
     panic::AssertUnwindSafe,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use arc_swap::ArcSwap;
@@ -214,6 +215,17 @@ fn reject(mut rec: CallRecord, status: &Status) -> Response<StackBody> {
 
 /// Returns the request id to the caller. It is unique per call, so HPACK is told never to
 /// index it: a value that never repeats would only churn both sides' header tables.
+/// The cluster-wide rate-limit check: limiter, rule name, who, limit, window.
+type ClusterCheck = (Arc<ClusterLimiter>, Box<str>, String, u32, Duration);
+
+/// What the call's future does first.
+enum Next<S, F> {
+    /// The inner service's future, created in `call`.
+    Call(F),
+    /// A clone of the inner service, called after the cluster-wide check passes.
+    AfterCheck(Box<(S, Request<Body>, ClusterCheck)>),
+}
+
 fn echo_request_id(headers: &mut http::HeaderMap, mut id: HeaderValue) {
     id.set_sensitive(true);
     headers.insert(crate::headers::X_REQUEST_ID, id);
@@ -345,26 +357,41 @@ where
             req.extensions_mut().insert(RequestId(id.clone()));
         }
 
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Without a cluster-wide limit the inner service is called right here (it is ready:
+        // `poll_ready` said so); only the Redis check, awaited first, needs a clone of it.
+        let next = match cluster {
+            None => Next::Call(self.inner.call(req)),
+            Some(check) => {
+                let clone = self.inner.clone();
+                Next::AfterCheck(Box::new((
+                    std::mem::replace(&mut self.inner, clone),
+                    req,
+                    check,
+                )))
+            }
+        };
         let recover_on = sh.recover;
         Box::pin(async move {
-            if let Some((cl, rule, w, limit, window)) = cluster {
-                match cl.check(&rule, &w, limit, window).await {
-                    ClusterVerdict::Allow => {}
-                    ClusterVerdict::Deny(d) => {
-                        metrics::rate_limited("cluster");
-                        return Ok(reject(rec, &rate_limited(d)));
+            let fut = match next {
+                Next::Call(fut) => fut,
+                Next::AfterCheck(after) => {
+                    let (mut inner, req, (cl, rule, w, limit, window)) = *after;
+                    match cl.check(&rule, &w, limit, window).await {
+                        ClusterVerdict::Allow => {}
+                        ClusterVerdict::Deny(d) => {
+                            metrics::rate_limited("cluster");
+                            return Ok(reject(rec, &rate_limited(d)));
+                        }
+                        ClusterVerdict::Unavailable => {
+                            return Ok(reject(
+                                rec,
+                                &Status::unavailable("rate limiter unavailable"),
+                            ));
+                        }
                     }
-                    ClusterVerdict::Unavailable => {
-                        return Ok(reject(
-                            rec,
-                            &Status::unavailable("rate limiter unavailable"),
-                        ));
-                    }
+                    inner.call(req)
                 }
-            }
-            let fut = inner.call(req);
+            };
             let guarded = async {
                 if recover_on {
                     match AssertUnwindSafe(fut).catch_unwind().await {

@@ -63,13 +63,17 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
             return v.clone();
         }
     }
+    // `<8 hex digits, random per process>-<call counter in hex, no leading zeros>`: unique per
+    // process and short, because it is sent back on every response and HPACK Huffman-codes
+    // it byte by byte (a never-indexed header).
     let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u128() as u32);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let digits = (16 - n.leading_zeros() as usize / 4).max(1);
     let mut buf = [0u8; 25];
     write_hex(&mut buf[..8], u64::from(prefix));
     buf[8] = b'-';
-    write_hex(&mut buf[9..], n);
-    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("unknown"))
+    write_hex(&mut buf[9..9 + digits], n);
+    HeaderValue::from_bytes(&buf[..9 + digits]).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 fn write_hex(out: &mut [u8], mut v: u64) {
@@ -90,7 +94,17 @@ mod tests {
         let a = request_id(&h);
         let b = request_id(&h);
         assert_ne!(a, b);
-        assert_eq!(a.len(), 25);
+        for id in [&a, &b] {
+            let (prefix, count) = id.to_str().unwrap().split_once('-').unwrap();
+            assert_eq!(prefix.len(), 8);
+            assert!(!count.is_empty() && count.len() <= 16);
+            assert!(count.len() == 1 || !count.starts_with('0'), "{count}");
+            assert!(
+                id.as_bytes()
+                    .iter()
+                    .all(|c| c.is_ascii_hexdigit() || *c == b'-')
+            );
+        }
         h.insert("x-request-id", HeaderValue::from_static("abc-123"));
         assert_eq!(request_id(&h), "abc-123");
         h.insert("x-request-id", HeaderValue::from_static("has space"));

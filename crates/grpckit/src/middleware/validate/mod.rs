@@ -9,6 +9,8 @@ mod layer;
 #[cfg(not(feature = "protovalidate"))]
 mod rules;
 mod schema;
+#[cfg(not(feature = "protovalidate"))]
+mod wire;
 
 pub use body::{InspectBody, Inspected};
 pub use layer::ValidateLayer;

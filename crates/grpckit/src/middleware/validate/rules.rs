@@ -14,10 +14,11 @@ use std::{collections::HashMap, sync::Arc};
 
 use prost_reflect::{
     DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
-    ReflectMessage, Value,
+    Value,
 };
 use regex::Regex;
 
+use super::wire::{Layout, Malformed};
 use crate::error::FieldViolation;
 
 /// `buf.validate.Ignore.IGNORE_IF_ZERO_VALUE`.
@@ -124,6 +125,8 @@ struct FieldChecks {
 #[derive(Debug, Default)]
 struct MessageRules {
     fields: Vec<(FieldDescriptor, FieldChecks, Option<Arc<MessageRules>>)>,
+    /// Set for flat messages, whose fields are checked straight on the wire bytes.
+    wire: Option<Layout>,
 }
 
 /// The compiled rules of one descriptor pool.
@@ -182,18 +185,26 @@ impl Rules {
         Some(Self { by_type })
     }
 
-    /// Every violation in a decoded message (empty when it is valid).
-    pub(super) fn check(&self, msg: &DynamicMessage) -> Vec<FieldViolation> {
+    /// Every violation in an encoded message of type `type_name` (empty when it is valid or
+    /// its type has no rules). Flat messages are read straight from the wire; others are
+    /// decoded into a `DynamicMessage` first.
+    pub(super) fn check_bytes(
+        &self,
+        type_name: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<FieldViolation>, Malformed> {
         let mut out = Vec::new();
-        if let Some((_, r)) = self.by_type.get(msg.descriptor().full_name()) {
-            check_message(r, msg, "", &mut out);
+        let Some((desc, rules)) = self.by_type.get(type_name) else {
+            return Ok(out);
+        };
+        match &rules.wire {
+            Some(layout) => check_flat(rules, layout, bytes, &mut out)?,
+            None => {
+                let msg = DynamicMessage::decode(desc.clone(), bytes).map_err(|_| Malformed)?;
+                check_message(rules, &msg, "", &mut out);
+            }
         }
-        out
-    }
-
-    /// The descriptor of `type_name` when it has rules (one lookup on the hot path).
-    pub(super) fn descriptor(&self, type_name: &str) -> Option<&MessageDescriptor> {
-        self.by_type.get(type_name).map(|(d, _)| d)
+        Ok(out)
     }
 }
 
@@ -215,6 +226,8 @@ impl Compiler<'_> {
                 rules.fields.push((f, checks.unwrap_or_default(), nested));
             }
         }
+        let checked: Vec<u32> = rules.fields.iter().map(|(f, ..)| f.number()).collect();
+        rules.wire = Layout::of(m, &checked);
         let out = (!rules.fields.is_empty()).then(|| Arc::new(rules));
         self.done.insert(m.full_name().to_owned(), out.clone());
         out
@@ -467,6 +480,39 @@ fn check_message(
     }
 }
 
+/// [`check_message`] for a flat message, on its wire bytes: the same presence, `required`
+/// and `ignore` logic, with the values [`Layout::read`] found.
+fn check_flat(
+    rules: &MessageRules,
+    layout: &Layout,
+    bytes: &[u8],
+    out: &mut Vec<FieldViolation>,
+) -> Result<(), Malformed> {
+    let mut values = layout.read(bytes)?;
+    for ((f, fc, _), slot) in rules.fields.iter().zip(values.iter_mut()) {
+        let value = slot.take();
+        let present = value
+            .as_ref()
+            .is_some_and(|v| f.supports_presence() || !is_zero(v));
+        if fc.required && !present {
+            out.push(FieldViolation::new(
+                f.name(),
+                "value is required (required)",
+            ));
+            continue;
+        }
+        if !present && f.supports_presence() {
+            continue;
+        }
+        let value = value.unwrap_or_else(|| f.default_value());
+        if fc.ignore_zero && is_zero(&value) {
+            continue;
+        }
+        check_value(fc, &value, f.name(), out);
+    }
+    Ok(())
+}
+
 fn check_value(fc: &FieldChecks, v: &Value, path: &str, out: &mut Vec<FieldViolation>) {
     for c in &fc.checks {
         if let Some((rule, why)) = violation(c, v) {
@@ -671,6 +717,16 @@ message Req {
   repeated string tags = 8 [(buf.validate.field).repeated = {unique: true, items: {string: {min_len: 2}}}];
   Item main = 9 [(buf.validate.field).required = true];
 }
+message Flat {
+  string name = 1 [(buf.validate.field).string = {min_len: 1, max_len: 5}];
+  string email = 2 [(buf.validate.field).string.email = true];
+  optional string nick = 3 [(buf.validate.field).string.min_len = 3];
+  string currency = 5 [(buf.validate.field).string.pattern = "^[A-Z]{3}$", (buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE];
+  int64 amount = 6 [(buf.validate.field).int64 = {gte: -5, lt: 10}];
+  Color color = 7 [(buf.validate.field).enum.defined_only = true];
+  string id = 10 [(buf.validate.field).required = true];
+  bool extra = 11;
+}
 "#,
         )
         .unwrap();
@@ -680,13 +736,67 @@ message Req {
         DescriptorPool::decode(c.encode_file_descriptor_set().as_slice()).unwrap()
     }
 
-    fn violations(rules: &Rules, pool: &DescriptorPool, json: &str) -> Vec<String> {
-        let desc = pool.get_message_by_name("t.Req").unwrap();
+    fn violations_of(rules: &Rules, pool: &DescriptorPool, ty: &str, json: &str) -> Vec<String> {
+        let desc = pool.get_message_by_name(ty).unwrap();
         let mut de = serde_json::Deserializer::from_str(json);
         let msg = DynamicMessage::deserialize(desc, &mut de).unwrap();
-        let mut got: Vec<String> = rules.check(&msg).into_iter().map(|v| v.field).collect();
+        let bytes = prost::Message::encode_to_vec(&msg);
+        let mut got: Vec<String> = rules
+            .check_bytes(ty, &bytes)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
         got.sort();
         got
+    }
+
+    fn violations(rules: &Rules, pool: &DescriptorPool, json: &str) -> Vec<String> {
+        violations_of(rules, pool, "t.Req", json)
+    }
+
+    #[test]
+    fn flat_messages_are_checked_on_the_wire_like_decoded_ones() {
+        let pool = pool();
+        let rules = Rules::new(&pool).unwrap();
+        let (desc, flat) = &rules.by_type["t.Flat"];
+        assert!(flat.wire.is_some(), "t.Flat is flat");
+        assert!(rules.by_type["t.Req"].1.wire.is_none(), "t.Req has lists");
+        for (json, want) in [
+            (r#"{"name":"ab","email":"a@b.c","id":"x"}"#, &[][..]),
+            (
+                r#"{"name":"ab","email":"a@b.c","id":"x","nick":"abc","currency":"USD","amount":9,"color":"COLOR_RED","extra":true}"#,
+                &[],
+            ),
+            (r#"{}"#, &["email", "id", "name"]),
+            (
+                r#"{"name":"abcdef","email":"x","nick":"a","currency":"usd","amount":10,"color":5,"id":""}"#,
+                &["amount", "color", "currency", "email", "id", "name", "nick"],
+            ),
+            (
+                r#"{"name":"ab","email":"a@b.c","id":"x","nick":"","amount":-5}"#,
+                &["nick"],
+            ),
+        ] {
+            let got = violations_of(&rules, &pool, "t.Flat", json);
+            assert_eq!(got, want, "{json}");
+            // The same through a full decode.
+            let mut de = serde_json::Deserializer::from_str(json);
+            let msg = DynamicMessage::deserialize(desc.clone(), &mut de).unwrap();
+            let mut out = Vec::new();
+            check_message(flat, &msg, "", &mut out);
+            let mut decoded: Vec<String> = out.into_iter().map(|v| v.field).collect();
+            decoded.sort();
+            assert_eq!(got, decoded, "{json}");
+        }
+        assert_eq!(rules.check_bytes("t.Flat", &[0x0a, 0x09]), Err(Malformed));
+        assert_eq!(rules.check_bytes("t.Req", &[0x0a, 0x09]), Err(Malformed));
+        assert!(
+            rules
+                .check_bytes("t.NoRules", &[0x0a, 0x09])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -125,13 +125,9 @@ impl Schemas {
         };
         #[cfg(not(feature = "protovalidate"))]
         {
-            let Some(desc) = bridge.descriptor(type_name) else {
-                return Ok(());
-            };
-            let desc = desc.clone();
-            let msg = DynamicMessage::decode(desc, bytes)
+            let list = bridge
+                .check_bytes(type_name, bytes)
                 .map_err(|_| Status::invalid_argument("malformed request message"))?;
-            let list = bridge.check(&msg);
             if list.is_empty() {
                 Ok(())
             } else {
