@@ -8,6 +8,10 @@ use grpckit_cli::{
     args::{AdminCommand, rewrite_legacy_args},
 };
 
+/// jemalloc instead of glibc's malloc (bench/README.md, "Allocator").
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
     // The server picks its own runtime flavour from config (`server.runtime`).

@@ -26,6 +26,7 @@ use std::{
     hash::BuildHasher,
     net::SocketAddr,
     panic::AssertUnwindSafe,
+    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
@@ -220,8 +221,9 @@ type ClusterCheck = (Arc<ClusterLimiter>, Box<str>, String, u32, Duration);
 
 /// What the call's future does first.
 enum Next<S, F> {
-    /// The inner service's future, created in `call`.
-    Call(F),
+    /// The inner service's future, created in `call` (boxed once: the layers around it
+    /// then move a pointer, not the future).
+    Call(Pin<Box<F>>),
     /// A clone of the inner service, called after the cluster-wide check passes.
     AfterCheck(Box<(S, Request<Body>, ClusterCheck)>),
 }
@@ -360,7 +362,7 @@ where
         // Without a cluster-wide limit the inner service is called right here (it is ready:
         // `poll_ready` said so); only the Redis check, awaited first, needs a clone of it.
         let next = match cluster {
-            None => Next::Call(self.inner.call(req)),
+            None => Next::Call(Box::pin(self.inner.call(req))),
             Some(check) => {
                 let clone = self.inner.clone();
                 Next::AfterCheck(Box::new((
@@ -376,7 +378,9 @@ where
                 Next::Call(fut) => fut,
                 Next::AfterCheck(after) => {
                     let (mut inner, req, (cl, rule, w, limit, window)) = *after;
-                    match cl.check(&rule, &w, limit, window).await {
+                    // Boxed: the Redis round trip's state would otherwise widen every
+                    // call's future (and the copy that boxes it).
+                    match Box::pin(cl.check(&rule, &w, limit, window)).await {
                         ClusterVerdict::Allow => {}
                         ClusterVerdict::Deny(d) => {
                             metrics::rate_limited("cluster");
@@ -389,7 +393,7 @@ where
                             ));
                         }
                     }
-                    inner.call(req)
+                    Box::pin(inner.call(req))
                 }
             };
             let guarded = async {
