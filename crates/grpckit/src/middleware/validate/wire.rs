@@ -87,32 +87,16 @@ impl Layout {
 }
 
 fn value(kind: &Kind, wire: WireType, buf: &mut &[u8]) -> Result<Value, Malformed> {
-    let need = |n: usize, buf: &&[u8]| (buf.remaining() >= n).then_some(()).ok_or(Malformed);
+    use WireType::{SixtyFourBit as W64, ThirtyTwoBit as W32};
+    let w64 = |buf: &mut &[u8]| buf.try_get_u64_le().map_err(|_| Malformed);
+    let w32 = |buf: &mut &[u8]| buf.try_get_u32_le().map_err(|_| Malformed);
     Ok(match (kind, wire) {
-        (Kind::Double, WireType::SixtyFourBit) => {
-            need(8, buf)?;
-            Value::F64(buf.get_f64_le())
-        }
-        (Kind::Float, WireType::ThirtyTwoBit) => {
-            need(4, buf)?;
-            Value::F32(buf.get_f32_le())
-        }
-        (Kind::Fixed64, WireType::SixtyFourBit) => {
-            need(8, buf)?;
-            Value::U64(buf.get_u64_le())
-        }
-        (Kind::Sfixed64, WireType::SixtyFourBit) => {
-            need(8, buf)?;
-            Value::I64(buf.get_i64_le())
-        }
-        (Kind::Fixed32, WireType::ThirtyTwoBit) => {
-            need(4, buf)?;
-            Value::U32(buf.get_u32_le())
-        }
-        (Kind::Sfixed32, WireType::ThirtyTwoBit) => {
-            need(4, buf)?;
-            Value::I32(buf.get_i32_le())
-        }
+        (Kind::Double, W64) => Value::F64(f64::from_bits(w64(buf)?)),
+        (Kind::Fixed64, W64) => Value::U64(w64(buf)?),
+        (Kind::Sfixed64, W64) => Value::I64(w64(buf)? as i64),
+        (Kind::Float, W32) => Value::F32(f32::from_bits(w32(buf)?)),
+        (Kind::Fixed32, W32) => Value::U32(w32(buf)?),
+        (Kind::Sfixed32, W32) => Value::I32(w32(buf)? as i32),
         (Kind::Int32, WireType::Varint) => Value::I32(decode_varint(buf)? as i32),
         (Kind::Int64, WireType::Varint) => Value::I64(decode_varint(buf)? as i64),
         (Kind::Uint32, WireType::Varint) => Value::U32(decode_varint(buf)? as u32),
