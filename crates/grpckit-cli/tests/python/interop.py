@@ -74,6 +74,22 @@ for md, want in [(None, grpc.StatusCode.UNAUTHENTICATED), (auth, grpc.StatusCode
     except grpc.RpcError as e:
         assert e.code() == want, (e.code(), want)
 
+# Malformed protobuf (raw bytes, no serializer): INTERNAL with a message saying so, as gRPC's
+# status-code table and grpc-go have it, whether the validator reads the message on the wire
+# (GetUser), decodes it in full (CreateOrder) or leaves it to the codec (Login has no rules).
+for method, body, md in [
+    ("/user.v1.UserService/GetUser", b"\x0a\x09ab", auth),   # length past the end
+    ("/user.v1.UserService/Login", b"\x0a\x01\xff", None),  # invalid UTF-8 in a string
+    ("/user.v1.UserService/Login", b"\x08\x01", None),       # a string field sent as a varint
+    ("/order.v1.OrderService/CreateOrder", b"\x12\x7f\x00", auth),
+]:
+    try:
+        ch.unary_unary(method)(body, metadata=md)
+        raise SystemExit("expected INTERNAL for %s %r" % (method, body))
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.INTERNAL, (method, body, e.code(), e.details())
+        assert "decode" in e.details(), (method, e.details())
+
 h = health_pb2_grpc.HealthStub(ch)
 for s in ["", "user.v1.UserService", "order.v1.OrderService"]:
     assert h.Check(health_pb2.HealthCheckRequest(service=s)).status == health_pb2.HealthCheckResponse.SERVING, s

@@ -14,6 +14,10 @@ use tonic::Status;
 
 use crate::middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable, is_mutating};
 
+/// A request message that does not parse is INTERNAL, as gRPC's status-code table, grpc-go and
+/// tonic's own codec have it (for methods without rules too), with a message that says why.
+const MALFORMED: &str = "failed to decode the request message: malformed protobuf";
+
 /// One registered descriptor set.
 struct Set {
     pool: DescriptorPool,
@@ -127,7 +131,7 @@ impl Schemas {
         {
             let list = bridge
                 .check_bytes(type_name, bytes)
-                .map_err(|_| Status::invalid_argument("malformed request message"))?;
+                .map_err(|_| Status::internal(MALFORMED))?;
             if list.is_empty() {
                 Ok(())
             } else {
@@ -148,7 +152,7 @@ impl Schemas {
             Err(e) => {
                 // Undecodable bytes: let the handler's codec report it the usual way.
                 tracing::debug!(error = %e, type_name, "validation could not run");
-                Err(Status::invalid_argument("malformed request message"))
+                Err(Status::internal(MALFORMED))
             }
         }
     }
