@@ -51,7 +51,9 @@ impl Timers {
 /// Response body of [`super::GrpcStack`].
 pub struct StackBody {
     inner: Body,
-    rec: Option<CallRecord>,
+    /// Boxed: the response is moved through every outer layer's future, and the record is
+    /// most of the body's size.
+    rec: Option<Box<CallRecord>>,
     recover: bool,
     timers: Option<Timers>,
     /// Bytes left of the message being sent (to count messages across chunks).
@@ -86,7 +88,7 @@ fn grpc_code(h: &HeaderMap) -> Option<Code> {
 impl StackBody {
     pub(crate) fn new(
         inner: Body,
-        rec: Option<CallRecord>,
+        rec: Option<Box<CallRecord>>,
         recover: bool,
         timers: Option<Timers>,
     ) -> Self {

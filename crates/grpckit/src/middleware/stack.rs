@@ -202,7 +202,7 @@ pub struct GrpcStack<S> {
     shared: Arc<StackShared>,
 }
 
-fn reject(mut rec: CallRecord, status: &Status) -> Response<StackBody> {
+fn reject(rec: &mut CallRecord, status: &Status) -> Response<StackBody> {
     rec.finish(status.code());
     let mut resp: Response<StackBody> = status
         .clone()
@@ -275,7 +275,8 @@ where
         let request_id = sh.log.is_some().then(|| request_id(req.headers()));
         // One clock read for the call's start and its deadline.
         let now = Instant::now();
-        let mut rec = CallRecord {
+        // Boxed once: it travels from here into the call's future and on into the body.
+        let mut rec = Box::new(CallRecord {
             shared: sh.clone(),
             method: method.clone(),
             start: now.into_std(),
@@ -286,7 +287,7 @@ where
             out_msgs: 0,
             permit: None,
             done: false,
-        };
+        });
         // 5. auth
         if let Some(auth) = &sh.auth {
             match auth.load().decide(&method.name, req.headers()) {
@@ -297,7 +298,7 @@ where
                     } else {
                         "unauthenticated"
                     });
-                    return Box::pin(std::future::ready(Ok(reject(rec, &st))));
+                    return Box::pin(std::future::ready(Ok(reject(&mut rec, &st))));
                 }
             }
         }
@@ -314,7 +315,10 @@ where
                             Refused::RateLimited(_) => "per_client",
                             Refused::Overloaded => "load_shed",
                         });
-                        return Box::pin(std::future::ready(Ok(reject(rec, &refused_status(r)))));
+                        return Box::pin(std::future::ready(Ok(reject(
+                            &mut rec,
+                            &refused_status(r),
+                        ))));
                     }
                 }
                 if let (Some((limit, window)), Some(cl)) = (rule.cluster, &sh.cluster) {
@@ -384,11 +388,11 @@ where
                         ClusterVerdict::Allow => {}
                         ClusterVerdict::Deny(d) => {
                             metrics::rate_limited("cluster");
-                            return Ok(reject(rec, &rate_limited(d)));
+                            return Ok(reject(&mut rec, &rate_limited(d)));
                         }
                         ClusterVerdict::Unavailable => {
                             return Ok(reject(
-                                rec,
+                                &mut rec,
                                 &Status::unavailable("rate limiter unavailable"),
                             ));
                         }
@@ -427,7 +431,7 @@ where
             };
             let resp = match result {
                 Ok(r) => r,
-                Err(st) => return Ok(reject(rec, &st)),
+                Err(st) => return Ok(reject(&mut rec, &st)),
             };
             let (mut parts, body) = resp.into_parts();
             if let Some(id) = &rec.request_id {

@@ -18,7 +18,7 @@ use prost_reflect::{
 };
 use regex::Regex;
 
-use super::wire::{Layout, Malformed};
+use super::wire::{Layout, MAX_CHECKED, Malformed};
 use crate::error::FieldViolation;
 
 /// `buf.validate.Ignore.IGNORE_IF_ZERO_VALUE`.
@@ -488,7 +488,8 @@ fn check_flat(
     bytes: &[u8],
     out: &mut Vec<FieldViolation>,
 ) -> Result<(), Malformed> {
-    let mut values = layout.read(bytes)?;
+    let mut values: [Option<Value>; MAX_CHECKED] = Default::default();
+    layout.read(bytes, &mut values)?;
     for ((f, fc, _), slot) in rules.fields.iter().zip(values.iter_mut()) {
         let value = slot.take();
         let present = value

@@ -67,9 +67,13 @@ impl Layout {
         Some(Self { slots })
     }
 
-    /// The last value of each checked field on the wire (`None` when it is absent).
-    pub(super) fn read(&self, mut buf: &[u8]) -> Result<[Option<Value>; MAX_CHECKED], Malformed> {
-        let mut values: [Option<Value>; MAX_CHECKED] = Default::default();
+    /// Puts the last value of each checked field on the wire into `values` (which the
+    /// caller provides, all `None`: a field that is absent stays `None`).
+    pub(super) fn read(
+        &self,
+        mut buf: &[u8],
+        values: &mut [Option<Value>; MAX_CHECKED],
+    ) -> Result<(), Malformed> {
         while buf.has_remaining() {
             let (number, wire) = decode_key(&mut buf)?;
             match self.slots.iter().find(|s| s.number == number) {
@@ -82,7 +86,7 @@ impl Layout {
                 None => skip_field(wire, number, &mut buf, DecodeContext::default())?,
             }
         }
-        Ok(values)
+        Ok(())
     }
 }
 
@@ -198,7 +202,8 @@ mod tests {
         // An unknown field and a repeated occurrence of `count` (the last one wins).
         bytes.extend_from_slice(&[0x48, 0x01]); // field 9, varint 1
         bytes.extend_from_slice(&[0x10, 0x04]); // field 2 again, sint32 2
-        let values = layout.read(&bytes).unwrap();
+        let mut values = Default::default();
+        layout.read(&bytes, &mut values).unwrap();
         let decoded = DynamicMessage::decode(m.clone(), bytes.as_slice()).unwrap();
         for (i, f) in decoded.descriptor().fields().enumerate() {
             assert_eq!(
@@ -216,7 +221,11 @@ mod tests {
         let pool = pool(None);
         let m = pool.get_message_by_name("t.M").unwrap();
         let layout = Layout::of(&m, &[1]).unwrap();
-        assert_eq!(layout.read(&[]).unwrap()[0], None);
+        let read = |b: &[u8]| {
+            let mut values = Default::default();
+            layout.read(b, &mut values).map(|()| values)
+        };
+        assert_eq!(read(&[]).unwrap()[0], None);
         for bad in [
             &[0x0a, 0x05, b'a'][..], // length past the end
             &[0x0a, 0x01, 0xff],     // invalid UTF-8
@@ -225,7 +234,7 @@ mod tests {
             &[0x10],                 // a key without its value
             &[0x4a, 0x09, 0x00],     // unknown field, length past the end
         ] {
-            assert_eq!(layout.read(bad), Err(Malformed), "{bad:?}");
+            assert_eq!(read(bad), Err(Malformed), "{bad:?}");
             assert!(DynamicMessage::decode(m.clone(), bad).is_err(), "{bad:?}");
         }
     }
