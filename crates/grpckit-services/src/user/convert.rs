@@ -14,11 +14,12 @@ pub(crate) fn role_to_pb(r: Role) -> pb::Role {
     }
 }
 
-pub(crate) fn user_to_pb(u: &User) -> pb::User {
+/// Takes the user by value: its strings move into the reply instead of being copied.
+pub(crate) fn user_to_pb(u: User) -> pb::User {
     pb::User {
-        id: u.id.clone(),
-        name: u.name.clone(),
-        email: u.email.clone(),
+        id: u.id,
+        name: u.name,
+        email: u.email,
         role: role_to_pb(u.role) as i32,
         created_at: Some(to_timestamp(u.created_at)),
         updated_at: Some(to_timestamp(u.updated_at)),

@@ -132,7 +132,7 @@ impl UserService for UserApi {
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
         let user = self.sign_up(req.into_inner()).await?;
         Ok(Response::new(pb::CreateUserResponse {
-            user: Some(user_to_pb(&user)),
+            user: Some(user_to_pb(user)),
         }))
     }
 
@@ -145,7 +145,7 @@ impl UserService for UserApi {
         check_reader(p.as_ref(), &id)?;
         let user = self.require_user(&id).await?;
         Ok(Response::new(pb::GetUserResponse {
-            user: Some(user_to_pb(&user)),
+            user: Some(user_to_pb(user)),
         }))
     }
 
@@ -210,7 +210,7 @@ impl UserService for UserApi {
         )
         .await;
         Ok(Response::new(pb::UpdateUserResponse {
-            user: Some(user_to_pb(&user)),
+            user: Some(user_to_pb(user)),
         }))
     }
 
@@ -250,7 +250,7 @@ impl UserService for UserApi {
             String::new()
         };
         Ok(Response::new(pb::ListUsersResponse {
-            users: users.iter().map(user_to_pb).collect(),
+            users: users.into_iter().map(user_to_pb).collect(),
             next_page_token,
         }))
     }
@@ -282,7 +282,7 @@ impl UserService for UserApi {
             access_token: token,
             token_type: "Bearer".into(),
             expires_in: self.tokens.ttl().as_secs() as i64,
-            user: Some(user_to_pb(&user)),
+            user: Some(user_to_pb(user)),
         }))
     }
 
@@ -347,7 +347,7 @@ impl UserService for UserApi {
             match self.sign_up(item).await {
                 Ok(user) => {
                     out.created_count += 1;
-                    out.created.push(user_to_pb(&user));
+                    out.created.push(user_to_pb(user));
                 }
                 Err(e) => {
                     let st: Status = e.into();
