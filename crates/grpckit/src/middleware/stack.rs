@@ -214,8 +214,6 @@ fn reject(rec: &mut CallRecord, status: &Status) -> Response<StackBody> {
     resp
 }
 
-/// Returns the request id to the caller. It is unique per call, so HPACK is told never to
-/// index it: a value that never repeats would only churn both sides' header tables.
 /// The cluster-wide rate-limit check: limiter, rule name, who, limit, window.
 type ClusterCheck = (Arc<ClusterLimiter>, Box<str>, String, u32, Duration);
 
@@ -228,6 +226,8 @@ enum Next<S, F> {
     AfterCheck(Box<(S, Request<Body>, ClusterCheck)>),
 }
 
+/// Returns the request id to the caller. It is unique per call, so HPACK is told never to
+/// index it: a value that never repeats would only churn both sides' header tables.
 fn echo_request_id(headers: &mut http::HeaderMap, mut id: HeaderValue) {
     id.set_sensitive(true);
     headers.insert(crate::headers::X_REQUEST_ID, id);

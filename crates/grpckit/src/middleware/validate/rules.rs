@@ -10,7 +10,7 @@
 //! `repeated` item counts, `unique` and `items`, `map` pair counts, and nested messages.
 //! Rules outside that list (CEL expressions above all) are reported once at start-up.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use prost_reflect::{
     DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
@@ -441,29 +441,15 @@ fn check_message(
 ) {
     for (f, fc, nested) in &rules.fields {
         // Top-level fields (the common case) borrow their name: no allocation per field.
-        let path: std::borrow::Cow<'_, str> = if prefix.is_empty() {
+        let path: Cow<'_, str> = if prefix.is_empty() {
             f.name().into()
         } else {
             format!("{prefix}.{}", f.name()).into()
         };
-        let present = msg.has_field(f);
-        if fc.required && !present {
-            out.push(FieldViolation::new(
-                path.into_owned(),
-                "value is required (required)",
-            ));
+        let Some(value) = check_field(f, fc, msg.has_field(f), || msg.get_field(f), &path, out)
+        else {
             continue;
-        }
-        // Fields with explicit presence are checked only when set; others unless
-        // `IGNORE_IF_ZERO_VALUE` says to skip their zero value.
-        if !present && (f.supports_presence() || f.kind().as_message().is_some()) {
-            continue;
-        }
-        let value = msg.get_field(f);
-        if fc.ignore_zero && is_zero(&value) {
-            continue;
-        }
-        check_value(fc, &value, &path, out);
+        };
         if let Some(nested) = nested {
             match &*value {
                 Value::Message(m) => check_message(nested, m, &path, out),
@@ -480,8 +466,35 @@ fn check_message(
     }
 }
 
-/// [`check_message`] for a flat message, on its wire bytes: the same presence, `required`
-/// and `ignore` logic, with the values [`Layout::read`] found.
+/// The presence, `required` and `ignore` rules of one field, for both paths below: runs the
+/// field's checks on `value()` and returns it, or returns `None` when the field is skipped.
+fn check_field<'v>(
+    f: &FieldDescriptor,
+    fc: &FieldChecks,
+    present: bool,
+    value: impl FnOnce() -> Cow<'v, Value>,
+    path: &str,
+    out: &mut Vec<FieldViolation>,
+) -> Option<Cow<'v, Value>> {
+    if fc.required && !present {
+        out.push(FieldViolation::new(path, "value is required (required)"));
+        return None;
+    }
+    // Fields with explicit presence are checked only when set; others unless
+    // `IGNORE_IF_ZERO_VALUE` says to skip their zero value.
+    if !present && (f.supports_presence() || f.kind().as_message().is_some()) {
+        return None;
+    }
+    let value = value();
+    if fc.ignore_zero && is_zero(&value) {
+        return None;
+    }
+    check_value(fc, &value, path, out);
+    Some(value)
+}
+
+/// [`check_message`] for a flat message, on its wire bytes, with the values [`Layout::read`]
+/// found.
 fn check_flat(
     rules: &MessageRules,
     layout: &Layout,
@@ -495,21 +508,8 @@ fn check_flat(
         let present = value
             .as_ref()
             .is_some_and(|v| f.supports_presence() || !is_zero(v));
-        if fc.required && !present {
-            out.push(FieldViolation::new(
-                f.name(),
-                "value is required (required)",
-            ));
-            continue;
-        }
-        if !present && f.supports_presence() {
-            continue;
-        }
-        let value = value.unwrap_or_else(|| f.default_value());
-        if fc.ignore_zero && is_zero(&value) {
-            continue;
-        }
-        check_value(fc, &value, f.name(), out);
+        let value = || Cow::Owned(value.unwrap_or_else(|| f.default_value()));
+        check_field(f, fc, present, value, f.name(), out);
     }
     Ok(())
 }
