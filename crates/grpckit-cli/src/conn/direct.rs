@@ -71,12 +71,13 @@ impl CallHead {
     }
 }
 
-/// `msg` behind the 5-byte gRPC message prefix (uncompressed).
-pub fn frame(msg: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(5 + msg.len());
+/// `msg` encoded behind the 5-byte gRPC message prefix (uncompressed), in one buffer.
+pub fn frame(msg: &impl prost::Message) -> Bytes {
+    let len = msg.encoded_len();
+    let mut b = BytesMut::with_capacity(5 + len);
     b.put_u8(0);
-    b.put_u32(u32::try_from(msg.len()).unwrap_or(u32::MAX));
-    b.put_slice(msg);
+    b.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
+    msg.encode_raw(&mut b);
     b.freeze()
 }
 
@@ -199,8 +200,9 @@ mod tests {
 
     #[test]
     fn frame_prefixes_flag_and_length() {
-        assert_eq!(&frame(b"abc")[..], b"\0\0\0\0\x03abc");
-        assert_eq!(&frame(b"")[..], b"\0\0\0\0\0");
+        // `String` is prost's google.protobuf.StringValue: field 1, length-delimited.
+        assert_eq!(&frame(&String::from("abc"))[..], b"\0\0\0\0\x05\x0a\x03abc");
+        assert_eq!(&frame(&String::new())[..], b"\0\0\0\0\0");
     }
 
     #[test]

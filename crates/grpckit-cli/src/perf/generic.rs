@@ -6,7 +6,6 @@
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use prost::Message;
 use prost_reflect::MessageDescriptor;
 use tonic::Status;
 
@@ -88,7 +87,7 @@ pub(crate) fn grpc_timeout(d: Duration) -> String {
 pub(crate) fn encode_all(input: &MessageDescriptor, text: &str) -> anyhow::Result<Vec<Bytes>> {
     Ok(parse_messages(input, text)?
         .into_iter()
-        .map(|m| frame(&m.encode_to_vec()))
+        .map(|m| frame(&m))
         .collect())
 }
 
@@ -101,7 +100,7 @@ impl GenericWorker {
                 template.render(&mut self.text, seq, self.id);
                 let msgs = parse_messages(input, &self.text)
                     .map_err(|e| Status::invalid_argument(format!("template: {e:#}")))?;
-                Ok(msgs.iter().map(|m| frame(&m.encode_to_vec())).collect())
+                Ok(msgs.iter().map(frame).collect())
             }
         }
     }
