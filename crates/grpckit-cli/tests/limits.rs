@@ -76,3 +76,31 @@ async fn limits_come_from_config() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn limits_hold_without_the_middleware_stack() {
+    // `middleware.enabled: false`: the server's own size layer does the check.
+    let srv = TestServer::start_open_with(|c| {
+        c.server.max_recv_size = 1024;
+        c.middleware.enabled = false;
+    })
+    .await
+    .unwrap();
+    let mut c = srv.users().await;
+    let e = c
+        .create_user(userpb::CreateUserRequest {
+            name: "n".repeat(2000),
+            email: "a@example.com".into(),
+            password: "password-123".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    c.create_user(userpb::CreateUserRequest {
+        name: "ok".into(),
+        email: "ok@example.com".into(),
+        password: "password-123".into(),
+    })
+    .await
+    .unwrap();
+}

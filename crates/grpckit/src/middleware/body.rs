@@ -77,12 +77,8 @@ fn status_trailers(status: &Status) -> Frame<Bytes> {
 }
 
 fn grpc_code(h: &HeaderMap) -> Option<Code> {
-    h.get(crate::headers::GRPC_STATUS).map(|v| {
-        v.to_str()
-            .ok()
-            .and_then(|s| s.parse::<i32>().ok())
-            .map_or(Code::Unknown, Code::from_i32)
-    })
+    h.get(crate::headers::GRPC_STATUS)
+        .map(|v| Code::from_bytes(v.as_bytes()))
 }
 
 impl StackBody {
@@ -135,6 +131,13 @@ impl StackBody {
         }
         if let Some(r) = &mut self.rec {
             r.out_msgs += n;
+            // Unary replies are counted when the call finishes (as go-grpc-prometheus does).
+            if n > 0
+                && r.method.kind.server_streams()
+                && let Some(m) = &r.metrics
+            {
+                m.response_messages(u64::from(n));
+            }
         }
     }
 

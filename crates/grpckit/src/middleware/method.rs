@@ -103,6 +103,8 @@ pub struct MethodInfo {
     pub audited: bool,
     /// Index of the descriptor set that defines the method.
     pub set: usize,
+    /// The method's metrics entry (the stack records the go-grpc-prometheus series).
+    pub metered: &'static crate::telemetry::metrics::MethodInfo,
 }
 
 /// Words that make a method mutating (and so audited).
@@ -159,6 +161,7 @@ impl MethodTable {
             has_rules: false,
             audited: is_mutating(name) || MethodPattern::any(audit_extra, name),
             set: usize::MAX,
+            metered: crate::telemetry::metrics::lookup(path),
         })
     }
 }

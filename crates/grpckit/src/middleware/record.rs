@@ -19,7 +19,7 @@ use super::{
     stack::StackShared,
     validate::Inspected,
 };
-use crate::{config::AccessLevel, error::code_name};
+use crate::{config::AccessLevel, error::code_name, telemetry::metrics::CallRecorder};
 
 /// See the module docs.
 pub(crate) struct CallRecord {
@@ -32,6 +32,8 @@ pub(crate) struct CallRecord {
     pub(crate) inspected: Option<Arc<Inspected>>,
     pub(crate) out_msgs: u32,
     pub(crate) permit: Option<OwnedSemaphorePermit>,
+    /// The go-grpc-prometheus series of the call (`None` with metrics off).
+    pub(crate) metrics: Option<CallRecorder>,
     pub(crate) done: bool,
 }
 
@@ -50,7 +52,11 @@ impl CallRecord {
         }
         self.done = true;
         self.permit = None;
-        let elapsed = self.start.elapsed();
+        let end = Instant::now();
+        if let Some(m) = &mut self.metrics {
+            m.finish_at(code, end);
+        }
+        let elapsed = end.saturating_duration_since(self.start);
         let sh = &self.shared;
         if let Some(policy) = &sh.log {
             let policy = policy.load();

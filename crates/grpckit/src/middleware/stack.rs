@@ -1,10 +1,11 @@
 //! The ONE place where the server's tower stack is assembled.
 //!
 //! # Order (outermost first)
-//! `ServerBuilder` puts three base layers around this stack, outermost first: trace (span +
-//! context propagation, `middleware/trace`), metrics (`middleware/metrics`) and the message
-//! size check (`middleware/msg_size`). So the access line of **log** runs inside the call's
-//! span and carries its `trace_id`/`span_id`. Inside, this stack:
+//! `ServerBuilder` puts one base layer around this stack: trace (span + context propagation,
+//! `middleware/trace`). So the access line of **log** runs inside the call's span and carries
+//! its `trace_id`/`span_id`. Inside, this stack (the go-grpc-prometheus **metrics** are
+//! recorded from the call's start to its final status, around all of it, and with
+//! [`GrpcStackLayer::limit_messages`] the request messages are held to a size limit):
 //! 1. **recover** — panics in the handler future or while a response stream is polled
 //! 2. **log** — request id (taken or generated, echoed in `x-request-id`) + access line
 //! 3. **auth** — JWT / API key -> [`Principal`]; RBAC -> `PERMISSION_DENIED`
@@ -16,7 +17,9 @@
 //!
 //! For speed the layers are FUSED into one service ([`GrpcStack`]): one boxed future and
 //! one response body wrapper per call however many parts are on, verified tokens cached,
-//! no per-call strings for labels. Each part still has its own module and its own
+//! no per-call strings for labels. The stack records the metrics itself (what
+//! [`super::metrics::MetricsLayer`] does for a server without it), so a server using the
+//! stack must not add `MetricsLayer` too. Each part still has its own module and its own
 //! [`tower::Layer`] (e.g. [`super::auth::AuthLayer`]) — that is this stack with only that
 //! part switched on. Hot-reloadable parts (auth keys/API keys/RBAC, limits, timeouts, log
 //! level) sit behind [`arc_swap::ArcSwap`] handles ([`StackHandles`]).
@@ -46,6 +49,7 @@ use super::{
     body::{StackBody, Timers, header_code},
     log::{LogPolicy, RequestId, request_id},
     method::{MethodPattern, MethodTable},
+    msg_size::LimitedBody,
     rate_limit::{
         ClusterLimiter, ClusterVerdict, RateState, Refused, rate_limited, refused_status,
     },
@@ -54,7 +58,10 @@ use super::{
     timeout::{Deadline, TimeoutState},
     validate::{InspectBody, Inspected, Schemas},
 };
-use crate::{config::MiddlewareConfig, telemetry::metrics};
+use crate::{
+    config::MiddlewareConfig,
+    telemetry::metrics::{self, CallRecorder, Side, count_body},
+};
 
 /// Shared, per-server state of the stack.
 #[derive(Debug)]
@@ -70,6 +77,8 @@ pub struct StackShared {
     pub(crate) validate: bool,
     pub(crate) audit: Option<AuditSink>,
     pub(crate) audit_extra: Vec<MethodPattern>,
+    /// Whether this stack records the go-grpc-prometheus series (the full stack does).
+    pub(crate) metrics: bool,
     pub(crate) hasher: RandomState,
 }
 
@@ -90,16 +99,40 @@ pub struct StackHandles {
 #[derive(Debug, Clone)]
 pub struct GrpcStackLayer {
     shared: Arc<StackShared>,
+    max_recv: Option<usize>,
 }
 
 impl GrpcStackLayer {
     /// Builds the stack from config. `descriptor_sets` are the encoded
-    /// `FileDescriptorSet`s of the served services (method kinds, validation rules).
+    /// `FileDescriptorSet`s of the served services (method kinds, validation rules). The
+    /// stack records the go-grpc-prometheus series too (do not add `MetricsLayer` as well).
     pub fn from_config(
         cfg: &MiddlewareConfig,
         secrets: &AuthSecrets,
         descriptor_sets: &[&[u8]],
     ) -> Result<Self, KeyError> {
+        Self::build(cfg, secrets, descriptor_sets, true)
+    }
+
+    /// One part alone (the per-part layers such as `AuthLayer`): no metrics.
+    pub(crate) fn part(
+        cfg: &MiddlewareConfig,
+        secrets: &AuthSecrets,
+        descriptor_sets: &[&[u8]],
+    ) -> Result<Self, KeyError> {
+        Self::build(cfg, secrets, descriptor_sets, false)
+    }
+
+    fn build(
+        cfg: &MiddlewareConfig,
+        secrets: &AuthSecrets,
+        descriptor_sets: &[&[u8]],
+        record_metrics: bool,
+    ) -> Result<Self, KeyError> {
+        for set in descriptor_sets {
+            // The stack records the metrics; its method table points at their entries.
+            metrics::register_descriptor_set(set);
+        }
         let schemas = Arc::new(Schemas::new(descriptor_sets));
         let audit_extra: Vec<MethodPattern> = cfg
             .audit
@@ -137,6 +170,7 @@ impl GrpcStackLayer {
             .then(|| AuditSink::file(&cfg.audit.file, cfg.audit.buffer));
         drop(names);
         Ok(Self {
+            max_recv: None,
             shared: Arc::new(StackShared {
                 methods,
                 schemas,
@@ -149,6 +183,7 @@ impl GrpcStackLayer {
                 validate: cfg.validate.enabled,
                 audit,
                 audit_extra,
+                metrics: record_metrics,
                 hasher: RandomState::default(),
             }),
         })
@@ -165,6 +200,14 @@ impl GrpcStackLayer {
         c.validate.enabled = false;
         c.audit.enabled = false;
         c
+    }
+
+    /// Refuses request messages above `max` bytes with `RESOURCE_EXHAUSTED` (what
+    /// [`super::msg_size::MessageSizeLayer`] does; here the check shares the request body
+    /// wrapper of validation instead of adding one).
+    pub fn limit_messages(mut self, max: usize) -> Self {
+        self.max_recv = Some(max);
+        self
     }
 
     /// Handles for hot reload.
@@ -191,6 +234,7 @@ impl<S> Layer<S> for GrpcStackLayer {
         GrpcStack {
             inner,
             shared: self.shared.clone(),
+            max_recv: self.max_recv,
         }
     }
 }
@@ -200,6 +244,7 @@ impl<S> Layer<S> for GrpcStackLayer {
 pub struct GrpcStack<S> {
     inner: S,
     shared: Arc<StackShared>,
+    max_recv: Option<usize>,
 }
 
 fn reject(rec: &mut CallRecord, status: &Status) -> Response<StackBody> {
@@ -275,6 +320,14 @@ where
         let request_id = sh.log.is_some().then(|| request_id(req.headers()));
         // One clock read for the call's start and its deadline.
         let now = Instant::now();
+        let metered = (sh.metrics && metrics::enabled())
+            .then(|| CallRecorder::start_at(method.metered, Side::Server, now.into_std()));
+        if let Some(m) = &metered
+            && method.kind.client_streams()
+        {
+            let counter = m.request_messages();
+            req = req.map(|b| count_body(b, counter));
+        }
         // Boxed once: it travels from here into the call's future and on into the body.
         let mut rec = Box::new(CallRecord {
             shared: sh.clone(),
@@ -286,6 +339,7 @@ where
             inspected: None,
             out_msgs: 0,
             permit: None,
+            metrics: metered,
             done: false,
         });
         // 5. auth
@@ -350,11 +404,23 @@ where
         let audited = sh.audit.is_some() && method.audited;
         let validate = sh.validate && method.has_rules;
         let count_in = sh.log.is_some() && method.kind.client_streams();
-        if method.input_type.is_some() && (validate || audited || count_in) {
+        let inspect = method.input_type.is_some() && (validate || audited || count_in);
+        if inspect {
             let ins = (audited || count_in).then(|| Arc::new(Inspected::default()));
             rec.inspected = ins.clone();
             let (schemas, m) = (sh.schemas.clone(), method.clone());
-            req = req.map(|b| Body::new(InspectBody::new(b, schemas, validate, m, ins, audited)));
+            // The size limit (when set) goes in the same boxed wrapper.
+            req = match self.max_recv {
+                Some(max) => req.map(|b| {
+                    let b = LimitedBody::new(b, max);
+                    Body::new(InspectBody::new(b, schemas, validate, m, ins, audited))
+                }),
+                None => {
+                    req.map(|b| Body::new(InspectBody::new(b, schemas, validate, m, ins, audited)))
+                }
+            };
+        } else if let Some(max) = self.max_recv {
+            req = req.map(|b| Body::new(LimitedBody::new(b, max)));
         }
         if let Some(p) = &rec.principal {
             req.extensions_mut().insert(p.clone());

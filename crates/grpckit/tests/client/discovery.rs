@@ -48,9 +48,16 @@ async fn added_endpoint_gets_traffic_removed_one_stops_and_its_calls_complete() 
             .expect("task")
             .expect("in-flight call on the removed endpoint completes");
     }
+    // Counted once the in-flight calls are done: those picked before the removal may reach
+    // the handler after `before` was read (seen on a loaded machine).
+    let settled = bs[0].hits();
+    assert!(
+        settled - before <= 6,
+        "{settled} vs {before}: only the in-flight calls"
+    );
     let errors = run_calls(&ch, 200, 4, |_| {}).await;
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(bs[0].hits(), before, "removed endpoint got no new calls");
+    assert_eq!(bs[0].hits(), settled, "removed endpoint got no new calls");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ impl AuditLayer {
         cfg.audit = config.clone();
         cfg.audit.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets)
+            GrpcStackLayer::part(&cfg, &Default::default(), descriptor_sets)
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

@@ -16,7 +16,7 @@ impl AuthLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.auth = config.clone();
         cfg.auth.enabled = true;
-        Ok(Self(GrpcStackLayer::from_config(&cfg, secrets, &[])?))
+        Ok(Self(GrpcStackLayer::part(&cfg, secrets, &[])?))
     }
 }
 

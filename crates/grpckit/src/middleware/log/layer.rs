@@ -16,7 +16,7 @@ impl LogLayer {
         cfg.log = config.clone();
         cfg.log.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+            GrpcStackLayer::part(&cfg, &Default::default(), &[])
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

@@ -15,17 +15,17 @@ use crate::framing::FrameScanner;
 pin_project_lite::pin_project! {
     /// Passes frames through unchanged, failing with `RESOURCE_EXHAUSTED` at the first
     /// length prefix above the limit.
-    pub(crate) struct LimitedBody {
+    pub(crate) struct LimitedBody<B = Body> {
         #[pin]
-        inner: Body,
+        inner: B,
         max: usize,
         frames: FrameScanner,
         failed: bool,
     }
 }
 
-impl LimitedBody {
-    pub(crate) fn new(inner: Body, max: usize) -> Self {
+impl<B> LimitedBody<B> {
+    pub(crate) fn new(inner: B, max: usize) -> Self {
         Self {
             inner,
             max,
@@ -47,7 +47,10 @@ fn first_oversized(frames: &mut FrameScanner, chunk: &[u8], max: usize) -> Optio
         .err()
 }
 
-impl HttpBody for LimitedBody {
+impl<B> HttpBody for LimitedBody<B>
+where
+    B: HttpBody<Data = Bytes, Error = Status>,
+{
     type Data = Bytes;
     type Error = Status;
 

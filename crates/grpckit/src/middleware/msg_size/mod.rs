@@ -6,4 +6,5 @@
 mod body;
 mod layer;
 
+pub(crate) use body::LimitedBody;
 pub use layer::{MessageSize, MessageSizeLayer};

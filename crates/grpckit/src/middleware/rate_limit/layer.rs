@@ -16,7 +16,7 @@ impl RateLimitLayer {
         cfg.rate_limit = config.clone();
         cfg.rate_limit.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+            GrpcStackLayer::part(&cfg, &Default::default(), &[])
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

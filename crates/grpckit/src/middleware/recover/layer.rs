@@ -20,7 +20,7 @@ impl RecoverLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.recover.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+            GrpcStackLayer::part(&cfg, &Default::default(), &[])
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

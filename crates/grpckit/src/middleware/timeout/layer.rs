@@ -16,7 +16,7 @@ impl TimeoutLayer {
         cfg.timeout = config.clone();
         cfg.timeout.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), &[])
+            GrpcStackLayer::part(&cfg, &Default::default(), &[])
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

@@ -14,7 +14,7 @@ impl ValidateLayer {
         let mut cfg = GrpcStackLayer::all_off();
         cfg.validate.enabled = true;
         Self(
-            GrpcStackLayer::from_config(&cfg, &Default::default(), descriptor_sets)
+            GrpcStackLayer::part(&cfg, &Default::default(), descriptor_sets)
                 .unwrap_or_else(|_| unreachable!("no keys to load")),
         )
     }

@@ -107,6 +107,7 @@ impl Schemas {
                     let audited = is_mutating(&name)
                         || kind != CallKind::Unary
                         || MethodPattern::any(audit_extra, &name);
+                    let metered = crate::telemetry::metrics::lookup(&format!("/{name}"));
                     t.insert(MethodInfo {
                         name: name.into(),
                         index: 0,
@@ -115,6 +116,7 @@ impl Schemas {
                         has_rules: rules,
                         audited,
                         set: i,
+                        metered,
                     });
                 }
             }

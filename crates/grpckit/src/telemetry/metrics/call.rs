@@ -38,6 +38,12 @@ impl CallRecorder {
     /// Counts the start (and, for unary calls, the request message as go-grpc-prometheus does).
     #[inline]
     pub(crate) fn start(m: &'static MethodInfo, side: Side) -> Self {
+        Self::start_at(m, side, Instant::now())
+    }
+
+    /// [`Self::start`] with the clock already read by the caller.
+    #[inline]
+    pub(crate) fn start_at(m: &'static MethodInfo, side: Side, start: Instant) -> Self {
         let g = global();
         let h = match side {
             Side::Server => m.server.get_or_init(|| g.server.handles(m)),
@@ -61,7 +67,7 @@ impl CallRecorder {
             m,
             side,
             h,
-            start: Instant::now(),
+            start,
             done: false,
         }
     }
@@ -75,7 +81,7 @@ impl CallRecorder {
         }
     }
 
-    fn response_messages(&self, n: u64) {
+    pub(crate) fn response_messages(&self, n: u64) {
         match self.side {
             Side::Server => self.h.sent.inc_by(n),
             Side::Client => self.h.received.inc_by(n),
@@ -85,11 +91,16 @@ impl CallRecorder {
     /// Records the end with `code` (only the first call counts).
     #[inline]
     pub(crate) fn finish(&mut self, code: Code) {
+        self.finish_at(code, Instant::now());
+    }
+
+    /// [`Self::finish`] with the clock already read by the caller.
+    #[inline]
+    pub(crate) fn finish_at(&mut self, code: Code, end: Instant) {
         if self.done {
             return;
         }
         self.done = true;
-        let end = Instant::now();
         let latency = end.saturating_duration_since(self.start);
         self.h.handled(self.m, code).inc();
         self.h.seconds.observe(latency.as_secs_f64());
