@@ -41,8 +41,9 @@ TICKS=$(getconf CLK_TCK)
 
 wait_port() { for _ in $(seq 300); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 
-printf 'round\tconfig\toffered req/s\tachieved req/s\tok\terrors\tserver CPU s\tCPU us per call\n'
+printf 'round\tconfig\toffered req/s\tachieved req/s\tok\terrors\tserver CPU s\tCPU us per call\tof which kernel\n'
 declare -A PER
 for round in $(seq "$ROUNDS"); do
 for cfg in $CONFIGS; do
@@ -74,7 +75,8 @@ for cfg in $CONFIGS; do
     TONIC_RUNTIME=current_thread ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$TONIC" > "$OUT/$cfg.log" 2>&1 &
     pid=$!
     wait_port
-    call=(--proto "$HELLO_PROTO" --call helloworld.Greeter/SayHello -d '{"name":"world"}')
+    # A 36-character name: the same request bytes as GetUserRequest{id} with a user id.
+    call=(--proto "$HELLO_PROTO" --call helloworld.Greeter/SayHello -d '{"name":"0190f2c4-7d1e-7a55-9c3b-5e4f6a7b8c9d"}')
   else
     taskset -c "$cpus" "$GRPCKIT" server "${extra[@]}" \
       --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$((PORT + 1)) \
@@ -95,19 +97,20 @@ for cfg in $CONFIGS; do
       --connections 10 -c 200 --rps "$RATE" -z "${1}s"
   }
   load 2 > /dev/null # warm-up
-  before=$(cpu_ticks $pid)
+  before=$(cpu_ticks $pid); sys_before=$(sys_ticks $pid)
   load "$DURATION" > "$OUT/$cfg-$round.json"
-  after=$(cpu_ticks $pid)
+  after=$(cpu_ticks $pid); sys_after=$(sys_ticks $pid)
   kill -INT $pid
   for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   kill -TERM $pid 2>/dev/null || true # bare tonic has no SIGINT handling
   wait $pid 2>/dev/null || true
-  per=$(python3 - "$OUT/$cfg-$round.json" "$round" "$cfg" "$RATE" "$((after - before))" "$TICKS" <<'PY'
+  per=$(python3 - "$OUT/$cfg-$round.json" "$round" "$cfg" "$RATE" "$((after - before))" "$TICKS" "$((sys_after - sys_before))" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); rnd, cfg, rate, ticks, hz = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 cpu = ticks / hz
 per = cpu / max(r["ok"], 1) * 1e6
-print(f"{rnd}\t{cfg}\t{rate}\t{r['rps']:.0f}\t{r['ok']}\t{r['errors']}\t{cpu:.2f}\t{per:.2f}", file=sys.stderr)
+kernel = int(sys.argv[7]) / max(ticks, 1)
+print(f"{rnd}\t{cfg}\t{rate}\t{r['rps']:.0f}\t{r['ok']}\t{r['errors']}\t{cpu:.2f}\t{per:.2f}\t{kernel:.0%}", file=sys.stderr)
 print(f"{per:.4f}")
 PY
 )

@@ -65,8 +65,8 @@ for cfg in $CONFIGS; do
   python3 -c 'import sys; m=b"\x0a"+bytes([len(sys.argv[1])])+sys.argv[1].encode(); sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' "$uid" > "$OUT/req.bin"
   path=/user.v1.UserService/GetUser
   if [[ $cfg == tonic-ct ]]; then
-    # The same token header (a grpckit token, ignored by tonic) with tonic's hello call.
-    python3 -c 'import sys; m=b"\x0a\x05world"; sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' > "$OUT/req.bin"
+    # The same token header (a grpckit token, ignored by tonic) and the same request bytes:
+    # HelloRequest{name} with the 36-character user id encodes exactly like GetUserRequest{id}.
     path=/helloworld.Greeter/SayHello
     TONIC_RUNTIME=current_thread ADDR=127.0.0.1:$PORT valgrind --tool=callgrind \
       --callgrind-out-file="$OUT/$cfg.callgrind" "$TONIC" > "$OUT/$cfg.log" 2>&1 &
