@@ -1,15 +1,17 @@
 //! `tracing` subscriber from [`LogConfig`]: JSON lines (default) or pretty text on stderr,
 //! plus the OpenTelemetry layer when `telemetry.tracing.enabled`.
 //!
-//! Lines are formatted on the calling thread into one in-memory batch that is written to
-//! stderr when it passes 32 KiB, and at least every 100 ms by a small flusher thread: the
-//! per-call access line costs a `memcpy`, not a `write` system call or a thread wake-up.
-//! Call [`flush_logs`] before the process exits.
+//! Lines are formatted on the calling thread into one in-memory batch; a writer thread swaps
+//! the batch out and writes it to stderr every 100 ms, or as soon as it passes 64 KiB. The
+//! per-call access line costs a `memcpy`: the serving threads never make the `write` system
+//! call, so a slow log reader (a pipe, a busy disk) does not stall them. Only if the writer
+//! falls 8 MiB behind does a serving thread write its batch out itself (back-pressure: no line
+//! is dropped and memory stays bounded). Call [`flush_logs`] before the process exits.
 
 use std::{
     io::Write,
     sync::{
-        Mutex, Once,
+        Condvar, Mutex, MutexGuard, Once,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -29,13 +31,17 @@ fn env_filter(cfg: &LogConfig) -> EnvFilter {
         .unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Bytes collected before the writing thread writes them out itself.
-const BATCH_BYTES: usize = 32 * 1024;
+/// Bytes collected before the writer thread is woken early.
+const WAKE_BYTES: usize = 64 * 1024;
+/// Bytes behind at which a serving thread writes the batch out itself.
+const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Longest a line waits in the batch.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// The batch of formatted lines not yet written.
 static BATCH: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Wakes the writer thread when the batch passes [`WAKE_BYTES`].
+static WAKE: Condvar = Condvar::new();
 
 fn write_out(batch: &mut Vec<u8>) {
     if !batch.is_empty() {
@@ -43,6 +49,41 @@ fn write_out(batch: &mut Vec<u8>) {
         let _ = err.write_all(batch);
         let _ = err.flush();
         batch.clear();
+    }
+}
+
+fn lock_batch() -> MutexGuard<'static, Vec<u8>> {
+    BATCH
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The buffer being written; held while writing, so writes keep the lines' order and
+/// [`flush_logs`] returns only after everything before it is out. Lock order: this, then
+/// [`BATCH`].
+static WRITING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Swaps the batch out (holding [`BATCH`] only for the swap) and writes it.
+fn drain() {
+    let mut out = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::mem::swap(&mut *lock_batch(), &mut *out);
+    write_out(&mut out);
+    // A burst (or the writer falling behind) can leave megabytes of capacity behind.
+    out.shrink_to(4 * WAKE_BYTES);
+}
+
+/// The writer thread: every [`FLUSH_EVERY`], or sooner when woken.
+fn writer_loop() {
+    loop {
+        {
+            let b = lock_batch();
+            if b.len() < WAKE_BYTES {
+                let _ = WAKE.wait_timeout(b, FLUSH_EVERY);
+            }
+        }
+        drain();
     }
 }
 
@@ -62,9 +103,7 @@ pub(crate) fn write_line(line: &[u8]) {
 
 /// Writes out every queued log line. Call it right before the process exits.
 pub fn flush_logs() {
-    if let Ok(mut b) = BATCH.lock() {
-        write_out(&mut b);
-    }
+    drain();
 }
 
 /// The writer the formatter writes to: appends to [`BATCH`].
@@ -73,12 +112,18 @@ struct Batched;
 
 impl Write for Batched {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut b = BATCH
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        b.extend_from_slice(line);
-        if b.len() >= BATCH_BYTES {
-            write_out(&mut b);
+        let (len, before) = {
+            let mut b = lock_batch();
+            let before = b.len();
+            b.extend_from_slice(line);
+            (b.len(), before)
+        };
+        if len >= MAX_BYTES {
+            // The writer thread is stuck behind a slow reader: wait for it here instead of
+            // dropping lines or growing without bound.
+            drain();
+        } else if before < WAKE_BYTES && len >= WAKE_BYTES {
+            WAKE.notify_one();
         }
         Ok(line.len())
     }
@@ -97,16 +142,11 @@ impl<'a> MakeWriter<'a> for Batched {
 }
 
 fn stderr_writer() -> Batched {
-    static FLUSHER: Once = Once::new();
-    FLUSHER.call_once(|| {
+    static WRITER: Once = Once::new();
+    WRITER.call_once(|| {
         let _ = std::thread::Builder::new()
-            .name("grpckit-log-flush".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(FLUSH_EVERY);
-                    flush_logs();
-                }
-            });
+            .name("grpckit-log-writer".into())
+            .spawn(writer_loop);
     });
     Batched
 }
