@@ -41,15 +41,7 @@ async fn limits_come_from_config() {
         .await
         .unwrap();
     let mut c = srv.users().await;
-    let e = c
-        .create_user(userpb::CreateUserRequest {
-            name: "n".repeat(2000),
-            email: "a@example.com".into(),
-            password: "password-123".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::ResourceExhausted);
+    refuses_an_oversized_create(&mut c).await;
     // Each message of a client stream is checked too.
     let items = vec![
         userpb::CreateUserRequest {
@@ -87,6 +79,20 @@ async fn limits_hold_without_the_middleware_stack() {
     .await
     .unwrap();
     let mut c = srv.users().await;
+    refuses_an_oversized_create(&mut c).await;
+    c.create_user(userpb::CreateUserRequest {
+        name: "ok".into(),
+        email: "ok@example.com".into(),
+        password: "password-123".into(),
+    })
+    .await
+    .unwrap();
+}
+
+/// A 2000-byte name against a 1024-byte limit: `RESOURCE_EXHAUSTED`.
+async fn refuses_an_oversized_create(
+    c: &mut userpb::user_service_client::UserServiceClient<tonic::transport::Channel>,
+) {
     let e = c
         .create_user(userpb::CreateUserRequest {
             name: "n".repeat(2000),
@@ -96,11 +102,4 @@ async fn limits_hold_without_the_middleware_stack() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted);
-    c.create_user(userpb::CreateUserRequest {
-        name: "ok".into(),
-        email: "ok@example.com".into(),
-        password: "password-123".into(),
-    })
-    .await
-    .unwrap();
 }
