@@ -1,31 +1,46 @@
 //! Message size limits: an oversized message gets RESOURCE_EXHAUSTED, the server keeps serving.
 
-use grpckit_services::proto::user::v1 as userpb;
+use grpckit_services::proto::user::v1::{
+    self as userpb, CreateUserRequest, user_service_client::UserServiceClient,
+};
 use grpckit_test::TestServer;
-use tonic::Code;
+use tonic::{Code, transport::Channel};
+
+fn create(name: String, email: &str) -> CreateUserRequest {
+    CreateUserRequest {
+        name,
+        email: email.into(),
+        password: "password-123".into(),
+    }
+}
+
+/// A 2000-byte name against a 1024-byte limit: `RESOURCE_EXHAUSTED`.
+async fn refuses_an_oversized_create(c: &mut UserServiceClient<Channel>) {
+    let e = c
+        .create_user(create("n".repeat(2000), "a@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+}
+
+/// A normal call on the same connection still works.
+async fn still_serves(c: &mut UserServiceClient<Channel>) {
+    c.create_user(create("ok".into(), "ok@example.com"))
+        .await
+        .unwrap();
+}
 
 #[tokio::test]
 async fn oversized_messages_are_rejected_and_the_server_keeps_serving() {
     let srv = TestServer::start_open().await.unwrap(); // default: 4 MiB
     let mut c = srv.users().await;
-    let big = "x".repeat(5 * 1024 * 1024);
     let e = c
-        .create_user(userpb::CreateUserRequest {
-            name: big,
-            email: "big@example.com".into(),
-            password: "password-123".into(),
-        })
+        .create_user(create("x".repeat(5 * 1024 * 1024), "big@example.com"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     // Same connection and a new one still work.
-    c.create_user(userpb::CreateUserRequest {
-        name: "ok".into(),
-        email: "ok@example.com".into(),
-        password: "password-123".into(),
-    })
-    .await
-    .unwrap();
+    still_serves(&mut c).await;
     srv.users()
         .await
         .get_user(userpb::GetUserRequest {
@@ -44,29 +59,15 @@ async fn limits_come_from_config() {
     refuses_an_oversized_create(&mut c).await;
     // Each message of a client stream is checked too.
     let items = vec![
-        userpb::CreateUserRequest {
-            name: "fine".into(),
-            email: "f@example.com".into(),
-            password: "password-123".into(),
-        },
-        userpb::CreateUserRequest {
-            name: "n".repeat(2000),
-            email: "g@example.com".into(),
-            password: "password-123".into(),
-        },
+        create("fine".into(), "f@example.com"),
+        create("n".repeat(2000), "g@example.com"),
     ];
     let e = c
         .batch_create_users(futures::stream::iter(items))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted);
-    c.create_user(userpb::CreateUserRequest {
-        name: "ok".into(),
-        email: "ok@example.com".into(),
-        password: "password-123".into(),
-    })
-    .await
-    .unwrap();
+    still_serves(&mut c).await;
 }
 
 #[tokio::test]
@@ -80,26 +81,5 @@ async fn limits_hold_without_the_middleware_stack() {
     .unwrap();
     let mut c = srv.users().await;
     refuses_an_oversized_create(&mut c).await;
-    c.create_user(userpb::CreateUserRequest {
-        name: "ok".into(),
-        email: "ok@example.com".into(),
-        password: "password-123".into(),
-    })
-    .await
-    .unwrap();
-}
-
-/// A 2000-byte name against a 1024-byte limit: `RESOURCE_EXHAUSTED`.
-async fn refuses_an_oversized_create(
-    c: &mut userpb::user_service_client::UserServiceClient<tonic::transport::Channel>,
-) {
-    let e = c
-        .create_user(userpb::CreateUserRequest {
-            name: "n".repeat(2000),
-            email: "a@example.com".into(),
-            password: "password-123".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::ResourceExhausted);
+    still_serves(&mut c).await;
 }
