@@ -16,6 +16,7 @@ use tokio::time::{Instant, Sleep};
 use tonic::{Code, Status, body::Body};
 
 use super::{record::CallRecord, recover};
+use crate::framing::FrameScanner;
 
 /// Stream timers.
 pub(crate) struct Timers {
@@ -56,11 +57,8 @@ pub struct StackBody {
     rec: Option<Box<CallRecord>>,
     recover: bool,
     timers: Option<Timers>,
-    /// Bytes left of the message being sent (to count messages across chunks).
-    partial: usize,
-    /// Header bytes of a message header split across chunks.
-    header_left: usize,
-    header_len: [u8; 4],
+    /// Counts the messages sent, however they are split into chunks.
+    frames: FrameScanner,
     finished: bool,
 }
 
@@ -93,9 +91,7 @@ impl StackBody {
             rec,
             recover,
             timers,
-            partial: 0,
-            header_left: 5,
-            header_len: [0; 4],
+            frames: FrameScanner::default(),
             finished: false,
         }
     }
@@ -107,36 +103,18 @@ impl StackBody {
         b
     }
 
-    fn count(&mut self, mut data: &[u8]) {
-        let mut n = 0u32;
-        while !data.is_empty() {
-            if self.partial > 0 {
-                let take = self.partial.min(data.len());
-                self.partial -= take;
-                data = &data[take..];
-                continue;
-            }
-            // Reading a 5-byte header (flag + big-endian length).
-            let pos = 5 - self.header_left;
-            if pos > 0 {
-                self.header_len[pos - 1] = data[0];
-            }
-            self.header_left -= 1;
-            data = &data[1..];
-            if self.header_left == 0 {
-                n += 1;
-                self.partial = u32::from_be_bytes(self.header_len) as usize;
-                self.header_left = 5;
-            }
-        }
+    fn count(&mut self, data: &[u8]) {
+        let n = self.frames.count(data);
         if let Some(r) = &mut self.rec {
-            r.out_msgs += n;
+            r.out_msgs = r
+                .out_msgs
+                .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
             // Unary replies are counted when the call finishes (as go-grpc-prometheus does).
             if n > 0
                 && r.method.kind.server_streams()
                 && let Some(m) = &r.metrics
             {
-                m.response_messages(u64::from(n));
+                m.response_messages(n);
             }
         }
     }
