@@ -108,6 +108,19 @@ client:
     }
 
     #[test]
+    fn keep_alive_probe_parses_and_bad_names_are_refused() {
+        let cfg = parse_yaml("server:\n  keep_alive:\n    probe: http2\n").unwrap();
+        assert_eq!(
+            cfg.server.keep_alive.probe,
+            crate::config::KeepAliveProbe::Http2
+        );
+        let err = parse_yaml("server:\n  keep_alive:\n    probe: udp\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.keep_alive.probe"), "{err}");
+    }
+
+    #[test]
     fn bad_value_is_named() {
         let err = parse_yaml("server:\n  max_recv_size: 0\n")
             .unwrap_err()

@@ -21,9 +21,12 @@ use tonic::{
 };
 use tonic_health::server::HealthReporter;
 
-use super::{Shutdown, incoming::tcp_incoming};
+use super::{
+    Shutdown,
+    incoming::{tcp_incoming, tcp_keepalive},
+};
 use crate::{
-    config::{MiddlewareConfig, ServerConfig},
+    config::{KeepAliveProbe, MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
         auth::{AuthSecrets, KeyError},
@@ -202,7 +205,11 @@ impl ServerBuilder {
         let cfg = &self.config;
         let base = Server::builder()
             .max_concurrent_streams(Some(cfg.max_concurrent_streams))
-            .http2_keepalive_interval(Some(cfg.keep_alive.time))
+            // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
+            // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
+            .http2_keepalive_interval(
+                (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
+            )
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
             .tcp_nodelay(true)
@@ -230,7 +237,7 @@ impl ServerBuilder {
                 tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
             }
         };
-        let incoming = tcp_incoming(listener);
+        let incoming = tcp_incoming(listener, tcp_keepalive(&cfg.keep_alive));
         // Two arms because the layered and the bare router are different types.
         macro_rules! run {
             ($server:expr) => {{

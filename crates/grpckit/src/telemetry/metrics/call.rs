@@ -118,7 +118,10 @@ impl CallRecorder {
 impl Drop for CallRecorder {
     fn drop(&mut self) {
         // Dropped before the final status: the peer went away or the call was abandoned.
-        self.finish(Code::Cancelled);
+        // (Checked here first: a finished call's drop must not read the clock.)
+        if !self.done {
+            self.finish(Code::Cancelled);
+        }
     }
 }
 
