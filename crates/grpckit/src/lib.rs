@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+mod clock;
 pub mod config;
 pub mod error;
 pub mod framing;

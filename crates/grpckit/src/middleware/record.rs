@@ -71,6 +71,7 @@ impl CallRecord {
             if enabled {
                 AccessLine {
                     info,
+                    at: end,
                     method: &self.method.name,
                     kind: self.method.kind.as_str(),
                     code: code_name(code),

@@ -344,7 +344,11 @@ where
         });
         // 5. auth
         if let Some(auth) = &sh.auth {
-            match auth.load().decide(&method.name, req.headers()) {
+            match auth.load().decide_at(
+                &method.name,
+                req.headers(),
+                crate::clock::unix_secs(now.into_std()),
+            ) {
                 Ok(p) => rec.principal = p,
                 Err(st) => {
                     metrics::auth_rejected(if st.code() == Code::PermissionDenied {

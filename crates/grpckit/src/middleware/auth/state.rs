@@ -120,6 +120,15 @@ impl AuthState {
 
     /// Authenticates from headers: `Ok(None)` when no credentials were sent.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, &'static str> {
+        self.authenticate_at(headers, unix_now())
+    }
+
+    /// [`Self::authenticate`] at `now` (Unix seconds) for token expiry.
+    pub fn authenticate_at(
+        &self,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Result<Option<Principal>, &'static str> {
         if let Some(v) = headers.get(http::header::AUTHORIZATION) {
             let v = v.as_bytes();
             let token = v
@@ -127,7 +136,6 @@ impl AuthState {
                 .or_else(|| v.strip_prefix(b"bearer "))
                 .ok_or("authorization is not a Bearer token")?
                 .trim_ascii();
-            let now = unix_now();
             // A hit is byte-equal to a token that was verified before: no text checks needed.
             if let Some(p) = self.cache.get(token, now, self.keys.leeway) {
                 return Ok(Some(p));
@@ -161,8 +169,18 @@ impl AuthState {
 
     /// The per-call decision: the principal (if any) or the status to answer with.
     pub fn decide(&self, method: &str, headers: &HeaderMap) -> Result<Option<Principal>, Status> {
+        self.decide_at(method, headers, unix_now())
+    }
+
+    /// [`Self::decide`] at `now` (Unix seconds) for token expiry.
+    pub fn decide_at(
+        &self,
+        method: &str,
+        headers: &HeaderMap,
+        now: u64,
+    ) -> Result<Option<Principal>, Status> {
         let public = self.is_public(method);
-        match self.authenticate(headers) {
+        match self.authenticate_at(headers, now) {
             Ok(Some(p)) => {
                 if public || self.allows(&p, method) {
                     Ok(Some(p))
