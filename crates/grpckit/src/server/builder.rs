@@ -213,10 +213,10 @@ impl ServerBuilder {
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
             .tcp_nodelay(true)
-            // Always on, outermost first: tracing (zero cost when off), go-grpc-prometheus
-            // metrics, then the message size limit (oversized -> RESOURCE_EXHAUSTED; tonic
-            // alone says OUT_OF_RANGE). The fused interceptor chain (`self.stack`), when there
-            // is one, records the metrics and checks the size itself (fewer wrappers per call).
+            // Always on, outermost: tracing (zero cost when off). Then either the fused
+            // interceptor chain (`self.stack`), which records the go-grpc-prometheus metrics
+            // and checks the message size itself (oversized -> RESOURCE_EXHAUSTED; tonic
+            // alone says OUT_OF_RANGE), or, without it, the metrics and size layers (below).
             .layer(TraceLayer::server());
 
         let names = self.service_names.clone();

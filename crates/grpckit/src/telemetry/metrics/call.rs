@@ -91,7 +91,11 @@ impl CallRecorder {
     /// Records the end with `code` (only the first call counts).
     #[inline]
     pub(crate) fn finish(&mut self, code: Code) {
-        self.finish_at(code, Instant::now());
+        // Checked before the clock is read: finishing twice (e.g. the drop of a finished
+        // call) costs nothing.
+        if !self.done {
+            self.finish_at(code, Instant::now());
+        }
     }
 
     /// [`Self::finish`] with the clock already read by the caller.
@@ -118,10 +122,7 @@ impl CallRecorder {
 impl Drop for CallRecorder {
     fn drop(&mut self) {
         // Dropped before the final status: the peer went away or the call was abandoned.
-        // (Checked here first: a finished call's drop must not read the clock.)
-        if !self.done {
-            self.finish(Code::Cancelled);
-        }
+        self.finish(Code::Cancelled);
     }
 }
 
