@@ -56,8 +56,18 @@ impl App {
                 max: pool.options().get_max_connections(),
             }
         });
-        let bus: Arc<dyn EventBus> =
-            Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
+        let memory_bus = MemoryBus::new(&config.events);
+        let stats = memory_bus.stats_probe();
+        grpckit::telemetry::metrics::register_event_bus("memory", move || {
+            let s = stats();
+            grpckit::telemetry::metrics::BusStats {
+                topics: u64::try_from(s.topics).unwrap_or(u64::MAX),
+                retained_bytes: u64::try_from(s.retained_bytes).unwrap_or(u64::MAX),
+            }
+        });
+        // Ends on shutdown; removes topics whose replay history expired.
+        drop(memory_bus.spawn_sweeper(shutdown.clone()));
+        let bus: Arc<dyn EventBus> = Arc::new(memory_bus);
         let a = &config.auth;
         // One secret for issuing AND verifying (the auth middleware accepts Login tokens by
         // default); generated when not configured.
