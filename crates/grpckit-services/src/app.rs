@@ -14,12 +14,13 @@ use crate::{
     directory::{GrpcDirectory, LocalDirectory, UserDirectory},
     domain::user::{self as rules, Role, User},
     events::{EventBus, MemoryBus},
+    limits,
     order::{OrderApi, logistics},
     proto::{
         FILE_DESCRIPTOR_SET, order::v1::order_service_server::OrderServiceServer,
         user::v1::user_service_server::UserServiceServer,
     },
-    security::{TokenIssuer, hash_password},
+    security::{LoginBackoff, TokenIssuer, hash_password},
     store::{CachedUsers, SqlStore, UserPatch, UserStore},
     time::now_micros,
     user::UserApi,
@@ -35,6 +36,8 @@ pub struct App {
     users: Arc<dyn UserStore>,
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
+    /// Failed logins per email, shared by every builder's UserService.
+    backoff: Arc<LoginBackoff>,
     auth_secrets: AuthSecrets,
     /// The middleware stack, built by the first `server_builder` and shared by every later
     /// one (thread-per-core cores), so rate limits and hot reloads are process-wide.
@@ -100,6 +103,7 @@ impl App {
             users,
             bus,
             tokens,
+            backoff: Arc::default(),
             auth_secrets,
             stack: Arc::default(),
             shutdown,
@@ -134,7 +138,8 @@ impl App {
     }
 
     /// A server builder with the configured services added, message limits applied and the
-    /// middleware stack (`middleware:` config) in place. Every builder of one `App` shares
+    /// middleware stack (`middleware:` config, with the app's [`limits::default_rate_rules`]
+    /// when it has no rate-limit rules) in place. Every builder of one `App` shares
     /// the same stack state.
     pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
         let cfg = &self.config.server;
@@ -143,8 +148,9 @@ impl App {
             Some(Some(stack)) => b.stack(stack.clone()),
             Some(None) => b,
             None => {
+                let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
                 let b = b
-                    .middleware(&self.config.middleware, &self.auth_secrets)
+                    .middleware(&middleware, &self.auth_secrets)
                     .map_err(|e| ServiceError::Internal(format!("middleware config: {e}")))?;
                 let _ = self.stack.set(b.stack_layer());
                 b
@@ -157,7 +163,8 @@ impl App {
                 self.bus.clone(),
                 self.tokens.clone(),
                 self.shutdown.clone(),
-            );
+            )
+            .with_backoff(self.backoff.clone());
             b = b.add_service(
                 UserServiceServer::new(api)
                     .max_decoding_message_size(cfg.max_recv_size)
