@@ -64,6 +64,10 @@ impl History {
 
     /// Appends an event already accounted for.
     pub(super) fn push(&mut self, event: Event, size: usize, at: Instant) {
+        // Most topics hold one or two events: start with room for one, not the default four.
+        if self.entries.capacity() == 0 {
+            self.entries.reserve_exact(1);
+        }
         self.bytes += size;
         self.entries.push_back(Entry { at, size, event });
     }
