@@ -14,12 +14,13 @@ use crate::{
     directory::{GrpcDirectory, LocalDirectory, UserDirectory},
     domain::user::{self as rules, Role, User},
     events::{EventBus, MemoryBus},
+    limits,
     order::{OrderApi, logistics},
     proto::{
         FILE_DESCRIPTOR_SET, order::v1::order_service_server::OrderServiceServer,
         user::v1::user_service_server::UserServiceServer,
     },
-    security::{TokenIssuer, hash_password},
+    security::{LoginBackoff, TokenIssuer, hash_password},
     store::{CachedUsers, SqlStore, UserPatch, UserStore},
     time::now_micros,
     user::UserApi,
@@ -35,6 +36,8 @@ pub struct App {
     users: Arc<dyn UserStore>,
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
+    /// Failed logins per email, shared by every builder's UserService.
+    backoff: Arc<LoginBackoff>,
     auth_secrets: AuthSecrets,
     /// The middleware stack, built by the first `server_builder` and shared by every later
     /// one (thread-per-core cores), so rate limits and hot reloads are process-wide.
@@ -56,8 +59,18 @@ impl App {
                 max: pool.options().get_max_connections(),
             }
         });
-        let bus: Arc<dyn EventBus> =
-            Arc::new(MemoryBus::new(config.events.history, config.events.buffer));
+        let memory_bus = MemoryBus::new(&config.events);
+        let stats = memory_bus.stats_probe();
+        grpckit::telemetry::metrics::register_event_bus("memory", move || {
+            let s = stats();
+            grpckit::telemetry::metrics::BusStats {
+                topics: u64::try_from(s.topics).unwrap_or(u64::MAX),
+                retained_bytes: u64::try_from(s.retained_bytes).unwrap_or(u64::MAX),
+            }
+        });
+        // Ends on shutdown; removes topics whose replay history expired.
+        drop(memory_bus.spawn_sweeper(shutdown.clone()));
+        let bus: Arc<dyn EventBus> = Arc::new(memory_bus);
         let a = &config.auth;
         // One secret for issuing AND verifying (the auth middleware accepts Login tokens by
         // default); generated when not configured.
@@ -90,6 +103,7 @@ impl App {
             users,
             bus,
             tokens,
+            backoff: Arc::default(),
             auth_secrets,
             stack: Arc::default(),
             shutdown,
@@ -124,7 +138,8 @@ impl App {
     }
 
     /// A server builder with the configured services added, message limits applied and the
-    /// middleware stack (`middleware:` config) in place. Every builder of one `App` shares
+    /// middleware stack (`middleware:` config, with the app's [`limits::default_rate_rules`]
+    /// when it has no rate-limit rules) in place. Every builder of one `App` shares
     /// the same stack state.
     pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
         let cfg = &self.config.server;
@@ -133,8 +148,9 @@ impl App {
             Some(Some(stack)) => b.stack(stack.clone()),
             Some(None) => b,
             None => {
+                let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
                 let b = b
-                    .middleware(&self.config.middleware, &self.auth_secrets)
+                    .middleware(&middleware, &self.auth_secrets)
                     .map_err(|e| ServiceError::Internal(format!("middleware config: {e}")))?;
                 let _ = self.stack.set(b.stack_layer());
                 b
@@ -147,7 +163,8 @@ impl App {
                 self.bus.clone(),
                 self.tokens.clone(),
                 self.shutdown.clone(),
-            );
+            )
+            .with_backoff(self.backoff.clone());
             b = b.add_service(
                 UserServiceServer::new(api)
                     .max_decoding_message_size(cfg.max_recv_size)

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod order;
 pub mod proto;
 pub mod security;

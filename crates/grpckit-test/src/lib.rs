@@ -12,7 +12,7 @@ pub use auth::{TEST_PASSWORD, TestUser, authed, login, sign_up};
 pub use http::http_get;
 pub use postgres::{PgDatabase, postgres_or_skip};
 pub use process::ServerProcess;
-pub use server::{TestServer, test_config};
+pub use server::{TestServer, roomy_rate_rules, roomy_rate_rules_yaml, test_config};
 
 /// Whether the suite runs under CI (`CI=true`): missing outside tools then fail loudly.
 pub fn under_ci() -> bool {

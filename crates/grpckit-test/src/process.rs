@@ -31,7 +31,9 @@ fn field(line: &str, key: &str) -> Option<SocketAddr> {
 }
 
 impl ServerProcess {
-    /// Runs `bin server ARGS` with listeners on 127.0.0.1:0 unless given in `args`.
+    /// Runs `bin server ARGS` with listeners on 127.0.0.1:0 unless given in `args`, and with
+    /// roomy limits on the public methods (a `grpckit-test-limits.yaml` in `cwd`, through
+    /// `GRPCKIT_CONFIG`) unless `--config` or `GRPCKIT_CONFIG` is given.
     pub fn spawn(
         bin: &Path,
         args: &[&str],
@@ -71,6 +73,13 @@ impl ServerProcess {
         cmd.args(args)
             .env("GRPCKIT_LOG_FORMAT", "json")
             .env_remove("RUST_LOG");
+        // Roomy limits on the public methods unless the test brings its own config.
+        if !args.contains(&"--config") && !envs.iter().any(|(k, _)| *k == "GRPCKIT_CONFIG") {
+            let limits = cwd.join("grpckit-test-limits.yaml");
+            std::fs::write(&limits, crate::server::roomy_rate_rules_yaml())
+                .with_context(|| format!("cannot write {}", limits.display()))?;
+            cmd.env("GRPCKIT_CONFIG", &limits);
+        }
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use grpckit::config::Config;
+use grpckit::config::{Config, RateRule};
 use grpckit_cli::server::{RunningServer, start};
 use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient,
@@ -10,8 +10,35 @@ use grpckit_services::proto::{
 };
 use tonic::transport::Channel;
 
+/// Per-client-address limits on the public methods roomy enough for suites that sign up and
+/// log in many times from 127.0.0.1 (the app's defaults allow a burst of 5). Tests of the
+/// throttling itself clear `middleware.rate_limit.rules` to get the defaults back.
+pub fn roomy_rate_rules() -> Vec<RateRule> {
+    grpckit_services::limits::default_rate_rules()
+        .into_iter()
+        .map(|r| RateRule {
+            per_second: ROOMY,
+            burst: ROOMY,
+            ..r
+        })
+        .collect()
+}
+
+const ROOMY: u32 = 1_000_000;
+
+/// [`roomy_rate_rules`] as a YAML config file, for server processes.
+pub fn roomy_rate_rules_yaml() -> String {
+    let mut y = String::from("middleware:\n  rate_limit:\n    rules:\n");
+    for m in grpckit_services::limits::PUBLIC_METHODS {
+        y.push_str(&format!(
+            "      - {{ methods: \"{m}\", per_second: {ROOMY}, burst: {ROOMY} }}\n"
+        ));
+    }
+    y
+}
+
 /// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, a fast
-/// logistics simulator and a short grace period.
+/// logistics simulator, a short grace period and [`roomy_rate_rules`].
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
     cfg.server.address = "127.0.0.1".into();
@@ -22,6 +49,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     cfg.logistics.interval = Duration::from_millis(100);
     cfg.auth.jwt_secret = "test-secret-test-secret-test-secret".into();
     cfg.middleware.audit.file = dir.join("audit.log");
+    cfg.middleware.rate_limit.rules = roomy_rate_rules();
     cfg
 }
 

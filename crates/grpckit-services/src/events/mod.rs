@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 
-pub use memory::MemoryBus;
+pub use memory::{BusStats, MemoryBus};
 
 /// An event on the bus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,33 @@ pub struct Event {
     pub at: i64,
     /// What happened.
     pub body: EventBody,
+}
+
+impl Event {
+    /// Approximate heap and inline bytes held by the event (for the bus's memory bounds).
+    pub fn approx_bytes(&self) -> usize {
+        let body = match &self.body {
+            EventBody::Activity {
+                user_id,
+                description,
+                order_id,
+                ..
+            } => user_id.len() + description.len() + order_id.len(),
+            EventBody::Tracking {
+                order_id,
+                status,
+                description,
+            } => order_id.len() + status.len() + description.len(),
+            EventBody::Chat {
+                order_id,
+                participant,
+                sender,
+                text,
+                ..
+            } => order_id.len() + participant.len() + sender.len() + text.len(),
+        };
+        std::mem::size_of::<Self>() + self.id.len() + body
+    }
 }
 
 /// Event payloads.
@@ -66,7 +93,8 @@ pub enum EventBody {
 /// A live subscription. Dropping it unsubscribes.
 pub type Subscription = Pin<Box<dyn Stream<Item = Event> + Send + 'static>>;
 
-/// Publish/subscribe by topic with a short replayable history.
+/// Publish/subscribe by topic with a short replayable history (bounded in count, bytes and
+/// age: see the `events:` config).
 #[async_trait]
 pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// Publishes to every current subscriber of `topic` (never blocks on slow ones).

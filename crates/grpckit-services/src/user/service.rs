@@ -1,10 +1,12 @@
 //! The UserService handlers: proto in, domain rules, store, events out.
 
-use std::{pin::Pin, sync::Arc};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
 use grpckit::server::Shutdown;
+use tokio::time::Instant;
 use tonic::{Request, Response, Status, Streaming};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use super::convert::user_to_pb;
 use crate::{
@@ -16,7 +18,8 @@ use crate::{
     events::{EventBody, EventBus, event, user_topic},
     proto::user::v1::{self as pb, ActivityKind, user_service_server::UserService},
     security::{
-        DUMMY_HASH, TokenIssuer, caller, check_owner, check_reader, hash_password, verify_password,
+        DUMMY_HASH, LoginBackoff, TokenIssuer, caller, check_owner, check_reader, hash_password,
+        verify_password,
     },
     store::{UserPatch, UserStore},
     time::{now_micros, to_timestamp},
@@ -27,17 +30,27 @@ const MAX_REPLAY: usize = 1000;
 /// Most items accepted by one `BatchCreateUsers` call.
 const MAX_BATCH: u32 = 10_000;
 
+/// `RESOURCE_EXHAUSTED` with a `google.rpc.RetryInfo` detail, for an email in back-off.
+fn too_many_failures(wait: Duration) -> Status {
+    Status::with_error_details(
+        tonic::Code::ResourceExhausted,
+        "too many failed logins for this email: retry later",
+        ErrorDetails::with_retry_info(Some(wait)),
+    )
+}
+
 /// The UserService implementation.
 #[derive(Debug, Clone)]
 pub struct UserApi {
     store: Arc<dyn UserStore>,
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
+    backoff: Arc<LoginBackoff>,
     shutdown: Shutdown,
 }
 
 impl UserApi {
-    /// Wires the service.
+    /// Wires the service with the default back-off after failed logins.
     pub fn new(
         store: Arc<dyn UserStore>,
         bus: Arc<dyn EventBus>,
@@ -48,8 +61,16 @@ impl UserApi {
             store,
             bus,
             tokens,
+            backoff: Arc::default(),
             shutdown,
         }
+    }
+
+    /// Uses `backoff` (shared by every copy of the service in the process).
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Arc<LoginBackoff>) -> Self {
+        self.backoff = backoff;
+        self
     }
 
     async fn activity(&self, user_id: &str, kind: ActivityKind, description: String) {
@@ -265,14 +286,21 @@ impl UserService for UserApi {
             return Err(denied().into());
         }
         let email = rules::normalize_email(&req.email);
+        // Checked before the password, for every email, so it reveals nothing.
+        if let Err(wait) = self.backoff.check(&email, Instant::now()) {
+            return Err(too_many_failures(wait));
+        }
         let Some(user) = self.store.get_user_by_email(&email).await? else {
             // Same cost as a real check, so timing does not reveal which emails exist.
             let _ = verify_password(req.password, DUMMY_HASH.into()).await;
+            self.backoff.failed(&email, Instant::now());
             return Err(denied().into());
         };
         if !verify_password(req.password, user.password_hash.clone()).await? {
+            self.backoff.failed(&email, Instant::now());
             return Err(denied().into());
         }
+        self.backoff.succeeded(&email);
         let token =
             self.tokens
                 .issue(&user.id, &user.email, vec![user.role.as_str().to_owned()])?;

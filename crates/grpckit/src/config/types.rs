@@ -364,12 +364,23 @@ impl Default for AuthConfig {
     }
 }
 
-/// `events:` section.
+/// `events:` section. A topic exists while it has subscribers or retains replay history;
+/// history is bounded by count, bytes per topic, age and a process-wide byte budget.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
-    /// Events kept per topic for replay. Default `100`.
+    /// Events kept per topic for replay (`0`: no replay history). Default `100`.
     pub history: usize,
+    /// Bytes of replay history kept per topic (approximate, oldest evicted first).
+    /// Default `65536` (64 KiB).
+    pub history_bytes: usize,
+    /// How long a published event stays replayable (`0s`: no replay history); an idle
+    /// topic is removed once its newest event is older. Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub replay_window: Duration,
+    /// Bytes of replay history kept by the whole process; past it new events are delivered
+    /// but not retained. Default `67108864` (64 MiB).
+    pub max_retained_bytes: usize,
     /// Per-subscriber buffer; a subscriber further behind skips ahead. Default `256`.
     pub buffer: usize,
 }
@@ -378,6 +389,9 @@ impl Default for EventsConfig {
     fn default() -> Self {
         Self {
             history: 100,
+            history_bytes: 64 * 1024,
+            replay_window: Duration::from_secs(60),
+            max_retained_bytes: 64 * 1024 * 1024,
             buffer: 256,
         }
     }

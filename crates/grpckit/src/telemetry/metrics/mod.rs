@@ -1,11 +1,12 @@
 //! Prometheus metrics: the go-grpc-prometheus series for server and client calls, process
-//! metrics, DB pool gauges, rejection counters, in-flight calls and build info, in one
+//! metrics, DB pool and event bus gauges, rejection counters, in-flight calls and build info, in one
 //! registry rendered at `/metrics` on the admin port; plus the sliding-window call statistics
 //! behind the live page (`/`, `/stats`).
 //!
 //! Handles are resolved once per (method, side) and once per (method, side, code): a call
 //! records with a handful of atomic adds and allocates nothing.
 
+mod bus;
 mod call;
 pub(crate) mod grpc;
 mod http;
@@ -22,6 +23,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 /// Counts gRPC messages in a byte stream (see [`crate::framing`]).
 pub use crate::framing::FrameScanner as FrameCounter;
+pub use bus::{BusStats, register_event_bus};
 pub use call::MeteredBody;
 pub(crate) use call::{CallRecorder, count_body, grpc_status};
 pub use grpc::{CODE_NAMES, Side};
@@ -93,6 +95,7 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
         registry.register(Box::new(pool::PoolCollector::new()?))?;
+        registry.register(Box::new(bus::BusCollector::new()?))?;
         Ok(Self {
             registry,
             server,
