@@ -10,8 +10,8 @@ use grpckit_services::proto::{
 };
 use tonic::transport::Channel;
 
-/// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, a fast
-/// logistics simulator and a short grace period.
+/// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, the audit
+/// trail in `dir/audit.log`, a fast logistics simulator and a short grace period.
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
     cfg.server.address = "127.0.0.1".into();
@@ -21,7 +21,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     cfg.database.url = format!("sqlite://{}", dir.join("grpckit.db").display());
     cfg.logistics.interval = Duration::from_millis(100);
     cfg.auth.jwt_secret = "test-secret-test-secret-test-secret".into();
-    cfg.middleware.audit.file = dir.join("audit.log");
+    // The audit trail in the test's own file (the default sink is stderr).
+    cfg.middleware.audit.sink = grpckit::config::AuditSinkKind::File;
+    cfg.middleware.audit.file.path = dir.join("audit.log");
     cfg
 }
 

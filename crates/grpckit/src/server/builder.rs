@@ -177,7 +177,7 @@ impl ServerBuilder {
 
     /// Adds health and reflection to the added services' routes; returns the routes and
     /// every routed service name (for the stack's unknown-method answer).
-    fn routes(&self) -> Result<(Routes, Vec<&'static str>), ServeError> {
+    fn all_routes(&self) -> Result<(Routes, Vec<&'static str>), ServeError> {
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let mut names = self.service_names.clone();
@@ -201,7 +201,7 @@ impl ServerBuilder {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
 
-        let (routes, routed) = self.routes()?;
+        let (routes, routed) = self.all_routes()?;
 
         let cfg = &self.config;
         let base = Server::builder()
