@@ -55,10 +55,6 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-fn health_name<S: NamedService>(_: &S) -> &'static str {
-    S::NAME
-}
-
 /// Builds and runs a gRPC server with health, reflection and graceful shutdown.
 ///
 /// Reflection describes every registered descriptor set and, for every server, the
@@ -181,7 +177,7 @@ impl ServerBuilder {
         let mut routes = self.routes.clone();
         routes.add_service(self.health.1.clone());
         let mut names = self.service_names.clone();
-        names.push(health_name(&self.health.1));
+        names.push(super::reflection::name_of(&self.health.1));
         names.extend(super::reflection::add_routes(
             &mut routes,
             &self.descriptor_sets,

@@ -62,7 +62,8 @@ pub fn google_rpc_descriptors() -> &'static [u8] {
     &GOOGLE_RPC
 }
 
-fn name_of<S: NamedService>(_: &S) -> &'static str {
+/// The service name of a routed service value.
+pub(super) fn name_of<S: NamedService>(_: &S) -> &'static str {
     S::NAME
 }
 
