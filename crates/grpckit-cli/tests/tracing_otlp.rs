@@ -74,7 +74,7 @@ fn spawn(dir: &std::path::Path, name: &str, otlp: SocketAddr, args: &[&str]) -> 
     std::fs::write(
         &cfg,
         format!(
-            "telemetry:\n  tracing:\n    enabled: true\n    endpoint: http://{otlp}\n    sample_ratio: 1.0\n    service_name: {name}\n    batch_delay: 100ms\nlogistics:\n  enabled: false\n"
+            "telemetry:\n  tracing:\n    enabled: true\n    endpoint: http://{otlp}\n    sample_ratio: 1.0\n    service_name: {name}\n    batch_delay: 100ms\nlogistics:\n  enabled: false\nmiddleware:\n  log:\n    success_sample: 1.0\n"
         ),
     )
     .expect("write config");

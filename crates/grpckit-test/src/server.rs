@@ -37,8 +37,9 @@ pub fn roomy_rate_rules_yaml() -> String {
     y
 }
 
-/// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, a fast
-/// logistics simulator, a short grace period and [`roomy_rate_rules`].
+/// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, the audit
+/// trail in `dir/audit.log`, a fast logistics simulator, a short grace period and
+/// [`roomy_rate_rules`].
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
     cfg.server.address = "127.0.0.1".into();
@@ -48,7 +49,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     cfg.database.url = format!("sqlite://{}", dir.join("grpckit.db").display());
     cfg.logistics.interval = Duration::from_millis(100);
     cfg.auth.jwt_secret = "test-secret-test-secret-test-secret".into();
-    cfg.middleware.audit.file = dir.join("audit.log");
+    // The audit trail in the test's own file (the default sink is stderr).
+    cfg.middleware.audit.sink = grpckit::config::AuditSinkKind::File;
+    cfg.middleware.audit.file.path = dir.join("audit.log");
     cfg.middleware.rate_limit.rules = roomy_rate_rules();
     cfg
 }

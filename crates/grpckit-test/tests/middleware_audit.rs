@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use grpckit::config::AuditSinkKind;
 use grpckit_services::proto::{order::v1 as opb, user::v1 as upb};
 use grpckit_test::{TEST_PASSWORD, TestServer, authed, sign_up};
 
@@ -33,7 +34,11 @@ async fn audit_records_without_secrets() {
         .with_writer(move || w.clone())
         .init();
 
-    let srv = TestServer::start().await.unwrap();
+    // The file sink, explicitly (the default sink is stderr); the harness puts the file in
+    // the server's temp dir.
+    let srv = TestServer::start_with(|c| c.middleware.audit.sink = AuditSinkKind::File)
+        .await
+        .unwrap();
     let audit_path = srv.dir.as_ref().unwrap().path().join("audit.log");
     let mut users = srv.users().await;
     let mut orders = srv.orders().await;
@@ -100,6 +105,7 @@ async fn audit_records_without_secrets() {
             .find(|r| r["method"] == m)
             .unwrap_or_else(|| panic!("no record for {m}: {text}"))
     };
+    assert!(recs.iter().all(|r| r["stream"] == "audit"), "{text}");
     let create = find("user.v1.UserService/CreateUser");
     assert_eq!(create["code"], "OK");
     assert_eq!(create["principal"], "anonymous");

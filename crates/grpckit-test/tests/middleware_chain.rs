@@ -134,7 +134,8 @@ async fn serve(
     let dir = tempfile::tempdir().unwrap();
     let mut mw = MiddlewareConfig::default();
     mw.auth.enabled = false;
-    mw.audit.file = dir.path().join("audit.log");
+    mw.audit.sink = grpckit::config::AuditSinkKind::File;
+    mw.audit.file.path = dir.path().join("audit.log");
     tweak(&mut mw);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -256,6 +257,17 @@ async fn validation_lists_every_violation_for_unary_and_client_streams() {
     fields.sort_unstable();
     // An empty name breaks two rules (min_len and the non-blank pattern): both are listed.
     assert_eq!(fields, ["email", "name", "name", "password"], "{br:?}");
+    // The message says why, not only which fields: each distinct "field: reason" pair.
+    let msg = e.message();
+    for pair in [
+        "name: value length must be at least 1 characters",
+        "email: value must be a valid email address",
+        "password: value length must be at least 8 characters",
+    ] {
+        assert!(msg.contains(pair), "{pair:?} missing from {msg:?}");
+    }
+    assert!(msg.starts_with("invalid request: "), "{msg}");
+    assert!(!msg.contains("name, name"), "{msg}");
     // Client stream: the second message is invalid -> the call fails, the handler never sees it.
     let ok = pb::CreateUserRequest {
         name: "a".into(),

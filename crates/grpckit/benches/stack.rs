@@ -84,7 +84,8 @@ fn secrets() -> AuthSecrets {
 
 fn full_config(dir: &std::path::Path) -> MiddlewareConfig {
     let mut cfg = MiddlewareConfig::default();
-    cfg.audit.file = dir.join("audit.log");
+    cfg.audit.sink = grpckit::config::AuditSinkKind::File;
+    cfg.audit.file.path = dir.join("audit.log");
     cfg.rate_limit.rules = vec![RateRule {
         methods: "*".into(),
         per_second: 1_000_000_000,

@@ -120,6 +120,60 @@ pub fn status_with_violations(
     Status::with_error_details(code, message, details)
 }
 
+/// Most bytes of "field: reason" text in a validation status message; the violations past it
+/// are counted ("… and 3 more") and all of them stay in the `BadRequest` detail.
+pub const MAX_VIOLATIONS_MESSAGE: usize = 512;
+
+/// `INVALID_ARGUMENT` for a request that breaks field rules: the message lists each distinct
+/// "field: reason" pair (`invalid request: name: value length must be at least 1 characters;
+/// email: ...`, at most [`MAX_VIOLATIONS_MESSAGE`] bytes of them) so a caller that only shows
+/// the message still sees why, and the `google.rpc.BadRequest` detail carries every violation.
+///
+/// # Examples
+/// ```
+/// use grpckit::error::{FieldViolation, invalid_request};
+/// let st = invalid_request(&[FieldViolation::new("email", "value must be a valid email address")]);
+/// assert_eq!(st.message(), "invalid request: email: value must be a valid email address");
+/// ```
+pub fn invalid_request(violations: &[FieldViolation]) -> Status {
+    let mut distinct: Vec<FieldViolation> = Vec::with_capacity(violations.len());
+    for v in violations {
+        if !distinct.contains(v) {
+            distinct.push(v.clone());
+        }
+    }
+    let message = violations_message(&distinct, MAX_VIOLATIONS_MESSAGE);
+    status_with_violations(Code::InvalidArgument, message, &distinct)
+}
+
+/// `invalid request: f: why; g: why`, with at most `max` bytes of pairs: a pair that does not
+/// fit ends the list with "… and N more" (a first pair longer than `max` is cut at a char
+/// boundary).
+fn violations_message(violations: &[FieldViolation], max: usize) -> String {
+    let mut list = String::new();
+    for (i, v) in violations.iter().enumerate() {
+        let pair = format!("{}: {}", v.field, v.description);
+        let sep = if i == 0 { "" } else { "; " };
+        if list.len() + sep.len() + pair.len() > max {
+            let rest = if i == 0 {
+                list.push_str(&pair[..pair.floor_char_boundary(max)]);
+                list.push('…');
+                violations.len() - 1
+            } else {
+                list.push_str(" …");
+                violations.len() - i
+            };
+            if rest > 0 {
+                list.push_str(&format!(" and {rest} more"));
+            }
+            break;
+        }
+        list.push_str(sep);
+        list.push_str(&pair);
+    }
+    format!("invalid request: {list}")
+}
+
 /// The canonical upper-case name of a code, e.g. `ALREADY_EXISTS`.
 pub fn code_name(code: Code) -> &'static str {
     match code {
@@ -174,6 +228,45 @@ mod tests {
         assert_eq!(st.code(), Code::InvalidArgument);
         let br = st.get_details_bad_request().unwrap();
         assert_eq!(br.field_violations.len(), 2);
+    }
+
+    #[test]
+    fn invalid_request_names_each_field_and_reason_once() {
+        let st = invalid_request(&[
+            FieldViolation::new("name", "too short"),
+            FieldViolation::new("name", "blank"),
+            FieldViolation::new("email", "not an email"),
+            FieldViolation::new("name", "too short"),
+        ]);
+        assert_eq!(st.code(), Code::InvalidArgument);
+        assert_eq!(
+            st.message(),
+            "invalid request: name: too short; name: blank; email: not an email"
+        );
+        assert_eq!(
+            st.get_details_bad_request().unwrap().field_violations.len(),
+            3
+        );
+    }
+
+    #[test]
+    fn violations_message_is_bounded_at_a_char_boundary() {
+        let many: Vec<_> = (0..100)
+            .map(|i| FieldViolation::new(format!("items[{i}].sku"), "value is required"))
+            .collect();
+        let msg = violations_message(&many, 100);
+        assert!(msg.len() < 100 + 40, "{msg}");
+        assert!(msg.ends_with(" more"), "{msg}");
+        let shown = msg.matches("value is required").count();
+        assert!(msg.contains(&format!("and {} more", 100 - shown)), "{msg}");
+        // One huge multi-byte reason: cut inside the pair, never inside a char.
+        let huge = [
+            FieldViolation::new("f", "é".repeat(400)),
+            FieldViolation::new("g", "x"),
+        ];
+        let msg = violations_message(&huge, 51);
+        assert!(msg.starts_with("invalid request: f: é"), "{msg}");
+        assert!(msg.ends_with("é… and 1 more"), "{msg}");
     }
 
     #[test]

@@ -477,6 +477,7 @@ impl Config {
             return Err("server.user_service: required when serving only the order service".into());
         }
         self.client.validate()?;
+        self.middleware.audit.validate()?;
         if self.database.max_connections == 0 {
             return Err("database.max_connections: must be greater than 0".into());
         }

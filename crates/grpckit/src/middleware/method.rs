@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tonic::Status;
+
 /// The four gRPC call kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -130,12 +132,17 @@ pub fn is_mutating(method: &str) -> bool {
 pub struct MethodTable {
     by_path: foldhash::HashMap<Box<str>, Arc<MethodInfo>>,
     list: Vec<Arc<MethodInfo>>,
+    /// Services whose descriptors are known: every method of theirs is in the table.
+    services: foldhash::HashSet<Box<str>>,
 }
 
 impl MethodTable {
     /// Adds a method.
     pub(crate) fn insert(&mut self, mut info: MethodInfo) {
         info.index = self.list.len();
+        if let Some((svc, _)) = info.name.rsplit_once('/') {
+            self.services.insert(svc.into());
+        }
         let info = Arc::new(info);
         self.by_path
             .insert(format!("/{}", info.name).into(), info.clone());
@@ -145,6 +152,30 @@ impl MethodTable {
     /// Every known method.
     pub fn methods(&self) -> &[Arc<MethodInfo>] {
         &self.list
+    }
+
+    /// Whether the descriptors of `service` (`pkg.Service`) are known.
+    pub fn has_service(&self, service: &str) -> bool {
+        self.services.contains(service)
+    }
+
+    /// The `UNIMPLEMENTED` answer for a path that is not in the table (as grpc-go words it),
+    /// when it surely names no method: its service is known and lacks it, or the service is
+    /// not among the `routed` ones. `None` when it may be routed without descriptors.
+    pub fn unknown(
+        &self,
+        path: &str,
+        routed: Option<&foldhash::HashSet<Box<str>>>,
+    ) -> Option<Status> {
+        let (service, method) = path.trim_start_matches('/').rsplit_once('/')?;
+        if self.has_service(service) {
+            return Some(Status::unimplemented(format!(
+                "unknown method {method} for service {service}"
+            )));
+        }
+        routed
+            .is_some_and(|r| !r.contains(service))
+            .then(|| Status::unimplemented(format!("unknown service {service}")))
     }
 
     /// Looks up an HTTP path (`/pkg.Service/Method`); unknown paths get a fresh info.
@@ -189,6 +220,36 @@ mod tests {
             MethodPattern::new("grpc.reflection.*")
                 .matches("grpc.reflection.v1.ServerReflection/X")
         );
+    }
+
+    fn info(name: &str) -> MethodInfo {
+        MethodInfo {
+            name: name.into(),
+            index: 0,
+            kind: CallKind::Unary,
+            input_type: None,
+            has_rules: false,
+            audited: false,
+            set: 0,
+            metered: crate::telemetry::metrics::lookup(&format!("/{name}")),
+        }
+    }
+
+    #[test]
+    fn unknown_methods_and_services() {
+        let mut t = MethodTable::default();
+        t.insert(info("a.v1.Svc/Get"));
+        let routed: foldhash::HashSet<Box<str>> = ["a.v1.Svc".into(), "b.NoDescriptors".into()]
+            .into_iter()
+            .collect();
+        let st = t.unknown("/a.v1.Svc/NoSuch", None).unwrap();
+        assert_eq!(st.code(), tonic::Code::Unimplemented);
+        assert_eq!(st.message(), "unknown method NoSuch for service a.v1.Svc");
+        let st = t.unknown("/foo.Bar/Baz", Some(&routed)).unwrap();
+        assert_eq!(st.message(), "unknown service foo.Bar");
+        // Without the routed list, or routed without descriptors: it may exist.
+        assert!(t.unknown("/foo.Bar/Baz", None).is_none());
+        assert!(t.unknown("/b.NoDescriptors/Any", Some(&routed)).is_none());
     }
 
     #[test]

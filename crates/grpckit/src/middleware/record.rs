@@ -14,12 +14,12 @@ use tonic::Code;
 use super::{
     audit::AuditRecord,
     auth::Principal,
-    log::AccessLine,
-    method::{MethodInfo, MethodPattern},
+    log::{AccessLine, Verdict},
+    method::MethodInfo,
     stack::StackShared,
     validate::Inspected,
 };
-use crate::{config::AccessLevel, error::code_name, telemetry::metrics::CallRecorder};
+use crate::{error::code_name, telemetry::metrics::CallRecorder};
 
 /// See the module docs.
 pub(crate) struct CallRecord {
@@ -59,18 +59,24 @@ impl CallRecord {
         let elapsed = end.saturating_duration_since(self.start);
         let sh = &self.shared;
         if let Some(policy) = &sh.log {
-            let policy = policy.load();
-            let quiet = MethodPattern::any(&policy.quiet, &self.method.name);
-            let info = !quiet && (code != Code::Ok || policy.level == AccessLevel::Info);
-            let enabled = if info {
-                tracing::enabled!(target: "grpckit::access", tracing::Level::INFO)
-            } else {
-                tracing::enabled!(target: "grpckit::access", tracing::Level::DEBUG)
-                    && (quiet || policy.level != AccessLevel::Off)
-            };
+            let (info, slow, enabled) =
+                match policy.load().verdict(&self.method.name, code, elapsed) {
+                    Verdict::Info { slow } => (
+                        true,
+                        slow,
+                        tracing::enabled!(target: "grpckit::access", tracing::Level::INFO),
+                    ),
+                    Verdict::Debug => (
+                        false,
+                        false,
+                        tracing::enabled!(target: "grpckit::access", tracing::Level::DEBUG),
+                    ),
+                    Verdict::Skip => (false, false, false),
+                };
             if enabled {
                 AccessLine {
                     info,
+                    slow,
                     at: end,
                     method: &self.method.name,
                     kind: self.method.kind.as_str(),

@@ -8,7 +8,9 @@
 //! [`GrpcStackLayer::limit_messages`] the request messages are held to a size limit):
 //! 1. **recover** — panics in the handler future or while a response stream is polled
 //! 2. **log** — request id (taken or generated, echoed in `x-request-id`) + access line
-//! 3. **auth** — JWT / API key -> [`Principal`]; RBAC -> `PERMISSION_DENIED`
+//! 3. **auth** — JWT / API key -> [`Principal`]; RBAC -> `PERMISSION_DENIED`. Before it, a
+//!    call of an unknown method is answered `UNIMPLEMENTED` with or without credentials
+//!    ([`GrpcStackLayer::routed_services`]), as grpc-go routes before its interceptors.
 //! 4. **rate_limit** — buckets per (rule, principal | peer IP), Redis budget, load shedding
 //! 5. **timeout** — deadline = min(config, `grpc-timeout`); stream lifetime/idle
 //! 6. **validate** — `buf.validate` rules on every request message
@@ -100,6 +102,7 @@ pub struct StackHandles {
 pub struct GrpcStackLayer {
     shared: Arc<StackShared>,
     max_recv: Option<usize>,
+    routed: Option<Arc<foldhash::HashSet<Box<str>>>>,
 }
 
 impl GrpcStackLayer {
@@ -167,10 +170,11 @@ impl GrpcStackLayer {
         let audit = cfg
             .audit
             .enabled
-            .then(|| AuditSink::file(&cfg.audit.file, cfg.audit.buffer));
+            .then(|| AuditSink::from_config(&cfg.audit));
         drop(names);
         Ok(Self {
             max_recv: None,
+            routed: None,
             shared: Arc::new(StackShared {
                 methods,
                 schemas,
@@ -210,6 +214,14 @@ impl GrpcStackLayer {
         self
     }
 
+    /// The services the server routes (`pkg.Service`): a call of any other service is
+    /// answered `UNIMPLEMENTED` before auth (without it, only unknown methods of services
+    /// whose descriptors are registered are).
+    pub fn routed_services(mut self, names: &[&str]) -> Self {
+        self.routed = Some(Arc::new(names.iter().map(|n| (*n).into()).collect()));
+        self
+    }
+
     /// Handles for hot reload.
     pub fn handles(&self) -> StackHandles {
         let s = &self.shared;
@@ -235,6 +247,7 @@ impl<S> Layer<S> for GrpcStackLayer {
             inner,
             shared: self.shared.clone(),
             max_recv: self.max_recv,
+            routed: self.routed.clone(),
         }
     }
 }
@@ -245,6 +258,7 @@ pub struct GrpcStack<S> {
     inner: S,
     shared: Arc<StackShared>,
     max_recv: Option<usize>,
+    routed: Option<Arc<foldhash::HashSet<Box<str>>>>,
 }
 
 fn reject(rec: &mut CallRecord, status: &Status) -> Response<StackBody> {
@@ -342,6 +356,13 @@ where
             metrics: metered,
             done: false,
         });
+        // An unknown method is UNIMPLEMENTED whoever calls, as in grpc-go, which routes
+        // before its interceptors run: no credentials needed to learn what reflection lists.
+        if method.index == usize::MAX
+            && let Some(st) = sh.methods.unknown(req.uri().path(), self.routed.as_deref())
+        {
+            return Box::pin(std::future::ready(Ok(reject(&mut rec, &st))));
+        }
         // 5. auth
         if let Some(auth) = &sh.auth {
             match auth.load().decide_at(

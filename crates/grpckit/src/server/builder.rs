@@ -57,6 +57,9 @@ pub enum ServeError {
 
 /// Builds and runs a gRPC server with health, reflection and graceful shutdown.
 ///
+/// Reflection describes every registered descriptor set and, for every server, the
+/// `google.rpc` error details ([`super::google_rpc_descriptors`]).
+///
 /// # Examples
 /// ```no_run
 /// # async fn run() -> Result<(), grpckit::server::ServeError> {
@@ -168,22 +171,18 @@ impl ServerBuilder {
         self.health.0.clone()
     }
 
-    fn reflection_routes(&self, mut routes: RoutesBuilder) -> Result<RoutesBuilder, ServeError> {
-        // Each builder adds its own reflection descriptor; add the other version's too so
-        // `list` shows both reflection services whichever version a tool speaks.
-        let mut v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            );
-        let mut v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
-        for set in &self.descriptor_sets {
-            v1 = v1.register_encoded_file_descriptor_set(set);
-            v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
-        }
-        routes.add_service(v1.build_v1()?);
-        routes.add_service(v1alpha.build_v1alpha()?);
-        Ok(routes)
+    /// Adds health and reflection to the added services' routes; returns the routes and
+    /// every routed service name (for the stack's unknown-method answer).
+    fn all_routes(&self) -> Result<(Routes, Vec<&'static str>), ServeError> {
+        let mut routes = self.routes.clone();
+        routes.add_service(self.health.1.clone());
+        let mut names = self.service_names.clone();
+        names.push(super::reflection::name_of(&self.health.1));
+        names.extend(super::reflection::add_routes(
+            &mut routes,
+            &self.descriptor_sets,
+        )?);
+        Ok((routes.routes(), names))
     }
 
     /// Serves on `listener` until `shutdown` fires, then drains for `shutdown_grace`.
@@ -198,9 +197,7 @@ impl ServerBuilder {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
 
-        let mut routes = self.routes.clone();
-        routes.add_service(self.health.1.clone());
-        let routes: Routes = self.reflection_routes(routes)?.routes();
+        let (routes, routed) = self.all_routes()?;
 
         let cfg = &self.config;
         let base = Server::builder()
@@ -253,7 +250,13 @@ impl ServerBuilder {
         }
         match self.stack.clone() {
             // The stack records the metrics and checks the size itself.
-            Some(stack) => run!(base.layer(stack.limit_messages(cfg.max_recv_size))),
+            Some(stack) => run!(
+                base.layer(
+                    stack
+                        .limit_messages(cfg.max_recv_size)
+                        .routed_services(&routed)
+                )
+            ),
             None => run!(
                 base.layer(MetricsLayer::server())
                     .layer(MessageSizeLayer::new(cfg.max_recv_size))

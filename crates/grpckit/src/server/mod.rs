@@ -3,8 +3,10 @@
 
 mod builder;
 mod incoming;
+mod reflection;
 pub mod runtime;
 mod shutdown;
 
 pub use builder::{ServeError, ServerBuilder};
+pub use reflection::google_rpc_descriptors;
 pub use shutdown::{Shutdown, wait_for_signal};

@@ -1,8 +1,10 @@
 //! Audit trail: every mutating call (create/update/delete/pay/cancel/login) and every
 //! stream open produces one record (time, principal, method, target id, request id, peer,
 //! outcome code, duration). Records carry no message bodies or headers, so passwords and
-//! tokens never reach the sink. The default sink is a JSON lines file written by its own
-//! thread; write errors and overflow are logged and counted, never silent.
+//! tokens never reach the sink. The default sink is JSON lines on stderr tagged
+//! `"stream":"audit"` (split them from the logs downstream); `sink: file` writes a file
+//! rotated by size. Either way a thread of its own writes; write errors and overflow are
+//! logged and counted, never silent.
 
 mod layer;
 mod sink;

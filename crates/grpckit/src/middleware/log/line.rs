@@ -18,6 +18,8 @@ use crate::middleware::auth::Principal;
 pub(crate) struct AccessLine<'a> {
     /// `INFO` when true, `DEBUG` otherwise.
     pub(crate) info: bool,
+    /// A successful call over the slow threshold (`"slow":true`).
+    pub(crate) slow: bool,
     /// When the call ended (the line's timestamp).
     pub(crate) at: Instant,
     pub(crate) method: &'a str,
@@ -72,6 +74,7 @@ impl AccessLine<'_> {
                     request_id = self.request_id,
                     msgs_in = self.msgs_in,
                     msgs_out = self.msgs_out,
+                    slow = self.slow.then_some(true),
                     "call"
                 )
             };
@@ -131,6 +134,9 @@ impl AccessLine<'_> {
         }
         out.extend_from_slice(b",\"msgs_out\":");
         int(out, self.msgs_out);
+        if self.slow {
+            out.extend_from_slice(b",\"slow\":true");
+        }
         if crate::telemetry::otel::enabled() {
             let cx = tracing::Span::current().context();
             let span = opentelemetry::trace::TraceContextExt::span(&cx);
@@ -210,6 +216,7 @@ mod tests {
     fn is_one_json_object_per_line_with_escaped_input() {
         let line = AccessLine {
             info: true,
+            slow: true,
             at: Instant::now(),
             method: "user.v1.UserService/GetUser",
             kind: "unary",
@@ -233,6 +240,7 @@ mod tests {
         assert_eq!(v["message"], "call");
         assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
         assert!(v.get("msgs_in").is_none());
+        assert_eq!(v["slow"], true);
     }
 
     #[test]

@@ -1,20 +1,30 @@
 //! Request ids and the access log: one structured line per call (method, call kind, gRPC
 //! code, duration, peer, principal, request id, message counts) under the target
 //! `grpckit::access`. `x-request-id` is taken from the caller (when sane) or generated,
-//! and returned in the response headers. Health checks log at `debug`.
+//! and returned in the response headers.
+//!
+//! Which calls get an `info` line ([`LogPolicy::verdict`]): every error, every call slower
+//! than `slow_threshold` (`"slow": true`), and a sampled share (`success_sample`) of the
+//! successful rest; the others log at `debug`, so every call can still be seen with
+//! `--log-level debug` or `success_sample: 1.0`. Health checks log at `debug`.
 
 mod layer;
 mod line;
 
 pub(crate) use line::AccessLine;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    cell::Cell,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use http::{HeaderMap, HeaderValue};
 pub use layer::LogLayer;
+use tonic::Code;
 
 use crate::{
-    config::{AccessLevel, AccessLogConfig},
+    config::{AccessLevel, AccessLogConfig, SampleRate},
     middleware::method::MethodPattern,
 };
 
@@ -32,10 +42,28 @@ impl RequestId {
 /// The swappable part of the access log config.
 #[derive(Debug, Clone)]
 pub struct LogPolicy {
-    /// Level of successful calls.
+    /// Level of sampled successful calls.
     pub level: AccessLevel,
+    /// Share of successful calls logged at `level`.
+    pub success_sample: SampleRate,
+    /// Successful calls at least this long are logged at `info` (`None`: off).
+    pub slow_threshold: Option<Duration>,
     /// Methods logged at debug.
     pub quiet: Vec<MethodPattern>,
+}
+
+/// How one finished call is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// At `info`; `slow` marks a successful call over the threshold.
+    Info {
+        /// Over the slow threshold.
+        slow: bool,
+    },
+    /// At `debug`, when that level is on.
+    Debug,
+    /// No line.
+    Skip,
 }
 
 impl LogPolicy {
@@ -43,12 +71,50 @@ impl LogPolicy {
     pub fn new(cfg: &AccessLogConfig) -> Self {
         Self {
             level: cfg.level,
+            success_sample: cfg.success_sample,
+            slow_threshold: (!cfg.slow_threshold.is_zero()).then_some(cfg.slow_threshold),
             quiet: cfg
                 .quiet_methods
                 .iter()
                 .map(|p| MethodPattern::new(p))
                 .collect(),
         }
+    }
+
+    /// The line of a call of `method` that ended with `code` after `elapsed`: errors and
+    /// slow calls at `info`, a sampled share of the rest at `level`, the others at `debug`
+    /// (quiet methods always at `debug`).
+    pub(crate) fn verdict(&self, method: &str, code: Code, elapsed: Duration) -> Verdict {
+        if MethodPattern::any(&self.quiet, method) {
+            return Verdict::Debug;
+        }
+        if code != Code::Ok {
+            return Verdict::Info { slow: false };
+        }
+        if self.slow_threshold.is_some_and(|t| elapsed >= t) {
+            return Verdict::Info { slow: true };
+        }
+        match self.level {
+            AccessLevel::Info if self.sampled() => Verdict::Info { slow: false },
+            AccessLevel::Off => Verdict::Skip,
+            AccessLevel::Info | AccessLevel::Debug => Verdict::Debug,
+        }
+    }
+
+    /// Systematic sampling per thread: each call adds the rate to the thread's share and is
+    /// logged when the share reaches one (at `0.01`, the 100th, 200th, ... call of each
+    /// thread). Exact over time, no random draw or shared counter, and predictable in tests.
+    fn sampled(&self) -> bool {
+        thread_local! {
+            static SHARE: Cell<f64> = const { Cell::new(0.0) };
+        }
+        let rate = self.success_sample.get();
+        SHARE.with(|share| {
+            let v = share.get() + rate;
+            let hit = v >= 1.0;
+            share.set(if hit { v - 1.0 } else { v });
+            hit
+        })
     }
 }
 
@@ -87,6 +153,45 @@ fn write_hex(out: &mut [u8], mut v: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy(f: impl FnOnce(&mut AccessLogConfig)) -> LogPolicy {
+        let mut cfg = AccessLogConfig::default();
+        f(&mut cfg);
+        LogPolicy::new(&cfg)
+    }
+
+    #[test]
+    fn errors_and_slow_calls_always_successes_sampled() {
+        let fast = Duration::from_millis(1);
+        let slow = Duration::from_secs(1);
+        let m = "a.S/Get";
+        let p = policy(|c| c.success_sample = SampleRate::NONE);
+        assert_eq!(p.verdict(m, Code::Ok, fast), Verdict::Debug);
+        assert_eq!(
+            p.verdict(m, Code::NotFound, fast),
+            Verdict::Info { slow: false }
+        );
+        assert_eq!(p.verdict(m, Code::Ok, slow), Verdict::Info { slow: true });
+        let p = policy(|c| c.success_sample = SampleRate::ALL);
+        assert_eq!(p.verdict(m, Code::Ok, fast), Verdict::Info { slow: false });
+        // The default logs 1 in 100, and not the first.
+        let p = policy(|_| {});
+        assert_eq!(p.verdict(m, Code::Ok, fast), Verdict::Debug);
+        let logged = (1..10_000)
+            .filter(|_| p.verdict(m, Code::Ok, fast) != Verdict::Debug)
+            .count();
+        assert!((99..=100).contains(&logged), "{logged}");
+        // Slow detection off, level off, quiet methods.
+        let p = policy(|c| {
+            c.slow_threshold = Duration::ZERO;
+            c.level = AccessLevel::Off;
+        });
+        assert_eq!(p.verdict(m, Code::Ok, slow), Verdict::Skip);
+        assert_eq!(
+            p.verdict("grpc.health.v1.Health/Check", Code::Unavailable, slow),
+            Verdict::Debug
+        );
+    }
 
     #[test]
     fn takes_or_generates() {

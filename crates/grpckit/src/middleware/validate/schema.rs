@@ -137,12 +137,7 @@ impl Schemas {
             if list.is_empty() {
                 Ok(())
             } else {
-                let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
-                Err(crate::error::status_with_violations(
-                    tonic::Code::InvalidArgument,
-                    format!("invalid request: {}", fields.join(", ")),
-                    &list,
-                ))
+                Err(crate::error::invalid_request(&list))
             }
         }
         #[cfg(feature = "protovalidate")]
@@ -186,10 +181,5 @@ pub fn violations_status(vs: &[prost_protovalidate::Violation]) -> Status {
             crate::error::FieldViolation::new(v.field_path(), why)
         })
         .collect();
-    let fields: Vec<&str> = list.iter().map(|v| v.field.as_str()).collect();
-    crate::error::status_with_violations(
-        tonic::Code::InvalidArgument,
-        format!("invalid request: {}", fields.join(", ")),
-        &list,
-    )
+    crate::error::invalid_request(&list)
 }
