@@ -94,6 +94,8 @@ fn spawn(dir: &std::path::Path, name: &str, otlp: SocketAddr, args: &[&str]) -> 
             dir.join(format!("{name}.db")).display()
         ))
         .args(args)
+        // Split mode needs a shared token secret.
+        .env("GRPCKIT_JWT_SECRET", "otlp-split-secret-otlp-split-secret")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(log)
