@@ -1,9 +1,10 @@
 //! Command-line arguments. Every server flag also reads a `GRPCKIT_*` environment variable;
-//! flags win over the environment, which wins over the config file.
+//! flags win over the environment, which wins over the config file. Boolean flags read their
+//! variable as 1/0, true/false, yes/no or on/off (any case).
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, builder::BoolishValueParser};
 
 pub use crate::{
     call::{CallArgs, DescribeArgs, ListArgs},
@@ -71,7 +72,8 @@ pub struct ServerArgs {
     /// Password of the bootstrapped admin.
     #[arg(long, env = "GRPCKIT_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
-    /// Log filter, e.g. info or debug.
+    /// Log level (trace, debug, info, warn, error, off) or EnvFilter directives, e.g.
+    /// grpckit=debug,info.
     #[arg(long, env = "GRPCKIT_LOG_LEVEL")]
     pub log_level: Option<String>,
     /// Log format: json or pretty.
@@ -93,11 +95,11 @@ pub struct ServerArgs {
     #[arg(long, env = "GRPCKIT_CORES")]
     pub cores: Option<usize>,
     /// Pin thread_per_core serving threads to CPUs.
-    #[arg(long, env = "GRPCKIT_PIN_CORES")]
+    #[arg(long, env = "GRPCKIT_PIN_CORES", value_parser = BoolishValueParser::new())]
     pub pin_cores: bool,
     /// Serve without authentication (`middleware.auth.enabled: false`): every method is open.
     /// For local development only; a warning is logged.
-    #[arg(long, env = "GRPCKIT_NO_AUTH")]
+    #[arg(long, env = "GRPCKIT_NO_AUTH", value_parser = BoolishValueParser::new())]
     pub no_auth: bool,
 }
 

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         return match grpckit_cli::server::run_blocking(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", grpckit::ErrorChain(e.as_ref()));
                 ExitCode::FAILURE
             }
         };
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", grpckit::ErrorChain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

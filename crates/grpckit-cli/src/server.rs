@@ -5,10 +5,11 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context, bail};
 use grpckit::{
-    config::{Config, LogFormat, RuntimeFlavor, ServiceName, load_file},
+    config::{Config, LogFormat, RuntimeFlavor, ServiceName, check_log_level, load_file},
     server::{
-        Shutdown,
+        Shutdown, Signals,
         runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
+        signal_exit_code,
     },
     telemetry::admin::AdminRouter,
 };
@@ -68,6 +69,7 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
         cfg.auth.admin_password = p.clone();
     }
     if let Some(l) = &args.log_level {
+        check_log_level(l).map_err(|e| anyhow::anyhow!("--log-level: {e}"))?;
         cfg.log.level = l.clone();
     }
     if let Some(f) = &args.log_format {
@@ -154,7 +156,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     grpckit::telemetry::metrics::set_enabled(cfg.telemetry.metrics.enabled);
     let app = App::build(cfg.clone(), shutdown.clone())
         .await
-        .context("cannot open the database")?;
+        .context("cannot start the services")?;
     let builder = app.server_builder()?;
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
@@ -169,6 +171,18 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
         admin,
         background,
     })
+}
+
+/// Why authentication is off, when it is: the interceptor chain is off as a whole
+/// (`middleware.enabled: false`) or auth alone (`--no-auth`, `middleware.auth.enabled: false`).
+fn auth_off(cfg: &Config) -> Option<&'static str> {
+    if !cfg.middleware.enabled {
+        Some("middleware.enabled is false")
+    } else if !cfg.middleware.auth.enabled {
+        Some("--no-auth / middleware.auth.enabled is false")
+    } else {
+        None
+    }
 }
 
 /// Hides a password in a database URL for logging.
@@ -191,8 +205,11 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let res = rt.block_on(async move {
         // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
         let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
-        if cfg.middleware.enabled && !cfg.middleware.auth.enabled {
-            tracing::warn!("authentication is off: every method is open to anyone who can connect");
+        if let Some(why) = auth_off(&cfg) {
+            tracing::warn!(
+                reason = why,
+                "authentication is off: every method is open to anyone who can connect"
+            );
         }
         tracing::info!(
             runtime = plan.name(),
@@ -201,15 +218,15 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
             plan = ?plan,
             "runtime chosen"
         );
+        // Registered before serving: from here on no signal kills the process unhandled.
+        let signals = Signals::install().context("cannot listen for signals")?;
         let res = match plan {
-            RuntimePlan::ThreadPerCore { cores, pin } => run_thread_per_core(cfg, cores, pin).await,
+            RuntimePlan::ThreadPerCore { cores, pin } => {
+                run_thread_per_core(cfg, cores, pin, signals).await
+            }
             _ => {
                 let server = start(cfg).await?;
-                let shutdown = server.shutdown.clone();
-                tokio::spawn(async move {
-                    grpckit::server::wait_for_signal().await;
-                    shutdown.trigger();
-                });
+                tokio::spawn(handle_signals(signals, server.shutdown.clone()));
                 server.wait().await
             }
         };
@@ -223,11 +240,34 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     res
 }
 
+/// The first SIGINT/SIGTERM starts the graceful drain; a second one exits at once with
+/// `128 + signal number`, without waiting for the drain. SIGHUP is logged and ignored.
+async fn handle_signals(mut signals: Signals, shutdown: Shutdown) {
+    let first = signals.terminate().await;
+    tracing::info!(
+        signal = first,
+        "{first} received, shutting down (send it again to exit at once)"
+    );
+    shutdown.trigger();
+    let second = signals.terminate().await;
+    tracing::warn!(
+        signal = second,
+        "{second} received again: exiting now without waiting for in-flight calls"
+    );
+    grpckit::telemetry::flush_logs();
+    std::process::exit(i32::from(signal_exit_code(second)));
+}
+
 /// Thread-per-core: the shared runtime (this one) owns the database pool, the bus, the admin
 /// port and background work; `cores` threads each run a current-thread runtime with their own
 /// `SO_REUSEPORT` listener and their own copy of the tower stack. The stack layer is built
 /// once and cloned, so rate limits and other shared state are process-wide.
-async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Result<()> {
+async fn run_thread_per_core(
+    cfg: Config,
+    cores: usize,
+    pin: bool,
+    signals: Signals,
+) -> anyhow::Result<()> {
     let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
     let first = reuseport_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let addr = first.local_addr()?;
@@ -238,7 +278,7 @@ async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Re
     let shutdown = Shutdown::new();
     let app = App::build(cfg.clone(), shutdown.clone())
         .await
-        .context("cannot open the database")?;
+        .context("cannot start the services")?;
     let mut listeners = vec![first];
     for _ in 1..cores.max(1) {
         listeners.push(
@@ -272,11 +312,7 @@ async fn run_thread_per_core(cfg: Config, cores: usize, pin: bool) -> anyhow::Re
     let background = app.spawn_background();
     let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
     tracing::info!(%addr, %admin_addr, cores, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        grpckit::server::wait_for_signal().await;
-        signal.trigger();
-    });
+    tokio::spawn(handle_signals(signals, shutdown.clone()));
     shutdown.cancelled().await;
     let results = tokio::task::spawn_blocking(move || {
         threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()

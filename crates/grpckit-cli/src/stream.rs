@@ -40,15 +40,17 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<Vec<Check>> {
                     detail
                 ),
                 Err(e) => println!(
-                    "FAIL {:<44} {:>8.1} ms  {:#}",
+                    "FAIL {:<44} {:>8.1} ms  {}",
                     $name,
                     took.as_secs_f64() * 1e3,
-                    e
+                    grpckit::ErrorChain(e.as_ref())
                 ),
             }
             checks.push(Check {
                 name: $name,
-                error: res.err().map(|e| format!("{e:#}")),
+                error: res
+                    .err()
+                    .map(|e| grpckit::ErrorChain(e.as_ref()).to_string()),
                 took,
             });
         }};

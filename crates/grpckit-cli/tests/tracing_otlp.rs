@@ -94,6 +94,8 @@ fn spawn(dir: &std::path::Path, name: &str, otlp: SocketAddr, args: &[&str]) -> 
             dir.join(format!("{name}.db")).display()
         ))
         .args(args)
+        // Split mode needs a shared token secret.
+        .env("GRPCKIT_JWT_SECRET", "otlp-split-secret-otlp-split-secret")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(log)
@@ -308,5 +310,83 @@ async fn create_order_is_one_trace_across_two_processes() -> anyhow::Result<()> 
             "order.v1.OrderService".into()
         ))
     );
+    Ok(())
+}
+
+/// The value of an unlabelled counter in Prometheus text.
+fn counter(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyhow::Result<()> {
+    use grpckit_services::proto::user::v1::ListUsersRequest;
+
+    // Nothing listens on the collector's port until later in the test.
+    let otlp: SocketAddr = format!("127.0.0.1:{}", free_port()).parse()?;
+    let dir = tempfile::tempdir()?;
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "telemetry:\n  tracing:\n    enabled: true\n    endpoint: http://{otlp}\n    sample_ratio: 1.0\n    batch_delay: 100ms\n    export_timeout: 2s\nlogistics:\n  enabled: false\n"
+        ),
+    )?;
+    let mut p = grpckit_test::ServerProcess::spawn(
+        env!("CARGO_BIN_EXE_grpckit").as_ref(),
+        &["--config", cfg.to_str().expect("utf-8 path"), "--no-auth"],
+        &[],
+        dir.path(),
+    )?;
+    let mut users = UserServiceClient::connect(p.url()).await?;
+    let mut lines = Vec::new();
+    let mut dropped = 0.0;
+    for _ in 0..100 {
+        users.list_users(ListUsersRequest::default()).await?;
+        lines.extend(p.logs.try_iter());
+        let metrics = grpckit_test::http_get(p.admin_addr, "/metrics").await?;
+        dropped = counter(&metrics, "grpckit_otlp_spans_dropped_total").unwrap_or(0.0);
+        if dropped > 0.0 && lines.iter().any(|l| l.contains("OTLP span export failing")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dropped > 0.0, "spans lost to the dead collector are counted");
+    let failing = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.contains("OTLP span export failing"))
+            .count()
+    };
+    assert_eq!(failing(&lines), 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("OTLP span export failing") && l.contains(&otlp.to_string())),
+        "the warning names the endpoint: {lines:#?}"
+    );
+
+    // The collector comes up on that port: one "recovered" line, and no new warning.
+    let received: Received = Arc::default();
+    let listener = tokio::net::TcpListener::bind(otlp).await?;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Collector(received.clone())))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let mut recovered = false;
+    for _ in 0..150 {
+        users.list_users(ListUsersRequest::default()).await?;
+        lines.extend(p.logs.try_iter());
+        if lines.iter().any(|l| l.contains("OTLP span export recovered")) {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "{lines:#?}");
+    assert_eq!(failing(&lines), 1, "{lines:#?}");
+    assert!(!received.lock().expect("lock").is_empty(), "spans arrive again");
     Ok(())
 }

@@ -151,7 +151,12 @@ impl App {
                 let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
                 let b = b
                     .middleware(&middleware, &self.auth_secrets)
-                    .map_err(|e| ServiceError::Internal(format!("middleware config: {e}")))?;
+                    .map_err(|e| {
+                        ServiceError::Internal(format!(
+                            "middleware config: {}",
+                            grpckit::ErrorChain(&e)
+                        ))
+                    })?;
                 let _ = self.stack.set(b.stack_layer());
                 b
             }
@@ -182,7 +187,7 @@ impl App {
                     .endpoint_list(&cfg.user_service)
                     .idempotent("/user.v1.UserService/GetUser")
                     .build()
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    .map_err(|e| ServiceError::Internal(grpckit::ErrorChain(&e).to_string()))?;
                 Arc::new(GrpcDirectory::new(ch))
             };
             let api = OrderApi::new(

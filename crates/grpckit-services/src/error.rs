@@ -34,6 +34,15 @@ pub enum ServiceError {
     /// The database failed.
     #[error("storage error")]
     Storage(#[from] sqlx::Error),
+    /// The database could not be opened at start (`target` names the address or file;
+    /// the cause, e.g. connection refused, is the source).
+    #[error("cannot open {target}")]
+    Open {
+        /// What was being opened, e.g. `PostgreSQL at 127.0.0.1:5432`.
+        target: String,
+        /// Why it failed.
+        source: sqlx::Error,
+    },
     /// Migrations failed.
     #[error("migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -77,7 +86,9 @@ impl IntoStatus for ServiceError {
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Storage(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
-            Self::Storage(_) | Self::Migrate(_) | Self::Internal(_) => ErrorKind::Internal,
+            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 

@@ -151,11 +151,34 @@ impl ServerProcess {
 
     /// Sends SIGTERM.
     pub fn terminate(&self) -> anyhow::Result<()> {
+        self.signal("TERM")
+    }
+
+    /// Sends a signal by name, e.g. `HUP` or `INT`.
+    pub fn signal(&self, name: &str) -> anyhow::Result<()> {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
             .status()?;
-        anyhow::ensure!(status.success(), "kill failed");
+        anyhow::ensure!(status.success(), "kill -{name} failed");
         Ok(())
+    }
+
+    /// Waits (at most `timeout`) for a log line containing `needle` and returns it; the
+    /// lines read before it are consumed.
+    pub fn wait_log(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        if let Some(i) = self.startup.iter().position(|l| l.contains(needle)) {
+            return Ok(self.startup.remove(i));
+        }
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.logs.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Ok(line),
+                Ok(_) => {}
+                Err(_) => bail!("no log line with '{needle}' within {timeout:?}"),
+            }
+        }
     }
 
     /// Waits for the process to exit (at most `timeout`), returning its exit code.

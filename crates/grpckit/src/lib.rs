@@ -9,6 +9,7 @@ pub mod client;
 mod clock;
 pub mod config;
 pub mod error;
+mod error_chain;
 pub mod framing;
 mod headers;
 pub mod middleware;
@@ -16,3 +17,4 @@ pub mod server;
 pub mod telemetry;
 
 pub use error::{ErrorKind, IntoStatus};
+pub use error_chain::ErrorChain;

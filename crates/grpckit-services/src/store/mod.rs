@@ -1,6 +1,7 @@
 //! Storage ports and the sqlx adapter (SQLite by default, PostgreSQL by URL).
 
 mod cache;
+mod open;
 mod sql;
 
 pub use cache::CachedUsers;

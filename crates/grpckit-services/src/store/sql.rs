@@ -51,6 +51,8 @@ impl SqlStore {
     ) -> Result<Self, ServiceError> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
+        let url = normalize_url(url);
+        super::open::probe(&url).await?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(min_connections.min(max_connections))
@@ -71,8 +73,12 @@ impl SqlStore {
                     Ok(())
                 })
             })
-            .connect(&normalize_url(url))
-            .await?;
+            .connect(&url)
+            .await
+            .map_err(|source| ServiceError::Open {
+                target: super::open::describe(&url),
+                source,
+            })?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
             pool,

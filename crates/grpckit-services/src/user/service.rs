@@ -352,10 +352,8 @@ impl UserService for UserApi {
                 std::future::ready(last_replayed.as_ref().is_none_or(|last| e.id > *last))
             })
             .filter_map(|e| std::future::ready(to_activity(e, false).map(Ok)));
-        let shutdown = self.shutdown.clone();
-        let stream = history
-            .chain(live)
-            .take_until(async move { shutdown.cancelled().await });
+        // Ends with UNAVAILABLE on shutdown: the client resubscribes elsewhere.
+        let stream = self.shutdown.end_stream(history.chain(live));
         Ok(Response::new(Box::pin(stream)))
     }
 

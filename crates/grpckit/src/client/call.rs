@@ -144,7 +144,11 @@ impl Attempts<'_> {
                 Err(err) => {
                     drop(inflight);
                     let kind = classify::transport_failure(&err);
-                    let status = Status::unavailable(format!("{}: {}", backend.addr, chain(&err)));
+                    let status = Status::unavailable(format!(
+                        "{}: {}",
+                        backend.addr,
+                        crate::ErrorChain(&err)
+                    ));
                     let may_retry = match kind {
                         TransportFailure::Connect | TransportFailure::Refused => {
                             // Down or draining: eject at once; the request never got processed.
@@ -252,19 +256,4 @@ impl Attempts<'_> {
         self.sh.call_outcome(status.code(), Instant::now());
         Err(status.into())
     }
-}
-
-/// The error and its sources, joined with `: `.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let m = e.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = e.source();
-    }
-    s
 }

@@ -14,7 +14,7 @@ pub enum ClientError {
     #[error("invalid client config: {0}")]
     Config(String),
     /// Connecting failed.
-    #[error("cannot connect to {addr}: {source}")]
+    #[error("cannot connect to {addr}")]
     Connect {
         /// The address.
         addr: String,

@@ -8,7 +8,7 @@ use super::Config;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -32,7 +32,8 @@ pub fn parse_yaml(text: &str) -> Result<Config, ConfigError> {
     let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        if path.is_empty() || path == "." {
+        // serde_norway names the key itself for some errors: say it once.
+        if path.is_empty() || path == "." || inner.starts_with(&format!("{path}:")) {
             ConfigError::Parse(inner)
         } else {
             ConfigError::Parse(format!("{path}: {inner}"))
@@ -130,5 +131,13 @@ client:
             .unwrap_err()
             .to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn key_is_named_once() {
+        let err = parse_yaml("server:\n  port: 99999\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err.matches("server.port").count(), 1, "{err}");
     }
 }

@@ -6,13 +6,16 @@
 
 mod client;
 mod load;
+mod log_level;
 mod middleware;
 mod runtime;
+mod split;
 mod telemetry;
 mod types;
 
 pub use client::*;
 pub use load::{ConfigError, load_file, parse_yaml};
+pub use log_level::{LOG_LEVELS, check_log_level};
 pub use middleware::*;
 pub use telemetry::{MetricsConfig, TelemetryConfig, TracingConfig};
 pub use types::*;

@@ -335,7 +335,8 @@ impl Default for UserCacheConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// HS256 secret for tokens issued by `Login` (env `GRPCKIT_JWT_SECRET`). Empty: a random
-    /// secret is generated at start and tokens do not survive a restart.
+    /// secret is generated at start and tokens do not survive a restart. Required in split
+    /// mode (see [`Config::split_mode`]).
     pub jwt_secret: String,
     /// `iss` claim. Default `grpckit`.
     pub issuer: String,
@@ -421,7 +422,8 @@ impl Default for LogisticsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
-    /// An `EnvFilter` directive, e.g. `info` or `grpckit=debug,info`. Default `info`.
+    /// A level (`trace`, `debug`, `info`, `warn`, `error`, `off`) or `EnvFilter` directives,
+    /// e.g. `grpckit=debug,info`; other bare words are rejected. Default `info`.
     pub level: String,
     /// `json` (default) or `pretty`.
     pub format: LogFormat,
@@ -476,6 +478,7 @@ impl Config {
         if self.server.services == [ServiceName::Order] && self.server.user_service.is_empty() {
             return Err("server.user_service: required when serving only the order service".into());
         }
+        self.check_split_mode_key()?;
         self.client.validate()?;
         self.middleware.audit.validate()?;
         if self.database.max_connections == 0 {
@@ -494,6 +497,7 @@ impl Config {
             return Err("events.buffer: must be greater than 0".into());
         }
         self.telemetry.validate()?;
+        self.log.validate()?;
         if self.logistics.interval.is_zero() {
             return Err("logistics.interval: must be greater than 0".into());
         }

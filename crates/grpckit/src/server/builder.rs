@@ -19,10 +19,14 @@ use tonic::{
     service::{Routes, RoutesBuilder},
     transport::Server,
 };
-use tonic_health::server::HealthReporter;
+use tonic_health::{
+    pb::health_server::HealthServer,
+    server::{HealthReporter, HealthService},
+};
 
 use super::{
     Shutdown,
+    health::DrainingHealth,
     incoming::{tcp_incoming, tcp_keepalive},
 };
 use crate::{
@@ -40,7 +44,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -48,10 +52,10 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The reflection descriptors are broken.
-    #[error("reflection: {0}")]
+    #[error("invalid reflection descriptors")]
     Reflection(#[from] tonic_reflection::server::Error),
     /// The transport failed.
-    #[error("transport: {0}")]
+    #[error("transport failed")]
     Transport(#[from] tonic::transport::Error),
 }
 
@@ -78,22 +82,13 @@ pub struct ServerBuilder {
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     stack: Option<GrpcStackLayer>,
-    health: (
-        HealthReporter,
-        tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
-    ),
+    health: HealthReporter,
 }
 
 impl ServerBuilder {
     /// A builder with the given listener/HTTP/2 settings and the default (empty) stack.
     pub fn new(config: ServerConfig) -> Self {
-        let reporter = HealthReporter::new();
-        let health = (
-            reporter.clone(),
-            tonic_health::pb::health_server::HealthServer::new(
-                tonic_health::server::HealthService::from_health_reporter(reporter),
-            ),
-        );
+        let health = HealthReporter::new();
         Self {
             config,
             routes: RoutesBuilder::default(),
@@ -168,16 +163,21 @@ impl ServerBuilder {
 
     /// The health reporter, to flip services to NOT_SERVING from outside.
     pub fn health_reporter(&self) -> HealthReporter {
-        self.health.0.clone()
+        self.health.clone()
     }
 
     /// Adds health and reflection to the added services' routes; returns the routes and
     /// every routed service name (for the stack's unknown-method answer).
-    fn all_routes(&self) -> Result<(Routes, Vec<&'static str>), ServeError> {
+    /// Health watches end (`UNAVAILABLE`) once `drained` fires.
+    fn all_routes(&self, drained: &Shutdown) -> Result<(Routes, Vec<&'static str>), ServeError> {
         let mut routes = self.routes.clone();
-        routes.add_service(self.health.1.clone());
+        let health = HealthServer::new(DrainingHealth::new(
+            HealthService::from_health_reporter(self.health.clone()),
+            drained.clone(),
+        ));
         let mut names = self.service_names.clone();
-        names.push(super::reflection::name_of(&self.health.1));
+        names.push(super::reflection::name_of(&health));
+        routes.add_service(health);
         names.extend(super::reflection::add_routes(
             &mut routes,
             &self.descriptor_sets,
@@ -187,7 +187,9 @@ impl ServerBuilder {
 
     /// Serves on `listener` until `shutdown` fires, then drains for `shutdown_grace`.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
-        let reporter = self.health.0.clone();
+        let reporter = self.health.clone();
+        // Fired once every status reads NOT_SERVING: health watches then end (UNAVAILABLE).
+        let drained = Shutdown::new();
         for name in &self.service_names {
             reporter
                 .set_service_status(*name, tonic_health::ServingStatus::Serving)
@@ -197,7 +199,7 @@ impl ServerBuilder {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
 
-        let (routes, routed) = self.all_routes()?;
+        let (routes, routed) = self.all_routes(&drained)?;
 
         let cfg = &self.config;
         let base = Server::builder()
@@ -231,6 +233,7 @@ impl ServerBuilder {
                 reporter
                     .set_service_status("", tonic_health::ServingStatus::NotServing)
                     .await;
+                drained.trigger();
                 tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
             }
         };

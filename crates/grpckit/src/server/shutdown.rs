@@ -1,10 +1,13 @@
 //! Graceful shutdown: one token that SIGINT/SIGTERM (or a test) cancels.
 //!
 //! On cancel: health turns `NOT_SERVING`, the listener stops accepting, connections get
-//! GOAWAY, long-lived streams are told to end, in-flight calls get `shutdown_grace` to
-//! finish, then the server returns.
+//! GOAWAY, long-lived streams (health watches, and handlers' streams wrapped with
+//! [`Shutdown::end_stream`]) end with `UNAVAILABLE`, in-flight calls get `shutdown_grace`
+//! to finish, then the server returns.
 
 use tokio_util::sync::CancellationToken;
+
+use super::{Signals, end_stream::EndOnShutdown};
 
 /// A cloneable shutdown handle. Streaming handlers select on [`Shutdown::cancelled`] so they
 /// end cleanly instead of holding the drain open.
@@ -38,28 +41,37 @@ impl Shutdown {
     pub fn token(&self) -> &CancellationToken {
         &self.token
     }
+
+    /// Wraps a long-lived response stream so that it ends with `UNAVAILABLE` (retryable:
+    /// the client reconnects elsewhere) once shutdown starts, instead of holding the drain
+    /// open or ending with `OK`.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn run() {
+    /// use futures::StreamExt;
+    /// let shutdown = grpckit::server::Shutdown::new();
+    /// let mut feed = Box::pin(shutdown.end_stream(futures::stream::pending::<Result<u8, tonic::Status>>()));
+    /// shutdown.trigger();
+    /// assert_eq!(feed.next().await.unwrap().unwrap_err().code(), tonic::Code::Unavailable);
+    /// # }
+    /// ```
+    pub fn end_stream<S>(&self, stream: S) -> EndOnShutdown<S> {
+        EndOnShutdown::new(stream, self.token.clone().cancelled_owned())
+    }
 }
 
-/// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).
+/// Resolves on the first SIGINT or SIGTERM (Ctrl-C elsewhere), logging it; SIGHUP is
+/// logged and ignored meanwhile. See [`Signals`] to react to a second signal too.
 pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
-            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+    match Signals::install() {
+        Ok(mut s) => {
+            let name = s.terminate().await;
+            tracing::info!(signal = name, "{name} received, shutting down");
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for signals; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

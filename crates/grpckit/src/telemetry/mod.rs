@@ -1,6 +1,7 @@
 //! Logging setup and the admin HTTP server (`/metrics`, `/healthz`).
 
 pub mod admin;
+mod export_watch;
 pub(crate) mod logging;
 pub mod metrics;
 pub mod otel;

@@ -85,7 +85,8 @@ where
         .with_endpoint(cfg.endpoint.clone())
         .with_timeout(cfg.export_timeout)
         .build()
-        .map_err(|e| TracingError::Exporter(e.to_string()))?;
+        .map_err(|e| TracingError::Exporter(crate::ErrorChain(&e).to_string()))?;
+    let exporter = super::export_watch::WatchedExporter::new(exporter, cfg.endpoint.clone());
     let batch = BatchConfigBuilder::default()
         .with_scheduled_delay(cfg.batch_delay)
         .with_max_queue_size(cfg.max_queue_size)

@@ -13,7 +13,7 @@ use crate::config::{JwtAlgorithm, JwtConfig};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// A key file could not be read.
-    #[error("middleware.auth.jwt: cannot read {path}: {source}")]
+    #[error("middleware.auth.jwt: cannot read {path}")]
     Read {
         /// The file.
         path: String,
