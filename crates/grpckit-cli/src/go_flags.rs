@@ -38,12 +38,13 @@ pub fn rewrite_legacy_args(args: impl IntoIterator<Item = String>) -> Vec<String
     args
 }
 
-/// Every long flag name of every subcommand.
+/// Every long flag name of every subcommand, and clap's own `help` and `version`.
 fn long_names(cli: &clap::Command) -> Vec<String> {
     cli.get_subcommands()
         .flat_map(|s| s.get_arguments())
         .chain(cli.get_arguments())
         .filter_map(|a| a.get_long().map(str::to_owned))
+        .chain(["help".to_owned(), "version".to_owned()])
         .collect()
 }
 
@@ -109,6 +110,11 @@ mod tests {
         assert_eq!(
             rewrite(&["grpckit", "--addr", "h:1", "--timeout=3s", "stream"]),
             ["grpckit", "stream", "--addr", "h:1", "--timeout=3s"]
+        );
+        assert_eq!(rewrite(&["grpckit", "-version"]), ["grpckit", "--version"]);
+        assert_eq!(
+            rewrite(&["grpckit", "-perf", "-help"]),
+            ["grpckit", "perf", "--help"]
         );
         // Short flags are left alone.
         assert_eq!(

@@ -275,3 +275,48 @@ async fn perf_call_stops_when_its_connection_dies() {
         "{err}"
     );
 }
+
+/// The README's `call` + `perf --format html` example, run as written (with this test's
+/// binary, server address and a shorter run): every call succeeds, so the report measures
+/// the service and carries no warning.
+#[tokio::test]
+async fn readme_perf_example_measures_successes() {
+    let python = Command::new("python3").arg("--version").output().is_ok();
+    if !grpckit_test::require_tool("readme_perf_example_measures_successes", python, "python3") {
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .map(|b| b.split("```").next().unwrap_or_default())
+        .find(|b| b.contains("--format html -o report.html"))
+        .expect("README has the perf HTML example");
+    let srv = TestServer::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = block
+        .replace("grpckit ", &format!("{} ", env!("CARGO_BIN_EXE_grpckit")))
+        .replace("localhost:9090", &srv.addr.to_string())
+        .replace("-z 10s", "-n 200");
+    assert!(script.contains("-n 200"), "{script}");
+    let dir_path = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("sh")
+            .args(["-ec", &script])
+            .current_dir(dir_path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Status:      OK 200 (100.0%)"), "{stdout}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(!html.contains(r#"class="alert""#));
+    srv.stop().await.unwrap();
+}
