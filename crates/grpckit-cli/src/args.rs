@@ -8,12 +8,41 @@ use clap::{Args, Parser, Subcommand, builder::BoolishValueParser};
 
 pub use crate::{
     call::{CallArgs, DescribeArgs, ListArgs},
+    go_flags::rewrite_legacy_args,
     perf::PerfArgs,
 };
 
+/// `grpckit --version`: package version, git revision and build profile (from `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("GRPCKIT_GIT_REV"),
+    ", ",
+    env!("GRPCKIT_BUILD_PROFILE"),
+    " build)"
+);
+
 /// grpckit: serve, call, stream and load-test gRPC services.
+///
+/// grpckit is a gRPC microservice server and a gRPC toolbox in one binary. `grpckit server`
+/// runs two services, user.v1.UserService (sign-up, login with JWT tokens, user records) and
+/// order.v1.OrderService (orders, payments, live tracking and chat streams), with
+/// authentication, rate limits, request validation, health checking, reflection, Prometheus
+/// metrics and OpenTelemetry tracing; SQLite by default, PostgreSQL by URL.
+///
+/// `client` and `stream` exercise a running server end to end. `call`, `list` and `describe`
+/// work against any gRPC server with reflection (or given .proto files), like grpcurl; `perf`
+/// load-tests any method, like ghz.
+///
+/// The original Go tool's spellings work too: `grpckit -server`, `grpckit -client
+/// -addr=localhost:9090`.
 #[derive(Debug, Parser)]
-#[command(name = "grpckit", version, about)]
+#[command(
+    name = "grpckit",
+    version = VERSION,
+    verbatim_doc_comment,
+    after_help = "Examples:\n  grpckit server                                 # serve on 0.0.0.0:9090, metrics on :9091\n  grpckit client --addr localhost:9090           # run every unary method once\n  grpckit list --addr localhost:9090             # services, via reflection\n  grpckit perf --addr localhost:9090 -c 50 -z 10s\n\nRun `grpckit COMMAND --help` for the options of a command."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -23,7 +52,18 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve UserService and/or OrderService (defaults: 0.0.0.0:9090, metrics 0.0.0.0:9091, SQLite).
+    /// Serve UserService and/or OrderService (defaults: 0.0.0.0:9090, metrics 0.0.0.0:9091, SQLite)
+    ///
+    /// Serves user.v1.UserService and order.v1.OrderService over gRPC on --listen (default
+    /// 0.0.0.0:9090), with gRPC health checking and server reflection, and an admin port on
+    /// --metrics-listen (default 0.0.0.0:9091) with /metrics (Prometheus), /healthz and a live
+    /// stats page at /. Data lives in SQLite (default sqlite://grpckit.db) or PostgreSQL.
+    ///
+    /// Authentication is on: Login and CreateUser are public, every other method needs
+    /// `authorization: Bearer <token from Login>`. Settings come from flags, then GRPCKIT_*
+    /// environment variables, then the YAML file given with --config. Ctrl-C or SIGTERM stops
+    /// accepting calls and lets in-flight calls finish within --shutdown-grace.
+    #[command(verbatim_doc_comment)]
     Server(Box<ServerArgs>),
     /// Exercise every unary method end to end and report.
     Client(ClientArgs),
@@ -45,7 +85,7 @@ pub enum Command {
 /// `grpckit server`
 #[derive(Debug, Args, Default, Clone)]
 pub struct ServerArgs {
-    /// YAML config file (shape of SPEC S9).
+    /// YAML config file (server, database, auth, middleware, telemetry and logging sections).
     #[arg(long, env = "GRPCKIT_CONFIG")]
     pub config: Option<PathBuf>,
     /// gRPC listen address, e.g. 0.0.0.0:9090.
@@ -136,37 +176,4 @@ pub enum AdminCommand {
         )]
         database_url: String,
     },
-}
-
-/// Rewrites the original Go flag spellings (`-server`, `-client -addr X`, `-perf`,
-/// `-stream`) into subcommands and long flags.
-pub fn rewrite_legacy_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .enumerate()
-        .map(|(i, a)| match a.as_str() {
-            "-server" | "-client" | "-perf" | "-stream" if i > 0 => a[1..].to_owned(),
-            "-addr" | "-config" | "-listen" => format!("-{a}"),
-            _ => a,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn legacy_flags() {
-        let v = rewrite_legacy_args(
-            ["grpckit", "-client", "-addr", "localhost:9090"].map(String::from),
-        );
-        assert_eq!(v, ["grpckit", "client", "--addr", "localhost:9090"]);
-        assert!(Cli::try_parse_from(v).is_ok());
-        assert!(
-            Cli::try_parse_from(rewrite_legacy_args(
-                ["grpckit", "-server"].map(String::from)
-            ))
-            .is_ok()
-        );
-    }
 }

@@ -6,6 +6,7 @@ pub mod args;
 pub mod call;
 pub mod client;
 pub mod conn;
+pub mod go_flags;
 pub mod perf;
 pub mod reflect;
 pub mod server;

@@ -69,22 +69,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Perf(args) => {
             let report = grpckit_cli::perf::run(&args).await?;
-            let text = grpckit_cli::perf::render(&report, args.format())?;
-            match &args.output {
-                Some(path) => std::fs::write(path, text)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
-                None => print!("{text}"),
+            grpckit_cli::perf::deliver(
+                &report,
+                &args,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
+            if let Some(why) = &report.aborted {
+                eprintln!("error: {why}");
             }
-            if report.errors == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            ExitCode::from(grpckit_cli::perf::exit_code(&report))
         }
         Command::Call(args) => {
             let outcome = grpckit_cli::call::call(&args, &mut std::io::stdout().lock()).await?;
             if let Some(s) = &outcome.error {
-                eprint!("{}", grpckit_cli::call::format_status(s));
+                eprint!("{}", grpckit_cli::call::format_status(s, args.verbose));
             }
             ExitCode::from(outcome.exit_code())
         }

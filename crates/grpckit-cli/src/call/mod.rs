@@ -5,6 +5,7 @@
 //! NOT_FOUND = 5, 68 for DEADLINE_EXCEEDED = 4, 80 for UNAUTHENTICATED = 16); 1 for local
 //! errors (bad input, unreachable server, unknown symbol); 2 for command-line usage errors.
 
+mod details;
 mod input;
 
 use std::io::Write;
@@ -15,6 +16,7 @@ use prost_reflect::{DynamicMessage, MethodDescriptor, SerializeOptions};
 use tokio_stream::StreamExt;
 use tonic::{Request, Status, client::Grpc, metadata::MetadataMap, transport::Channel};
 
+pub use details::format_details;
 pub use input::{parse_messages, read_data};
 
 use crate::{
@@ -51,7 +53,8 @@ pub struct CallArgs {
     /// Print fields with default values too.
     #[arg(long)]
     pub emit_defaults: bool,
-    /// Print response headers and trailers to stderr.
+    /// Print response headers and trailers to stderr; on a failed call, its metadata and
+    /// local cause too.
     #[arg(short = 'v', long)]
     pub verbose: bool,
 }
@@ -110,27 +113,28 @@ async fn channel_if_needed(
     }
 }
 
-/// Runs `list`, writing one name per line.
+/// Runs `list`, writing one name per line, sorted.
 pub async fn list(args: &ListArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let md = args.conn.metadata()?;
     let ch = channel_if_needed(&args.conn, &args.proto, false).await?;
     let symbols: Vec<String> = args.service.iter().cloned().collect();
     let d = Descriptors::load(&args.proto, ch, &md, &symbols, false).await?;
-    match &args.service {
-        None => {
-            for s in &d.services {
-                writeln!(out, "{s}")?;
-            }
-        }
+    let mut names: Vec<String> = match &args.service {
+        None => d.services.clone(),
         Some(name) => {
             let svc = d
                 .pool
                 .get_service_by_name(name)
                 .with_context(|| format!("service {name:?} not found"))?;
-            for m in svc.methods() {
-                writeln!(out, "{}.{}", svc.full_name(), m.name())?;
-            }
+            svc.methods()
+                .map(|m| format!("{}.{}", svc.full_name(), m.name()))
+                .collect()
         }
+    };
+    names.sort();
+    names.dedup();
+    for n in names {
+        writeln!(out, "{n}")?;
     }
     Ok(())
 }
@@ -291,18 +295,35 @@ fn set_deadline<T>(req: &mut Request<T>, d: Option<std::time::Duration>) {
     }
 }
 
-/// Formats a non-OK status the way `call` prints it on stderr.
-pub fn format_status(s: &Status) -> String {
+/// Formats a non-OK status the way `call` prints it on stderr: code, message and the decoded
+/// `google.rpc` details; `verbose` adds the reply's metadata and the local cause (e.g. the
+/// connection error) when there is one.
+pub fn format_status(s: &Status, verbose: bool) -> String {
     let mut t = format!(
         "ERROR:\n  Code: {}\n  Message: {}\n",
         grpckit::error::code_name(s.code()),
         s.message()
     );
-    if !s.details().is_empty() {
-        t.push_str(&format!(
-            "  Details: {} bytes (grpc-status-details-bin)\n",
-            s.details().len()
-        ));
+    t.push_str(&format_details(s));
+    if verbose {
+        let mut meta: Vec<String> = s
+            .metadata()
+            .clone()
+            .into_headers()
+            .iter()
+            .filter(|(k, _)| k.as_str() != "grpc-status-details-bin")
+            .map(|(k, v)| format!("    {k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        meta.sort();
+        if !meta.is_empty() {
+            t.push_str("  Metadata:\n");
+            t.extend(meta);
+        }
+        let mut cause = std::error::Error::source(s);
+        while let Some(e) = cause {
+            t.push_str(&format!("  Caused by: {e}\n"));
+            cause = e.source();
+        }
     }
     t
 }

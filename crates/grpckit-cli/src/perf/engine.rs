@@ -2,7 +2,8 @@
 //! default; with `--rps` each request `i` has an intended send time `start + i / rps` and its
 //! latency is measured from that time, so a stalled server shows up as latency instead of
 //! silently lowering the send rate (no coordinated omission). Workers record into their own
-//! HDR histogram and error table, merged at the end.
+//! HDR histogram and error table, merged at the end. A [`Breaker`] stops every worker once
+//! `max_connect_failures` calls in a row could not reach the server.
 
 use std::{
     future::Future,
@@ -17,6 +18,8 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 use tonic::Status;
 
+use super::breaker::Breaker;
+
 /// What to run and for how long.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -29,6 +32,8 @@ pub(crate) struct Plan {
     pub(crate) rps: Option<f64>,
     /// Unrecorded calls before measuring.
     pub(crate) warmup: Duration,
+    /// Stop after this many calls in a row failed to reach the server (0 = never).
+    pub(crate) max_connect_failures: u32,
 }
 
 /// Creates per-worker callers.
@@ -60,6 +65,8 @@ pub(crate) struct Outcome {
     /// Completed calls per second of the run.
     pub(crate) per_second: Vec<u64>,
     pub(crate) elapsed: Duration,
+    /// The connection error that stopped the run early, if one did.
+    pub(crate) aborted: Option<String>,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -92,25 +99,28 @@ pub(crate) async fn run<W: Workload>(
     let issued = Arc::new(AtomicU64::new(0));
     let warm_end = Instant::now() + plan.warmup;
     let start = warm_end;
+    let breaker = Arc::new(Breaker::new(plan.max_connect_failures));
     let mut tasks = Vec::with_capacity(plan.concurrency);
     for id in 0..plan.concurrency {
-        let (workload, seq, issued, progress, plan) = (
+        let (workload, seq, issued, progress, plan, breaker) = (
             workload.clone(),
             seq.clone(),
             issued.clone(),
             progress.clone(),
             plan.clone(),
+            breaker.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut w = workload.worker(id);
             let mut hist = new_hist();
             let mut errors = vec![CodeStats::default(); 17];
             let mut per_second: Vec<u64> = Vec::new();
-            while Instant::now() < warm_end {
-                let _ = w.call(seq.fetch_add(1, Ordering::Relaxed)).await;
+            while Instant::now() < warm_end && !breaker.is_tripped() {
+                let res = w.call(seq.fetch_add(1, Ordering::Relaxed)).await;
+                breaker.record(&res);
             }
             let end = plan.duration.map(|d| start + d);
-            loop {
+            while !breaker.is_tripped() {
                 let i = issued.fetch_add(1, Ordering::Relaxed);
                 if plan.total.is_some_and(|n| i >= n) {
                     break;
@@ -133,6 +143,7 @@ pub(crate) async fn run<W: Workload>(
                     }
                 };
                 let res = w.call(seq.fetch_add(1, Ordering::Relaxed)).await;
+                breaker.record(&res);
                 let now = Instant::now();
                 let _ =
                     hist.record(now.saturating_duration_since(intended).as_micros().max(1) as u64);
@@ -158,6 +169,7 @@ pub(crate) async fn run<W: Workload>(
         errors: vec![CodeStats::default(); 17],
         per_second: Vec::new(),
         elapsed: Duration::ZERO,
+        aborted: None,
     };
     for t in tasks {
         let (h, e, p) = t.await?;
@@ -176,6 +188,7 @@ pub(crate) async fn run<W: Workload>(
         }
     }
     out.elapsed = Instant::now().saturating_duration_since(start);
+    out.aborted = breaker.tripped().map(str::to_owned);
     progress.finished.store(true, Ordering::Relaxed);
     Ok(out)
 }
@@ -213,11 +226,46 @@ mod tests {
             duration: None,
             rps: None,
             warmup: Duration::ZERO,
+            max_connect_failures: 0,
         };
         let out = run(&plan, Arc::new(Fake), Arc::default()).await.unwrap();
         assert_eq!(out.hist.len(), 100);
         assert_eq!(out.errors[5].count, 20);
         assert_eq!(out.per_second.iter().sum::<u64>(), 100);
+    }
+
+    struct Dead;
+    struct DeadWorker;
+
+    impl Workload for Dead {
+        type Worker = DeadWorker;
+        fn worker(&self, _: usize) -> DeadWorker {
+            DeadWorker
+        }
+    }
+
+    impl WorkerCall for DeadWorker {
+        async fn call(&mut self, _: u64) -> Result<(), Status> {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+            Err(Status::from_error(Box::new(io)))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_after_consecutive_connection_failures() {
+        let plan = Plan {
+            concurrency: 4,
+            total: Some(1_000_000),
+            duration: None,
+            rps: None,
+            warmup: Duration::ZERO,
+            max_connect_failures: 20,
+        };
+        let out = run(&plan, Arc::new(Dead), Arc::default()).await.unwrap();
+        // The 20th failure trips the breaker; calls already in flight still finish.
+        assert!((20..20 + 4).contains(&out.hist.len()), "{}", out.hist.len());
+        assert!(out.aborted.is_some_and(|m| m.contains("refused")));
     }
 
     #[tokio::test(start_paused = true)]
@@ -228,6 +276,7 @@ mod tests {
             duration: Some(Duration::from_secs(2)),
             rps: Some(50.0),
             warmup: Duration::from_millis(100),
+            max_connect_failures: 0,
         };
         let out = run(&plan, Arc::new(Fake), Arc::default()).await.unwrap();
         assert_eq!(out.hist.len(), 100);

@@ -1,9 +1,11 @@
 //! A self-contained HTML report: tables, and charts drawn as inline SVG (no scripts, no CDN).
+//! A red banner and the status-code table come first, so a run of failures cannot pass for
+//! throughput.
 //! The full JSON report is embedded in `<script type="application/json" id="report-data">`.
 
 use std::fmt::Write;
 
-use super::report::PerfReport;
+use super::report::{PerfReport, percent as share};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -96,26 +98,53 @@ pub fn render(r: &PerfReport) -> String {
     if errs.is_empty() {
         errs.push_str("<tr><td colspan=4>none</td></tr>");
     }
+    let mut alerts = String::new();
+    for line in r.alerts() {
+        let _ = write!(
+            alerts,
+            r#"<p class="alert" role="alert">{}</p>"#,
+            esc(&line)
+        );
+    }
+    let mut statuses = format!(
+        "<tr><td>OK</td><td>0</td><td>{}</td><td>{:.1}%</td></tr>",
+        r.ok,
+        share(r.ok, r.total)
+    );
+    for e in &r.errors_by_code {
+        let _ = write!(
+            statuses,
+            r#"<tr class="failed"><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>"#,
+            esc(&e.name),
+            e.code,
+            e.count,
+            share(e.count, r.total)
+        );
+    }
     format!(
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>grpckit perf: {target}</title>
-<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{background:#eee}}figure{{margin:1em 0}}figcaption{{font-weight:bold}}</style>
+<html lang="en"><head><meta charset="utf-8"><title>{failed}grpckit perf: {target}</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}.alert{{background:#c62828;color:#fff;font-weight:bold;font-size:1.3em;padding:.6em 1em}}tr.failed td{{color:#c62828}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}th{{background:#eee}}figure{{margin:1em 0}}figcaption{{font-weight:bold}}</style>
 </head><body>
 <h1>grpckit perf report</h1>
+{alerts}
 <p>Target <code>{target}</code>: {conc} workers over {conns} connection(s){rate}.</p>
-<table><tr><th>requests</th><th>ok</th><th>errors</th><th>duration s</th><th>req/s</th></tr>
-<tr><td>{total}</td><td>{ok}</td><td>{errors}</td><td>{dur:.2}</td><td>{rps:.1}</td></tr></table>
-<h2>Latency (ms)</h2>
+<h2>Status codes</h2>
+<table id="status-codes"><tr><th>status</th><th>code</th><th>calls</th><th>share</th></tr>{statuses}</table>
+<table><tr><th>error rate</th><th>requests</th><th>ok</th><th>errors</th><th>duration s</th><th>ok req/s</th><th>all req/s (failures included)</th></tr>
+<tr><td>{error_pct:.1}%</td><td>{total}</td><td>{ok}</td><td>{errors}</td><td>{dur:.2}</td><td>{ok_rps:.1}</td><td>{rps:.1}</td></tr></table>
+<h2>Errors by status code</h2>
+<table><tr><th>code</th><th>number</th><th>count</th><th>sample message</th></tr>{errs}</table>
+<h2>Latency (ms, failed calls included)</h2>
 <table><tr><th>min</th><th>mean</th><th>p50</th><th>p75</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>
 <tr><td>{min:.3}</td><td>{mean:.3}</td><td>{p50:.3}</td><td>{p75:.3}</td><td>{p90:.3}</td><td>{p95:.3}</td><td>{p99:.3}</td><td>{p999:.3}</td><td>{max:.3}</td></tr></table>
 {hist_chart}
 {tput_chart}
-<h2>Errors by status code</h2>
-<table><tr><th>code</th><th>number</th><th>count</th><th>sample message</th></tr>{errs}</table>
 <script type="application/json" id="report-data">{json}</script>
 </body></html>
 "#,
         target = esc(&r.target),
+        failed = if r.mostly_failed() { "FAILED: " } else { "" },
         conc = r.concurrency,
         conns = r.connections,
         rate = r
@@ -125,7 +154,9 @@ pub fn render(r: &PerfReport) -> String {
         total = r.total,
         ok = r.ok,
         errors = r.errors,
+        error_pct = 100.0 * r.error_rate,
         dur = r.duration_s,
+        ok_rps = r.ok_rps,
         rps = r.rps,
         min = l.min,
         mean = l.mean,

@@ -3,10 +3,12 @@
 //! more HTTP/2 connections; any method through reflection or `--proto` (`--call`), or by
 //! default a realistic mix against the grpckit services. Reports as text, JSON, CSV or HTML.
 
+mod breaker;
 mod engine;
 mod generic;
 mod html;
 mod mix;
+mod output;
 mod report;
 mod template;
 
@@ -21,6 +23,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 pub use html::render as render_html;
+pub use output::{deliver, exit_code};
 pub use report::{Bucket, CSV_HEADER, ErrorCount, Latency, PerfReport};
 pub use template::Template;
 
@@ -85,6 +88,10 @@ pub struct PerfArgs {
     /// Deadline of each call.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Stop the run after this many calls in a row failed to reach the server (connection
+    /// refused, reset, closed); 0 never stops.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_connect_failures: u32,
     /// Messages sent per client/bidi stream (default: the number of messages in -d).
     #[arg(long)]
     pub stream_messages: Option<usize>,
@@ -119,6 +126,7 @@ impl PerfArgs {
             duration: self.duration,
             rps: self.rps,
             warmup: self.warmup,
+            max_connect_failures: self.max_connect_failures,
         }
     }
 }
@@ -151,7 +159,7 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     let plan = self::PerfArgs::plan(args);
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(args, &plan, progress.clone());
-    let (target, outcome) = match &args.call {
+    let (target, mut outcome) = match &args.call {
         None => {
             let sessions = open_n(args.connections, || args.conn.connect())
                 .await?
@@ -216,6 +224,13 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     if let Some(b) = bar {
         let _ = b.await;
     }
+    outcome.aborted = outcome.aborted.map(|why| {
+        format!(
+            "{} calls in a row could not reach {}: {why}; the run stopped early \
+             (--max-connect-failures)",
+            args.max_connect_failures, args.conn.addr
+        )
+    });
     Ok(PerfReport::new(
         target,
         args.concurrency,

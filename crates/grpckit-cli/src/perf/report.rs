@@ -53,28 +53,39 @@ pub struct ErrorCount {
     pub sample: String,
 }
 
-/// The result of a run.
+/// The result of a run. The failure figures come first (in the JSON too): a run whose calls
+/// mostly failed measures the failures, not the service.
 #[derive(Debug, Clone, Serialize)]
 pub struct PerfReport {
     /// What was called (`pkg.Service/Method` or `mix`).
     pub target: String,
-    /// Concurrent workers.
-    pub concurrency: usize,
-    /// HTTP/2 connections.
-    pub connections: usize,
-    /// Requested rate, when open-model.
-    pub rps_target: Option<f64>,
+    /// Set when more than half of the calls failed (or none completed).
+    pub warning: Option<String>,
+    /// Set when the run stopped early because calls in a row could not reach the server.
+    pub aborted: Option<String>,
     /// Measured calls (warm-up excluded).
     pub total: u64,
     /// Calls that returned OK.
     pub ok: u64,
     /// Calls that failed.
     pub errors: u64,
+    /// Failed calls over measured calls, 0.0 to 1.0 (0.0 when nothing was measured).
+    pub error_rate: f64,
+    /// Failures by status code.
+    pub errors_by_code: Vec<ErrorCount>,
+    /// Successful calls per second.
+    pub ok_rps: f64,
+    /// All completed calls per second, failures included.
+    pub rps: f64,
+    /// Concurrent workers.
+    pub concurrency: usize,
+    /// HTTP/2 connections.
+    pub connections: usize,
+    /// Requested rate, when open-model.
+    pub rps_target: Option<f64>,
     /// Measured wall time in seconds.
     pub duration_s: f64,
-    /// Calls per second.
-    pub rps: f64,
-    /// Latency summary.
+    /// Latency summary (every completed call, failures included).
     pub latency_ms: Latency,
     /// Median latency in ms (same as `latency_ms.p50`; kept for older consumers).
     pub p50_ms: f64,
@@ -88,9 +99,10 @@ pub struct PerfReport {
     pub histogram: Vec<Bucket>,
     /// Completed calls in each second of the run.
     pub per_second: Vec<u64>,
-    /// Failures by status code.
-    pub errors_by_code: Vec<ErrorCount>,
 }
+
+/// Error rate above which a report warns that it measures failures.
+pub const MOSTLY_FAILED: f64 = 0.5;
 
 /// Number of histogram buckets.
 const BUCKETS: usize = 20;
@@ -125,21 +137,28 @@ impl PerfReport {
             })
             .collect();
         let errors: u64 = errors_by_code.iter().map(|e| e.count).sum();
-        let secs = o.elapsed.as_secs_f64();
+        let (total, secs) = (h.len(), o.elapsed.as_secs_f64());
+        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let error_rate = if total == 0 {
+            0.0
+        } else {
+            errors as f64 / total as f64
+        };
         Self {
+            warning: warning(total, errors, error_rate, &errors_by_code),
+            aborted: o.aborted,
             target,
+            total,
+            ok: total - errors,
+            errors,
+            error_rate,
+            ok_rps: per_sec(total - errors),
+            rps: per_sec(total),
+            errors_by_code,
             concurrency,
             connections,
             rps_target,
-            total: h.len(),
-            ok: h.len() - errors,
-            errors,
             duration_s: secs,
-            rps: if secs > 0.0 {
-                h.len() as f64 / secs
-            } else {
-                0.0
-            },
             latency_ms: Latency {
                 min: if h.is_empty() { 0.0 } else { ms(h.min()) },
                 mean: h.mean() / 1000.0,
@@ -158,15 +177,68 @@ impl PerfReport {
             max_ms: ms(h.max()),
             histogram: buckets(h),
             per_second: o.per_second,
-            errors_by_code,
         }
+    }
+
+    /// Whether more than half of the calls failed (or none completed).
+    pub fn mostly_failed(&self) -> bool {
+        self.warning.is_some()
+    }
+
+    /// Every status seen with its count and share, OK first: `OK 0 (0.0%), NOT_FOUND 40 (100.0%)`.
+    pub fn status_breakdown(&self) -> String {
+        let share = |n: u64| percent(n, self.total);
+        std::iter::once(format!("OK {} ({:.1}%)", self.ok, share(self.ok)))
+            .chain(
+                self.errors_by_code
+                    .iter()
+                    .map(|e| format!("{} {} ({:.1}%)", e.name, e.count, share(e.count))),
+            )
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A few lines for the terminal: warnings, status codes, throughput and latency.
+    pub fn summary(&self) -> String {
+        let l = &self.latency_ms;
+        let mut s = format!(
+            "perf {}: {} calls in {:.2} s, {} worker(s) over {} connection(s)\n",
+            self.target, self.total, self.duration_s, self.concurrency, self.connections
+        );
+        for line in self.alerts() {
+            s.push_str(&format!("  {line}\n"));
+        }
+        s.push_str(&format!(
+            "  Status:      {}\n  Error rate:  {:.1}%\n  OK req/s:    {:.1} (all calls, failures included: {:.1}/s)\n  Latency ms:  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}\n",
+            self.status_breakdown(),
+            100.0 * self.error_rate,
+            self.ok_rps,
+            self.rps,
+            l.p50,
+            l.p90,
+            l.p99,
+            l.max
+        ));
+        s
+    }
+
+    /// The lines every form of the report shows first: the warning and the early stop.
+    pub fn alerts(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(w) = &self.warning {
+            v.push(format!("WARNING: {w}"));
+        }
+        if let Some(a) = &self.aborted {
+            v.push(format!("STOPPED EARLY: {a}"));
+        }
+        v
     }
 
     /// CSV: a header line and one row.
     pub fn to_csv(&self) -> String {
         let l = &self.latency_ms;
         format!(
-            "{}\n{},{},{},{},{},{},{:.3},{:.1},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}\n",
+            "{}\n{},{},{},{},{},{},{:.3},{:.1},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.4},{:.1}\n",
             CSV_HEADER,
             self.target,
             self.concurrency,
@@ -184,13 +256,44 @@ impl PerfReport {
             l.p95,
             l.p99,
             l.p999,
-            l.max
+            l.max,
+            self.error_rate,
+            self.ok_rps
         )
     }
 }
 
 /// Header of [`PerfReport::to_csv`].
-pub const CSV_HEADER: &str = "target,concurrency,connections,total,ok,errors,duration_s,rps,min_ms,mean_ms,p50_ms,p75_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms";
+pub const CSV_HEADER: &str = "target,concurrency,connections,total,ok,errors,duration_s,rps,min_ms,mean_ms,p50_ms,p75_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms,error_rate,ok_rps";
+
+/// `n` as a percentage of `total` (0 when `total` is 0).
+pub(crate) fn percent(n: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        100.0 * n as f64 / total as f64
+    }
+}
+
+/// The warning of a run where most calls failed, naming the commonest failure.
+fn warning(total: u64, errors: u64, error_rate: f64, by_code: &[ErrorCount]) -> Option<String> {
+    if total == 0 {
+        return Some("no call completed: nothing was measured".to_owned());
+    }
+    if error_rate <= MOSTLY_FAILED {
+        return None;
+    }
+    let worst = by_code
+        .iter()
+        .max_by_key(|e| e.count)
+        .map(|e| format!("; mostly {} ({:?})", e.name, e.sample))
+        .unwrap_or_default();
+    Some(format!(
+        "{:.1}% of calls failed ({errors} of {total}){worst}: the req/s figures measure \
+         failures, not the service",
+        100.0 * error_rate
+    ))
+}
 
 fn buckets(h: &hdrhistogram::Histogram<u64>) -> Vec<Bucket> {
     if h.is_empty() {
@@ -229,6 +332,23 @@ impl fmt::Display for PerfReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let l = &self.latency_ms;
         writeln!(f, "Summary ({}):", self.target)?;
+        for line in self.alerts() {
+            writeln!(f, "  {line}")?;
+        }
+        writeln!(f, "  Status:       {}", self.status_breakdown())?;
+        writeln!(f, "  Error rate:   {:.1}%", 100.0 * self.error_rate)?;
+        writeln!(
+            f,
+            "  Requests:     {} ({} ok, {} errors)",
+            self.total, self.ok, self.errors
+        )?;
+        writeln!(f, "  OK/sec:       {:.1}", self.ok_rps)?;
+        writeln!(
+            f,
+            "  Requests/sec: {:.1} (all calls, failures included)",
+            self.rps
+        )?;
+        writeln!(f, "  Duration:     {:.2} s", self.duration_s)?;
         writeln!(
             f,
             "  Workers:      {} over {} connection(s){}",
@@ -238,15 +358,19 @@ impl fmt::Display for PerfReport {
                 .map(|r| format!(", target {r} req/s"))
                 .unwrap_or_default()
         )?;
-        writeln!(
-            f,
-            "  Requests:     {} ({} ok, {} errors)",
-            self.total, self.ok, self.errors
-        )?;
-        writeln!(f, "  Duration:     {:.2} s", self.duration_s)?;
-        writeln!(f, "  Requests/sec: {:.1}", self.rps)?;
+        if !self.errors_by_code.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Errors by status code:")?;
+            for e in &self.errors_by_code {
+                writeln!(
+                    f,
+                    "  {} ({}): {}  e.g. {:?}",
+                    e.name, e.code, e.count, e.sample
+                )?;
+            }
+        }
         writeln!(f)?;
-        writeln!(f, "Latency (ms):")?;
+        writeln!(f, "Latency (ms, failed calls included):")?;
         writeln!(
             f,
             "  min {:.3}  mean {:.3}  stdev {:.3}  max {:.3}",
@@ -269,17 +393,6 @@ impl fmt::Display for PerfReport {
         for b in &self.histogram {
             let bar = "#".repeat(((b.count as f64 / peak as f64) * 40.0).round() as usize);
             writeln!(f, "  {:>10.3} [{:>8}] |{bar}", b.upper_ms, b.count)?;
-        }
-        if !self.errors_by_code.is_empty() {
-            writeln!(f)?;
-            writeln!(f, "Errors by status code:")?;
-            for e in &self.errors_by_code {
-                writeln!(
-                    f,
-                    "  {} ({}): {}  e.g. {:?}",
-                    e.name, e.code, e.count, e.sample
-                )?;
-            }
         }
         Ok(())
     }

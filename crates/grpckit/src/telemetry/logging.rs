@@ -1,4 +1,5 @@
-//! `tracing` subscriber from [`LogConfig`]: JSON lines (default) or pretty text on stderr,
+//! `tracing` subscriber from [`LogConfig`]: JSON lines (default) or pretty text on stderr
+//! (coloured only on a terminal without `NO_COLOR`),
 //! plus the OpenTelemetry layer when `telemetry.tracing.enabled`.
 //!
 //! Lines are formatted on the calling thread into one in-memory batch; a writer thread swaps
@@ -9,7 +10,7 @@
 //! is dropped and memory stays bounded). Call [`flush_logs`] before the process exits.
 
 use std::{
-    io::Write,
+    io::{IsTerminal, Write},
     sync::{
         Condvar, Mutex, MutexGuard, Once,
         atomic::{AtomicBool, Ordering},
@@ -29,6 +30,12 @@ fn env_filter(cfg: &LogConfig) -> EnvFilter {
     EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&cfg.level))
         .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Whether pretty logs use colour: only on a terminal, and not when `NO_COLOR` is set to a
+/// non-empty value (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Bytes collected before the writer thread is woken early.
@@ -176,7 +183,13 @@ pub fn init(
             .with_current_span(true)
             .with_writer(stderr_writer())
             .boxed(),
-        LogFormat::Pretty => fmt::layer().with_writer(stderr_writer()).boxed(),
+        LogFormat::Pretty => fmt::layer()
+            .with_ansi(colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
+            .with_writer(stderr_writer())
+            .boxed(),
     }
     .with_filter(env_filter(log));
     let json = log.format == LogFormat::Json;
@@ -194,4 +207,17 @@ pub fn init(
         .try_init();
     JSON_LINES.store(json && installed.is_ok(), Ordering::Relaxed);
     Ok(Some(guard))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())));
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+    }
 }
