@@ -71,7 +71,10 @@ pub(crate) fn connection_error(s: &Status) -> Option<String> {
                 return Some(io.to_string());
             }
             // A GOAWAY ends the connection; a stream reset is an answer to one call.
-            return h2.is_go_away().then(|| h2.to_string());
+            return h2.is_go_away().then(|| match h2.reason() {
+                Some(r) => format!("the server closed the connection (GOAWAY {r:?})"),
+                None => h2.to_string(),
+            });
         }
         cause = e.source();
     }

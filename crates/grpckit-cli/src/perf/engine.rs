@@ -65,7 +65,8 @@ pub(crate) struct Outcome {
     /// Completed calls per second of the run.
     pub(crate) per_second: Vec<u64>,
     pub(crate) elapsed: Duration,
-    /// The connection error that stopped the run early, if one did.
+    /// The connection error that stopped the run early, if one did (`perf::run` names the
+    /// address in it).
     pub(crate) aborted: Option<String>,
 }
 

@@ -139,11 +139,7 @@ impl PerfReport {
         let errors: u64 = errors_by_code.iter().map(|e| e.count).sum();
         let (total, secs) = (h.len(), o.elapsed.as_secs_f64());
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let error_rate = if total == 0 {
-            0.0
-        } else {
-            errors as f64 / total as f64
-        };
+        let error_rate = percent(errors, total) / 100.0;
         Self {
             warning: warning(total, errors, error_rate, &errors_by_code),
             aborted: o.aborted,
@@ -201,25 +197,24 @@ impl PerfReport {
     /// A few lines for the terminal: warnings, status codes, throughput and latency.
     pub fn summary(&self) -> String {
         let l = &self.latency_ms;
-        let mut s = format!(
-            "perf {}: {} calls in {:.2} s, {} worker(s) over {} connection(s)\n",
+        let mut lines = vec![format!(
+            "perf {}: {} calls in {:.2} s, {} worker(s) over {} connection(s)",
             self.target, self.total, self.duration_s, self.concurrency, self.connections
-        );
-        for line in self.alerts() {
-            s.push_str(&format!("  {line}\n"));
-        }
-        s.push_str(&format!(
-            "  Status:      {}\n  Error rate:  {:.1}%\n  OK req/s:    {:.1} (all calls, failures included: {:.1}/s)\n  Latency ms:  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}\n",
-            self.status_breakdown(),
-            100.0 * self.error_rate,
-            self.ok_rps,
-            self.rps,
-            l.p50,
-            l.p90,
-            l.p99,
-            l.max
-        ));
-        s
+        )];
+        lines.extend(self.alerts().into_iter().map(|a| format!("  {a}")));
+        lines.extend([
+            format!("  Status:      {}", self.status_breakdown()),
+            format!("  Error rate:  {:.1}%", 100.0 * self.error_rate),
+            format!(
+                "  OK req/s:    {:.1} (all calls, failures included: {:.1}/s)",
+                self.ok_rps, self.rps
+            ),
+            format!(
+                "  Latency ms:  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+                l.p50, l.p90, l.p99, l.max
+            ),
+        ]);
+        lines.join("\n") + "\n"
     }
 
     /// The lines every form of the report shows first: the warning and the early stop.
