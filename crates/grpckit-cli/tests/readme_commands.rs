@@ -143,7 +143,11 @@ fn run_script(name: &str, script: &str, work: &Path) -> String {
     let path = work.join(format!("{name}.sh"));
     std::fs::write(&path, script).expect("write script");
     let out = Command::new("timeout")
-        .args(["--kill-after=5", &SCRIPT_LIMIT.as_secs().to_string(), "bash"])
+        .args([
+            "--kill-after=5",
+            &SCRIPT_LIMIT.as_secs().to_string(),
+            "bash",
+        ])
         .arg(&path)
         .current_dir(work)
         .env_remove("RUST_LOG")
@@ -209,7 +213,10 @@ fn the_readme_commands_work_as_written() {
     drop(servers);
 
     // What the commands printed says they did what README promises.
-    assert!(stdout.contains("passed"), "client/stream summaries:\n{stdout}");
+    assert!(
+        stdout.contains("passed"),
+        "client/stream summaries:\n{stdout}"
+    );
     let report = std::fs::read_to_string(work.path().join("report.html"))
         .expect("the perf example writes report.html");
     for code in ["PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND"] {

@@ -149,14 +149,12 @@ impl App {
             Some(None) => b,
             None => {
                 let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
-                let b = b
-                    .middleware(&middleware, &self.auth_secrets)
-                    .map_err(|e| {
-                        ServiceError::Internal(format!(
-                            "middleware config: {}",
-                            grpckit::ErrorChain(&e)
-                        ))
-                    })?;
+                let b = b.middleware(&middleware, &self.auth_secrets).map_err(|e| {
+                    ServiceError::Internal(format!(
+                        "middleware config: {}",
+                        grpckit::ErrorChain(&e)
+                    ))
+                })?;
                 let _ = self.stack.set(b.stack_layer());
                 b
             }
