@@ -352,7 +352,10 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(dropped > 0.0, "spans lost to the dead collector are counted");
+    assert!(
+        dropped > 0.0,
+        "spans lost to the dead collector are counted"
+    );
     let failing = |lines: &[String]| {
         lines
             .iter()
@@ -379,7 +382,10 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
     for _ in 0..150 {
         users.list_users(ListUsersRequest::default()).await?;
         lines.extend(p.logs.try_iter());
-        if lines.iter().any(|l| l.contains("OTLP span export recovered")) {
+        if lines
+            .iter()
+            .any(|l| l.contains("OTLP span export recovered"))
+        {
             recovered = true;
             break;
         }
@@ -387,6 +393,9 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
     }
     assert!(recovered, "{lines:#?}");
     assert_eq!(failing(&lines), 1, "{lines:#?}");
-    assert!(!received.lock().expect("lock").is_empty(), "spans arrive again");
+    assert!(
+        !received.lock().expect("lock").is_empty(),
+        "spans arrive again"
+    );
     Ok(())
 }
