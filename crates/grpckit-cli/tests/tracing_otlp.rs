@@ -333,7 +333,7 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
             "telemetry:\n  tracing:\n    enabled: true\n    endpoint: http://{otlp}\n    sample_ratio: 1.0\n    batch_delay: 100ms\n    export_timeout: 2s\nlogistics:\n  enabled: false\n"
         ),
     )?;
-    let mut p = grpckit_test::ServerProcess::spawn(
+    let p = grpckit_test::ServerProcess::spawn(
         env!("CARGO_BIN_EXE_grpckit").as_ref(),
         &["--config", cfg.to_str().expect("utf-8 path"), "--no-auth"],
         &[],
