@@ -338,6 +338,7 @@ mod tests {
         let args = ServerArgs {
             listen: Some("127.0.0.1:1234".into()),
             services: Some(vec!["user".into()]),
+            jwt_secret: Some("split-secret".into()),
             ..ServerArgs::default()
         };
         let cfg = effective_config(&args).unwrap();
