@@ -1,9 +1,9 @@
-//! Request ids and the access log: one structured line per call (method, call kind, gRPC
+//! Request ids and the access log: a structured line per logged call (method, call kind, gRPC
 //! code, duration, peer, principal, request id, message counts) under the target
 //! `grpckit::access`. `x-request-id` is taken from the caller (when sane) or generated,
 //! and returned in the response headers.
 //!
-//! Which calls get an `info` line ([`LogPolicy::verdict`]): every error, every call slower
+//! Which calls get an `info` line (see [`LogPolicy`]): every error, every call slower
 //! than `slow_threshold` (`"slow": true`), and a sampled share (`success_sample`) of the
 //! successful rest; the others log at `debug`, so every call can still be seen with
 //! `--log-level debug` or `success_sample: 1.0`. Health checks log at `debug`.
