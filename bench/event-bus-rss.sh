@@ -51,6 +51,7 @@ for entry in $BINS; do
         timeout "$RUN_TIMEOUT" "$bin" perf --addr "127.0.0.1:$port" -c "$CONCURRENCY" \
             -n "$REQUESTS" >"$dir/perf-$r.txt" 2>&1 || echo "  perf run $r failed: $(tail -1 "$dir/perf-$r.txt")"
         report "after run $r" "$pid" "$admin"
+        echo "    perf: $(grep -m1 -E '^ *Requests:' "$dir/perf-$r.txt" | sed 's/^ *//')"
     done
     sleep "$IDLE"
     report "idle ${IDLE}s" "$pid" "$admin"
