@@ -1,7 +1,8 @@
 //! The ONE table from error kind to `(gRPC code, HTTP status)`.
 //!
 //! Domain and framework errors implement [`IntoStatus`] by naming an [`ErrorKind`]; the gRPC
-//! path and the REST gateway both turn that kind into a response through [`ErrorKind::codes`].
+//! path turns that kind into a status through [`ErrorKind::codes`], which also names the
+//! matching HTTP status for HTTP front ends (grpckit has no HTTP bridge of its own yet).
 //! Unknown errors are logged at `warn` and answered with a generic `INTERNAL`.
 
 use tonic::{Code, Status};
@@ -57,7 +58,7 @@ impl ErrorKind {
         self.codes().0
     }
 
-    /// The HTTP status used by the REST gateway.
+    /// The matching HTTP status, for an HTTP front end (grpckit serves none yet).
     pub const fn http_status(self) -> u16 {
         self.codes().1
     }

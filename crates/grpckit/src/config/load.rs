@@ -134,6 +134,27 @@ client:
     }
 
     #[test]
+    fn tls_is_refused_until_it_exists() {
+        let err = parse_yaml("server:\n  enable_tls: true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("server.enable_tls:"), "{err}");
+        assert!(err.contains("not available yet"), "{err}");
+        assert!(parse_yaml("server:\n  enable_tls: false\n").is_ok());
+    }
+
+    #[test]
+    fn only_a_non_default_min_time_is_reported_unenforced() {
+        let cfg = parse_yaml("server:\n  keep_alive:\n    min_time: 30s\n").unwrap();
+        assert!(cfg.server.unenforced_keys().is_empty());
+        let cfg = parse_yaml("server:\n  keep_alive:\n    min_time: 5s\n").unwrap();
+        assert_eq!(
+            cfg.server.unenforced_keys(),
+            [("server.keep_alive.min_time", "5s".to_owned())]
+        );
+    }
+
+    #[test]
     fn key_is_named_once() {
         let err = parse_yaml("server:\n  port: 99999\n")
             .unwrap_err()

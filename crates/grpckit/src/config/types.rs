@@ -63,7 +63,8 @@ pub struct ServerConfig {
     pub port: u16,
     /// Admin/metrics listener. Default `0.0.0.0:9091`.
     pub metrics_listen: SocketAddr,
-    /// TLS on the gRPC port (configured by the TLS issue). Default `false`.
+    /// TLS on the gRPC port. Not available yet: `true` is rejected at start (see
+    /// [`ServerConfig::check_available`]) rather than serving plaintext. Default `false`.
     pub enable_tls: bool,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
@@ -124,7 +125,8 @@ pub struct ServerKeepAlive {
     /// A probe not answered within this closes the connection. Default `5s`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Minimum interval a client may ping at. Default `30s`.
+    /// Minimum interval a client may ping at. Not enforced yet: a value other than the
+    /// default is logged as a warning when serving starts. Default `30s`.
     #[serde(with = "humantime_serde")]
     pub min_time: Duration,
     /// How idle connections are probed: `tcp` (default) or `http2`.
@@ -158,7 +160,7 @@ pub enum KeepAliveProbe {
     Http2,
 }
 
-/// `client:` section (the balancing and retry parts are used by the client issue).
+/// `client:` section: the framework's client ([`crate::client::ClientBuilder`], `docs/client.md`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
@@ -457,12 +459,38 @@ impl ServerConfig {
             .map_err(|_| format!("server.address: '{}' is not an IP address", self.address))?;
         Ok(SocketAddr::new(ip, self.port))
     }
+
+    /// Rejects keys whose feature does not exist yet, so that a setting is never silently
+    /// ignored: `enable_tls: true` would otherwise serve plaintext.
+    pub fn check_available(&self) -> Result<(), String> {
+        if self.enable_tls {
+            return Err("server.enable_tls: TLS is not available yet; \
+                 set it to false (or remove it) and terminate TLS in front of the server"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// Keys that parse but are not enforced yet and differ from their default, each with
+    /// what is ignored; [`crate::server::ServerBuilder::serve`] logs them as warnings.
+    pub fn unenforced_keys(&self) -> Vec<(&'static str, String)> {
+        let mut keys = Vec::new();
+        let default_min_time = ServerKeepAlive::default().min_time;
+        if self.keep_alive.min_time != default_min_time {
+            keys.push((
+                "server.keep_alive.min_time",
+                humantime::format_duration(self.keep_alive.min_time).to_string(),
+            ));
+        }
+        keys
+    }
 }
 
 impl Config {
     /// Checks cross-field rules that serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
         self.server.listen_addr()?;
+        self.server.check_available()?;
         if self.server.max_recv_size == 0 {
             return Err("server.max_recv_size: must be greater than 0".into());
         }

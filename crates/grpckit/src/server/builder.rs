@@ -57,6 +57,10 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport failed")]
     Transport(#[from] tonic::transport::Error),
+    /// The configuration asks for a feature that does not exist yet, e.g.
+    /// `server.enable_tls: true` (the message names the key).
+    #[error("{0}")]
+    NotAvailable(String),
 }
 
 /// Builds and runs a gRPC server with health, reflection and graceful shutdown.
@@ -186,7 +190,21 @@ impl ServerBuilder {
     }
 
     /// Serves on `listener` until `shutdown` fires, then drains for `shutdown_grace`.
+    ///
+    /// Refuses a config asking for a feature that does not exist yet
+    /// ([`ServerConfig::check_available`]) and logs a warning for each key that is set but
+    /// not enforced yet ([`ServerConfig::unenforced_keys`]).
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
+        self.config
+            .check_available()
+            .map_err(ServeError::NotAvailable)?;
+        for (key, value) in self.config.unenforced_keys() {
+            tracing::warn!(
+                key,
+                value,
+                "{key} is not enforced yet: the setting is ignored"
+            );
+        }
         let reporter = self.health.clone();
         // Fired once every status reads NOT_SERVING: health watches then end (UNAVAILABLE).
         let drained = Shutdown::new();
