@@ -1,6 +1,7 @@
 //! How OrderService learns whether a user exists: in-process (same store) or over gRPC to
 //! a UserService elsewhere (split mode).
 
+use crate::reasons;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -57,17 +58,20 @@ impl UserDirectory for GrpcDirectory {
         match client.get_user(req).await {
             Ok(_) => Ok(true),
             Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
-            Err(s) if s.code() == tonic::Code::PermissionDenied => Err(
-                ServiceError::PermissionDenied("not allowed to act on another user's data".into()),
-            ),
+            Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                Err(ServiceError::PermissionDenied(
+                    reasons::not_owner(reasons::ORDER),
+                    "not allowed to act on another user's data".into(),
+                ))
+            }
             Err(s) if s.code() == tonic::Code::DeadlineExceeded => Err(ServiceError::Unavailable(
+                reasons::USER_SERVICE_UNAVAILABLE,
                 "user service: deadline exceeded".into(),
             )),
-            Err(s) => Err(ServiceError::Unavailable(format!(
-                "user service unavailable: {} ({:?})",
-                s.message(),
-                s.code()
-            ))),
+            Err(s) => Err(ServiceError::Unavailable(
+                reasons::USER_SERVICE_UNAVAILABLE,
+                format!("user service unavailable: {} ({:?})", s.message(), s.code()),
+            )),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Errors of the reference services, classified through grpckit's one error table.
 
-use grpckit::{ErrorKind, IntoStatus, error::FieldViolation};
+use grpckit::{ErrorKind, IntoStatus, Reason, error::FieldViolation};
 
 /// Everything that can go wrong in a service call.
 #[derive(Debug, thiserror::Error)]
@@ -13,24 +13,24 @@ pub enum ServiceError {
         /// Each invalid field.
         violations: Vec<FieldViolation>,
     },
-    /// The entity does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The entity exists already.
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// Not allowed in the current state.
-    #[error("{0}")]
-    FailedPrecondition(String),
-    /// Bad credentials.
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// Authenticated, but not allowed to touch this entity.
-    #[error("{0}")]
-    PermissionDenied(String),
-    /// A dependency (e.g. UserService) is not reachable.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The entity does not exist. Names its stable reason and a message.
+    #[error("{1}")]
+    NotFound(Reason, String),
+    /// The entity exists already. Names its stable reason and a message.
+    #[error("{1}")]
+    AlreadyExists(Reason, String),
+    /// Not allowed in the current state. Names its stable reason and a message.
+    #[error("{1}")]
+    FailedPrecondition(Reason, String),
+    /// Bad credentials. Names its stable reason and a message.
+    #[error("{1}")]
+    Unauthenticated(Reason, String),
+    /// Authenticated, but not allowed to touch this entity. Names its stable reason and a message.
+    #[error("{1}")]
+    PermissionDenied(Reason, String),
+    /// A dependency (e.g. UserService) is not reachable. Names its stable reason and a message.
+    #[error("{1}")]
+    Unavailable(Reason, String),
     /// The database failed.
     #[error("storage error")]
     Storage(#[from] sqlx::Error),
@@ -79,12 +79,12 @@ impl IntoStatus for ServiceError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::InvalidArgument { .. } => ErrorKind::InvalidArgument,
-            Self::NotFound(_) => ErrorKind::NotFound,
-            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
-            Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
-            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
-            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::NotFound(..) => ErrorKind::NotFound,
+            Self::AlreadyExists(..) => ErrorKind::AlreadyExists,
+            Self::FailedPrecondition(..) => ErrorKind::FailedPrecondition,
+            Self::Unauthenticated(..) => ErrorKind::Unauthenticated,
+            Self::PermissionDenied(..) => ErrorKind::PermissionDenied,
+            Self::Unavailable(..) => ErrorKind::Unavailable,
             Self::Storage(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
             Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal(_) => {
                 ErrorKind::Internal
@@ -96,6 +96,19 @@ impl IntoStatus for ServiceError {
         match self {
             Self::InvalidArgument { violations, .. } => violations.clone(),
             _ => Vec::new(),
+        }
+    }
+
+    fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::InvalidArgument { .. } => Some(grpckit::reason::INVALID_FIELDS),
+            Self::NotFound(r, _)
+            | Self::AlreadyExists(r, _)
+            | Self::FailedPrecondition(r, _)
+            | Self::Unauthenticated(r, _)
+            | Self::PermissionDenied(r, _)
+            | Self::Unavailable(r, _) => Some(*r),
+            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal(_) => None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod events;
 pub mod limits;
 pub mod order;
 pub mod proto;
+pub mod reasons;
 pub mod security;
 pub mod store;
 mod time;

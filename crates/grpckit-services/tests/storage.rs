@@ -8,6 +8,7 @@ use grpckit_services::{
         order::{Item, OrderStatus, check_new_order},
         user::{Role, User},
     },
+    reasons,
     store::{CreateOutcome, OrderStore, SqlStore, UserPatch, UserStore},
 };
 
@@ -28,7 +29,10 @@ async fn suite(store: SqlStore) {
     store.insert_user(&user("u-1", "a@x.io")).await.unwrap();
     store.insert_user(&user("u-2", "b@x.io")).await.unwrap();
     let dup = store.insert_user(&user("u-3", "a@x.io")).await.unwrap_err();
-    assert!(matches!(dup, ServiceError::AlreadyExists(_)), "{dup:?}");
+    assert!(
+        matches!(dup, ServiceError::AlreadyExists(r, _) if r == reasons::EMAIL_TAKEN),
+        "{dup:?}"
+    );
     assert_eq!(
         store.get_user("u-1").await.unwrap().unwrap().email,
         "a@x.io"
@@ -66,7 +70,7 @@ async fn suite(store: SqlStore) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(clash, ServiceError::AlreadyExists(_)));
+    assert!(matches!(clash, ServiceError::AlreadyExists(r, _) if r == reasons::EMAIL_TAKEN));
     assert!(
         store
             .update_user("nope", UserPatch::default(), 1)
@@ -108,7 +112,7 @@ async fn suite(store: SqlStore) {
             .create_order("o-3", &other_payload, 12)
             .await
             .unwrap_err(),
-        ServiceError::AlreadyExists(_)
+        ServiceError::AlreadyExists(r, _) if r == reasons::IDEMPOTENCY_CONFLICT
     ));
 
     let shared = Arc::new(store.clone());
@@ -142,14 +146,14 @@ async fn suite(store: SqlStore) {
             .transition("o-1", OrderStatus::Paid, None, 31)
             .await
             .unwrap_err(),
-        ServiceError::FailedPrecondition(_)
+        ServiceError::FailedPrecondition(r, _) if r == reasons::ORDER_NOT_PAYABLE
     ));
     assert!(matches!(
         store
             .transition("nope", OrderStatus::Paid, None, 31)
             .await
             .unwrap_err(),
-        ServiceError::NotFound(_)
+        ServiceError::NotFound(r, _) if r == reasons::ORDER_NOT_FOUND
     ));
     let due = store.due_orders(OrderStatus::Paid, 30, 10).await.unwrap();
     assert_eq!(due.len(), 1);
@@ -174,7 +178,7 @@ async fn suite(store: SqlStore) {
             .transition("o-1", OrderStatus::Cancelled, None, 41)
             .await
             .unwrap_err(),
-        ServiceError::FailedPrecondition(_)
+        ServiceError::FailedPrecondition(r, _) if r == reasons::ORDER_NOT_CANCELLABLE
     ));
     let got = store.get_order("o-1").await.unwrap().unwrap();
     assert_eq!(

@@ -8,6 +8,8 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::reason::Reason;
+
 /// What went wrong, from the caller's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -93,15 +95,25 @@ pub trait IntoStatus: std::error::Error {
         Vec::new()
     }
 
-    /// Turns the error into a status with rich details. `Internal` errors are logged and
-    /// answered with a generic message.
+    /// The stable reason, reported as a `google.rpc.ErrorInfo` detail (never for `Internal`).
+    fn reason(&self) -> Option<Reason> {
+        None
+    }
+
+    /// Turns the error into a status with rich details (`BadRequest`, `ErrorInfo`). `Internal`
+    /// errors are logged and answered with a generic message.
     fn to_status(&self) -> Status {
         let kind = self.kind();
         if kind == ErrorKind::Internal {
             tracing::warn!(error = %self, source = ?std::error::Error::source(self), "internal error");
             return Status::internal("internal error");
         }
-        status_with_violations(kind.code(), self.to_string(), &self.field_violations())
+        status_with_details(
+            kind.code(),
+            self.to_string(),
+            &self.field_violations(),
+            self.reason(),
+        )
     }
 }
 
@@ -111,12 +123,26 @@ pub fn status_with_violations(
     message: String,
     violations: &[FieldViolation],
 ) -> Status {
-    if violations.is_empty() {
+    status_with_details(code, message, violations, None)
+}
+
+/// A status with a `google.rpc.BadRequest` detail listing every violation (if any) and a
+/// `google.rpc.ErrorInfo` for `reason` (if any).
+pub fn status_with_details(
+    code: Code,
+    message: String,
+    violations: &[FieldViolation],
+    reason: Option<Reason>,
+) -> Status {
+    if violations.is_empty() && reason.is_none() {
         return Status::new(code, message);
     }
     let mut details = ErrorDetails::new();
     for v in violations {
         details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    if let Some(r) = reason {
+        r.add_to(&mut details);
     }
     Status::with_error_details(code, message, details)
 }
@@ -128,7 +154,8 @@ pub const MAX_VIOLATIONS_MESSAGE: usize = 512;
 /// `INVALID_ARGUMENT` for a request that breaks field rules: the message lists each distinct
 /// "field: reason" pair (`invalid request: name: value length must be at least 1 characters;
 /// email: ...`, at most [`MAX_VIOLATIONS_MESSAGE`] bytes of them) so a caller that only shows
-/// the message still sees why, and the `google.rpc.BadRequest` detail carries every violation.
+/// the message still sees why, the `google.rpc.BadRequest` detail carries every violation and
+/// the `google.rpc.ErrorInfo` detail the reason [`reason::INVALID_FIELDS`](crate::reason::INVALID_FIELDS).
 ///
 /// # Examples
 /// ```
@@ -144,7 +171,12 @@ pub fn invalid_request(violations: &[FieldViolation]) -> Status {
         }
     }
     let message = violations_message(&distinct, MAX_VIOLATIONS_MESSAGE);
-    status_with_violations(Code::InvalidArgument, message, &distinct)
+    status_with_details(
+        Code::InvalidArgument,
+        message,
+        &distinct,
+        Some(crate::reason::INVALID_FIELDS),
+    )
 }
 
 /// `invalid request: f: why; g: why`, with at most `max` bytes of pairs: a pair that does not
@@ -229,6 +261,7 @@ mod tests {
         assert_eq!(st.code(), Code::InvalidArgument);
         let br = st.get_details_bad_request().unwrap();
         assert_eq!(br.field_violations.len(), 2);
+        assert!(st.get_details_error_info().is_none(), "no reason named");
     }
 
     #[test]
@@ -247,6 +280,11 @@ mod tests {
         assert_eq!(
             st.get_details_bad_request().unwrap().field_violations.len(),
             3
+        );
+        let info = st.get_details_error_info().unwrap();
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("INVALID_FIELDS", "grpckit")
         );
     }
 

@@ -13,8 +13,10 @@ mod error_chain;
 pub mod framing;
 mod headers;
 pub mod middleware;
+pub mod reason;
 pub mod server;
 pub mod telemetry;
 
 pub use error::{ErrorKind, IntoStatus};
 pub use error_chain::ErrorChain;
+pub use reason::Reason;

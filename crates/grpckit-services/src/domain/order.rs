@@ -1,6 +1,7 @@
 //! Order rules: the state machine, item checks, totals in minor units, and the payload
 //! fingerprint that makes `CreateOrder` idempotent.
 
+use crate::reasons;
 use grpckit::error::FieldViolation;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -74,14 +75,29 @@ impl OrderStatus {
 
     /// The error for an illegal transition.
     pub fn transition_error(self, to: Self) -> ServiceError {
-        let allowed = match to {
-            Self::Paid => "only CREATED orders can be paid",
-            Self::Cancelled => "only CREATED or PAID orders can be cancelled",
-            Self::Shipped => "only PAID orders can be shipped",
-            Self::Delivered => "only SHIPPED orders can be delivered",
-            Self::Created => "orders cannot go back to CREATED",
+        let (reason, allowed) = match to {
+            Self::Paid => (
+                reasons::ORDER_NOT_PAYABLE,
+                "only CREATED orders can be paid",
+            ),
+            Self::Cancelled => (
+                reasons::ORDER_NOT_CANCELLABLE,
+                "only CREATED or PAID orders can be cancelled",
+            ),
+            Self::Shipped => (
+                reasons::ORDER_WRONG_STATE,
+                "only PAID orders can be shipped",
+            ),
+            Self::Delivered => (
+                reasons::ORDER_WRONG_STATE,
+                "only SHIPPED orders can be delivered",
+            ),
+            Self::Created => (
+                reasons::ORDER_WRONG_STATE,
+                "orders cannot go back to CREATED",
+            ),
         };
-        ServiceError::FailedPrecondition(format!("order is {}; {allowed}", self.as_str()))
+        ServiceError::FailedPrecondition(reason, format!("order is {}; {allowed}", self.as_str()))
     }
 }
 

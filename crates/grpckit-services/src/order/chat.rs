@@ -4,6 +4,7 @@
 //! room. No task is spawned: the stream owns its state and dropping it (client gone,
 //! cancelled) unsubscribes.
 
+use crate::reasons;
 use std::{pin::Pin, sync::Arc};
 
 use futures::{Stream, StreamExt};
@@ -70,14 +71,18 @@ impl State {
                     .into());
                 }
                 let Some(order) = self.store.get_order(&m.order_id).await? else {
-                    return Err(ServiceError::NotFound(format!(
-                        "order '{}' not found",
-                        m.order_id
-                    ))
+                    return Err(ServiceError::NotFound(
+                        reasons::ORDER_NOT_FOUND,
+                        format!("order '{}' not found", m.order_id),
+                    )
                     .into());
                 };
                 // Only the order's owner, admins and support enter the room.
-                crate::security::check_reader(self.principal.as_ref(), &order.user_id)?;
+                crate::security::check_reader(
+                    self.principal.as_ref(),
+                    &order.user_id,
+                    reasons::ORDER,
+                )?;
                 let live = self.bus.subscribe(&chat_topic(&m.order_id)).await;
                 let sender = if m.sender.trim().is_empty() {
                     "anonymous".to_owned()

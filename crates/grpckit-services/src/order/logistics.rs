@@ -56,7 +56,7 @@ pub async fn step(
             match store.transition(&order.id, to, None, now_micros()).await {
                 Ok(o) => publish_change(bus, &o, what).await,
                 // Cancelled or moved by someone else meanwhile: nothing to do.
-                Err(ServiceError::FailedPrecondition(_) | ServiceError::NotFound(_)) => {}
+                Err(ServiceError::FailedPrecondition(..) | ServiceError::NotFound(..)) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -1,5 +1,6 @@
 //! The OrderService handlers.
 
+use crate::reasons;
 use std::{pin::Pin, sync::Arc};
 
 use futures::Stream;
@@ -93,12 +94,12 @@ impl OrderApi {
             items_from_pb(req.items),
             &req.currency,
         )?;
-        check_owner(p, &new.user_id)?;
+        check_owner(p, &new.user_id, reasons::ORDER)?;
         if !self.users.user_exists(&new.user_id, ctx).await? {
-            return Err(ServiceError::NotFound(format!(
-                "user '{}' not found",
-                new.user_id
-            )));
+            return Err(ServiceError::NotFound(
+                reasons::ORDER_USER_NOT_FOUND,
+                format!("user '{}' not found", new.user_id),
+            ));
         }
         let id = uuid::Uuid::now_v7().to_string();
         match self.store.create_order(&id, &new, now_micros()).await? {
@@ -114,10 +115,9 @@ impl OrderApi {
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty"));
         }
-        self.store
-            .get_order(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("order '{id}' not found")))
+        self.store.get_order(id).await?.ok_or_else(|| {
+            ServiceError::NotFound(reasons::ORDER_NOT_FOUND, format!("order '{id}' not found"))
+        })
     }
 }
 
@@ -143,7 +143,7 @@ impl OrderService for OrderApi {
     ) -> Result<Response<pb::GetOrderResponse>, Status> {
         let p = caller(&req);
         let order = self.require_order(&req.into_inner().id).await?;
-        check_reader(p.as_ref(), &order.user_id)?;
+        check_reader(p.as_ref(), &order.user_id, reasons::ORDER)?;
         Ok(Response::new(pb::GetOrderResponse {
             order: Some(order_to_pb(&order)),
         }))
@@ -163,7 +163,7 @@ impl OrderService for OrderApi {
             if req.user_id.is_empty() {
                 req.user_id = p.subject().to_owned();
             }
-            check_owner(Some(p), &req.user_id)?;
+            check_owner(Some(p), &req.user_id, reasons::ORDER)?;
         }
         let size = page::page_size(req.page_size)?;
         let after = page::decode("orders", &req.page_token)?;
@@ -194,7 +194,7 @@ impl OrderService for OrderApi {
         let p = caller(&req);
         let req = req.into_inner();
         let current = self.require_order(&req.id).await?;
-        check_owner(p.as_ref(), &current.user_id)?;
+        check_owner(p.as_ref(), &current.user_id, reasons::ORDER)?;
         let order = self
             .store
             .transition(&req.id, OrderStatus::Cancelled, None, now_micros())
@@ -217,7 +217,7 @@ impl OrderService for OrderApi {
         let p = caller(&req);
         let req = req.into_inner();
         let current = self.require_order(&req.id).await?;
-        check_owner(p.as_ref(), &current.user_id)?;
+        check_owner(p.as_ref(), &current.user_id, reasons::ORDER)?;
         if req.amount_minor < 0 {
             return Err(ServiceError::invalid("amount_minor", "must not be negative").into());
         }
@@ -257,7 +257,7 @@ impl OrderService for OrderApi {
         // Subscribe first, then read the state: no change can slip in between.
         let live = self.bus.subscribe(&order_topic(&id)).await;
         let current = self.require_order(&id).await?;
-        check_reader(p.as_ref(), &current.user_id)?;
+        check_reader(p.as_ref(), &current.user_id, reasons::ORDER)?;
         Ok(Response::new(tracking::stream(
             current,
             live,
@@ -275,9 +275,10 @@ impl OrderService for OrderApi {
         let mut index = 0u32;
         while let Some(item) = stream.message().await? {
             if index >= MAX_UPLOAD {
-                return Err(Status::resource_exhausted(format!(
-                    "at most {MAX_UPLOAD} orders per upload"
-                )));
+                return Err(reasons::UPLOAD_TOO_LARGE.status(
+                    tonic::Code::ResourceExhausted,
+                    format!("at most {MAX_UPLOAD} orders per upload"),
+                ));
             }
             let request_id = item.request_id.clone();
             match self.create(item, p.as_ref(), &ctx).await {

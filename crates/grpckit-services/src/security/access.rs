@@ -15,22 +15,36 @@ pub fn caller<T>(req: &Request<T>) -> Option<Principal> {
     req.extensions().get::<Principal>().cloned()
 }
 
-/// Allows self or admin to change data owned by `owner_id`.
-pub fn check_owner(p: Option<&Principal>, owner_id: &str) -> Result<(), ServiceError> {
+/// Allows self or admin to change data owned by `owner_id`; a refusal names the reason
+/// `NOT_OWNER` in `domain` (the calling service's package).
+pub fn check_owner(
+    p: Option<&Principal>,
+    owner_id: &str,
+    domain: &'static str,
+) -> Result<(), ServiceError> {
     match p {
         Some(p) if !p.may_act_for(owner_id) => Err(ServiceError::PermissionDenied(
+            crate::reasons::not_owner(domain),
             "not allowed to act on another user's data".into(),
         )),
         _ => Ok(()),
     }
 }
 
-/// Allows self, admin or support to read data owned by `owner_id`.
-pub fn check_reader(p: Option<&Principal>, owner_id: &str) -> Result<(), ServiceError> {
+/// Allows self, admin or support to read data owned by `owner_id`; a refusal names the
+/// reason `NOT_OWNER` in `domain` (the calling service's package).
+pub fn check_reader(
+    p: Option<&Principal>,
+    owner_id: &str,
+    domain: &'static str,
+) -> Result<(), ServiceError> {
     match p {
-        Some(p) if !(p.may_act_for(owner_id) || p.has_role("support")) => Err(
-            ServiceError::PermissionDenied("not allowed to read another user's data".into()),
-        ),
+        Some(p) if !(p.may_act_for(owner_id) || p.has_role("support")) => {
+            Err(ServiceError::PermissionDenied(
+                crate::reasons::not_owner(domain),
+                "not allowed to read another user's data".into(),
+            ))
+        }
         _ => Ok(()),
     }
 }

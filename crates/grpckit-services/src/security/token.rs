@@ -114,7 +114,12 @@ impl TokenIssuer {
         v.validate_nbf = true;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map(|d| d.claims)
-            .map_err(|_| ServiceError::Unauthenticated("invalid token".into()))
+            .map_err(|_| {
+                ServiceError::Unauthenticated(
+                    grpckit::reason::TOKEN_INVALID,
+                    "invalid token".into(),
+                )
+            })
     }
 }
 

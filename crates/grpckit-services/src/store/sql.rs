@@ -1,6 +1,7 @@
 //! The sqlx adapter. One set of portable SQL and migrations for SQLite and PostgreSQL,
 //! through sqlx's `Any` driver; `$n` placeholders work on both.
 
+use crate::reasons;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -155,10 +156,10 @@ impl UserStore for SqlStore {
         .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(format!(
-                "a user with email '{}' already exists",
-                u.email
-            ))),
+            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(
+                reasons::EMAIL_TAKEN,
+                format!("a user with email '{}' already exists", u.email),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -226,10 +227,10 @@ impl UserStore for SqlStore {
         match res {
             Ok(r) if r.rows_affected() == 0 => Ok(None),
             Ok(_) => Ok(Some(u)),
-            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(format!(
-                "a user with email '{}' already exists",
-                u.email
-            ))),
+            Err(e) if is_unique_violation(&e) => Err(ServiceError::AlreadyExists(
+                reasons::EMAIL_TAKEN,
+                format!("a user with email '{}' already exists", u.email),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -302,10 +303,13 @@ impl OrderStore for SqlStore {
             return Ok(CreateOutcome::Created(stored));
         }
         if stored.fingerprint != o.fingerprint {
-            return Err(ServiceError::AlreadyExists(format!(
-                "request_id '{}' was already used for a different order payload; use a new request_id",
-                o.request_id
-            )));
+            return Err(ServiceError::AlreadyExists(
+                reasons::IDEMPOTENCY_CONFLICT,
+                format!(
+                    "request_id '{}' was already used for a different order payload; use a new request_id",
+                    o.request_id
+                ),
+            ));
         }
         Ok(CreateOutcome::Replayed(stored))
     }
@@ -370,7 +374,10 @@ impl OrderStore for SqlStore {
         // Compare-and-set on the current status; retry if another writer moved it meanwhile.
         for _ in 0..5 {
             let Some(current) = self.get_order(id).await? else {
-                return Err(ServiceError::NotFound(format!("order '{id}' not found")));
+                return Err(ServiceError::NotFound(
+                    reasons::ORDER_NOT_FOUND,
+                    format!("order '{id}' not found"),
+                ));
             };
             if !current.status.can_transition_to(to) {
                 return Err(current.status.transition_error(to));
@@ -395,9 +402,10 @@ impl OrderStore for SqlStore {
                 });
             }
         }
-        Err(ServiceError::Unavailable(format!(
-            "order '{id}' is changing concurrently; retry"
-        )))
+        Err(ServiceError::Unavailable(
+            reasons::ORDER_BUSY,
+            format!("order '{id}' is changing concurrently; retry"),
+        ))
     }
 
     #[tracing::instrument(level = "debug", name = "db.query", skip_all, err(level = "debug"), fields(otel.kind = "client", db.system.name = self.system, db.operation.name = "due_orders"))]

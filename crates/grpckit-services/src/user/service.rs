@@ -1,5 +1,6 @@
 //! The UserService handlers: proto in, domain rules, store, events out.
 
+use crate::reasons;
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
@@ -32,10 +33,12 @@ const MAX_BATCH: u32 = 10_000;
 
 /// `RESOURCE_EXHAUSTED` with a `google.rpc.RetryInfo` detail, for an email in back-off.
 fn too_many_failures(wait: Duration) -> Status {
+    let mut details = ErrorDetails::with_retry_info(Some(wait));
+    reasons::LOGIN_BACKOFF.add_to(&mut details);
     Status::with_error_details(
         tonic::Code::ResourceExhausted,
         "too many failed logins for this email: retry later",
-        ErrorDetails::with_retry_info(Some(wait)),
+        details,
     )
 }
 
@@ -88,9 +91,10 @@ impl UserApi {
         rules::check_sign_up(&req.name, &req.email, &req.password)?;
         let email = rules::normalize_email(&req.email);
         if self.store.get_user_by_email(&email).await?.is_some() {
-            return Err(ServiceError::AlreadyExists(format!(
-                "a user with email '{email}' already exists"
-            )));
+            return Err(ServiceError::AlreadyExists(
+                reasons::EMAIL_TAKEN,
+                format!("a user with email '{email}' already exists"),
+            ));
         }
         let now = now_micros();
         let user = User {
@@ -116,10 +120,9 @@ impl UserApi {
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty"));
         }
-        self.store
-            .get_user(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("user '{id}' not found")))
+        self.store.get_user(id).await?.ok_or_else(|| {
+            ServiceError::NotFound(reasons::USER_NOT_FOUND, format!("user '{id}' not found"))
+        })
     }
 }
 
@@ -163,7 +166,7 @@ impl UserService for UserApi {
     ) -> Result<Response<pb::GetUserResponse>, Status> {
         let p = caller(&req);
         let id = req.into_inner().id;
-        check_reader(p.as_ref(), &id)?;
+        check_reader(p.as_ref(), &id, reasons::USER)?;
         let user = self.require_user(&id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user_to_pb(user)),
@@ -176,7 +179,7 @@ impl UserService for UserApi {
     ) -> Result<Response<pb::UpdateUserResponse>, Status> {
         let p = caller(&req);
         let req = req.into_inner();
-        check_owner(p.as_ref(), &req.id)?;
+        check_owner(p.as_ref(), &req.id, reasons::USER)?;
         let mut violations = Vec::new();
         if req.id.trim().is_empty() {
             violations.push(grpckit::error::FieldViolation::new(
@@ -218,7 +221,12 @@ impl UserService for UserApi {
             .store
             .update_user(&req.id, patch, now_micros())
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("user '{}' not found", req.id)))?;
+            .ok_or_else(|| {
+                ServiceError::NotFound(
+                    reasons::USER_NOT_FOUND,
+                    format!("user '{}' not found", req.id),
+                )
+            })?;
         let what = if changed.is_empty() {
             "nothing".to_owned()
         } else {
@@ -244,9 +252,13 @@ impl UserService for UserApi {
         if id.trim().is_empty() {
             return Err(ServiceError::invalid("id", "must not be empty").into());
         }
-        check_owner(p.as_ref(), &id)?;
+        check_owner(p.as_ref(), &id, reasons::USER)?;
         if !self.store.delete_user(&id).await? {
-            return Err(ServiceError::NotFound(format!("user '{id}' not found")).into());
+            return Err(ServiceError::NotFound(
+                reasons::USER_NOT_FOUND,
+                format!("user '{id}' not found"),
+            )
+            .into());
         }
         self.activity(&id, ActivityKind::UserDeleted, "account deleted".into())
             .await;
@@ -281,7 +293,12 @@ impl UserService for UserApi {
         req: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
         let req = req.into_inner();
-        let denied = || ServiceError::Unauthenticated("invalid email or password".into());
+        let denied = || {
+            ServiceError::Unauthenticated(
+                reasons::BAD_CREDENTIALS,
+                "invalid email or password".into(),
+            )
+        };
         if req.email.is_empty() || req.password.is_empty() {
             return Err(denied().into());
         }
@@ -322,7 +339,7 @@ impl UserService for UserApi {
     ) -> Result<Response<Self::StreamUserActivityStream>, Status> {
         let p = caller(&req);
         let req = req.into_inner();
-        check_reader(p.as_ref(), &req.user_id)?;
+        check_reader(p.as_ref(), &req.user_id, reasons::USER)?;
         self.require_user(&req.user_id).await.map_err(|e| match e {
             ServiceError::InvalidArgument { .. } => {
                 ServiceError::invalid("user_id", "must not be empty")
@@ -366,9 +383,10 @@ impl UserService for UserApi {
         let mut index = 0u32;
         while let Some(item) = stream.message().await? {
             if index >= MAX_BATCH {
-                return Err(Status::resource_exhausted(format!(
-                    "at most {MAX_BATCH} users per batch"
-                )));
+                return Err(reasons::BATCH_TOO_LARGE.status(
+                    tonic::Code::ResourceExhausted,
+                    format!("at most {MAX_BATCH} users per batch"),
+                ));
             }
             match self.sign_up(item).await {
                 Ok(user) => {

@@ -147,7 +147,8 @@ impl HttpBody for StackBody {
         if let Some(t) = &mut this.timers
             && t.sleep.as_mut().poll(cx).is_ready()
         {
-            return this.end_with(&Status::deadline_exceeded(
+            return this.end_with(&crate::reason::DEADLINE_EXCEEDED.status(
+                Code::DeadlineExceeded,
                 "stream deadline or idle timeout exceeded",
             ));
         }

@@ -169,13 +169,17 @@ impl MethodTable {
     ) -> Option<Status> {
         let (service, method) = path.trim_start_matches('/').rsplit_once('/')?;
         if self.has_service(service) {
-            return Some(Status::unimplemented(format!(
-                "unknown method {method} for service {service}"
-            )));
+            return Some(crate::reason::METHOD_UNKNOWN.status(
+                tonic::Code::Unimplemented,
+                format!("unknown method {method} for service {service}"),
+            ));
         }
-        routed
-            .is_some_and(|r| !r.contains(service))
-            .then(|| Status::unimplemented(format!("unknown service {service}")))
+        routed.is_some_and(|r| !r.contains(service)).then(|| {
+            crate::reason::METHOD_UNKNOWN.status(
+                tonic::Code::Unimplemented,
+                format!("unknown service {service}"),
+            )
+        })
     }
 
     /// Looks up an HTTP path (`/pkg.Service/Method`); unknown paths get a fresh info.

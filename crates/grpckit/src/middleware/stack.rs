@@ -484,7 +484,8 @@ where
                         ClusterVerdict::Unavailable => {
                             return Ok(reject(
                                 &mut rec,
-                                &Status::unavailable("rate limiter unavailable"),
+                                &crate::reason::RATE_LIMITER_UNAVAILABLE
+                                    .status(Code::Unavailable, "rate limiter unavailable"),
                             ));
                         }
                     }
@@ -517,7 +518,10 @@ where
                 // Dropping the handler future on expiry cancels its work.
                 Some(d) => tokio::time::timeout_at(d, guarded)
                     .await
-                    .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+                    .unwrap_or_else(|_| {
+                        Err(crate::reason::DEADLINE_EXCEEDED
+                            .status(Code::DeadlineExceeded, "deadline exceeded"))
+                    }),
                 None => guarded.await,
             };
             let resp = match result {

@@ -4,17 +4,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use super::{
     cache::TokenCache,
-    jwt::{KeyError, KeySet},
+    jwt::{KeyError, KeySet, TokenError},
     principal::{AuthMethod, Principal},
 };
-use crate::{config::AuthnConfig, middleware::method::MethodPattern};
+use crate::{config::AuthnConfig, middleware::method::MethodPattern, reason};
 
 /// The message of every authentication failure (the reason is logged at debug only).
 pub const UNAUTHENTICATED_MSG: &str = "missing or invalid credentials";
+
+/// The refusal [`AuthState::authenticate`] gives for an expired bearer token (answered with
+/// the reason `TOKEN_EXPIRED` rather than `TOKEN_INVALID`).
+const EXPIRED: &str = "bearer token expired";
 
 /// Keys, API keys and RBAC rules; held behind an `ArcSwap` so reload replaces it whole.
 #[derive(Debug)]
@@ -149,6 +153,10 @@ impl AuthState {
                     self.cache.put(token, p.clone(), exp, nbf);
                     Ok(Some(p))
                 }
+                Err(TokenError::Rejected(jsonwebtoken::errors::ErrorKind::ExpiredSignature)) => {
+                    tracing::debug!("bearer token expired");
+                    Err(EXPIRED)
+                }
                 Err(e) => {
                     tracing::debug!(reason = %e, "bearer token refused");
                     Err("bearer token refused")
@@ -185,12 +193,23 @@ impl AuthState {
                 if public || self.allows(&p, method) {
                     Ok(Some(p))
                 } else {
-                    Err(Status::permission_denied("not allowed to call this method"))
+                    Err(reason::ROLE_FORBIDDEN
+                        .status(Code::PermissionDenied, "not allowed to call this method"))
                 }
             }
             Ok(None) if public => Ok(None),
             Err(_) if public => Ok(None),
-            Ok(None) | Err(_) => Err(Status::unauthenticated(UNAUTHENTICATED_MSG)),
+            Ok(None) => {
+                Err(reason::TOKEN_MISSING.status(Code::Unauthenticated, UNAUTHENTICATED_MSG))
+            }
+            Err(why) => {
+                let r = if why == EXPIRED {
+                    reason::TOKEN_EXPIRED
+                } else {
+                    reason::TOKEN_INVALID
+                };
+                Err(r.status(Code::Unauthenticated, UNAUTHENTICATED_MSG))
+            }
         }
     }
 }

@@ -72,10 +72,10 @@ where
             .and_then(|d| first_oversized(this.frames, d.chunk(), *this.max))
         {
             *this.failed = true;
-            return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
-                "received message larger than max ({len} vs. {})",
-                this.max
-            )))));
+            return Poll::Ready(Some(Err(crate::reason::MESSAGE_TOO_LARGE.status(
+                tonic::Code::ResourceExhausted,
+                format!("received message larger than max ({len} vs. {})", this.max),
+            ))));
         }
         Poll::Ready(Some(Ok(frame)))
     }

@@ -15,19 +15,22 @@ pub use local::{RateState, Refused, RuleLimiter};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// `RESOURCE_EXHAUSTED` with a `RetryInfo` detail.
+use crate::reason;
+
+/// `RESOURCE_EXHAUSTED` with a `RetryInfo` detail and the reason `RATE_LIMITED`.
 pub fn rate_limited(retry_after: Duration) -> Status {
-    Status::with_error_details(
-        Code::ResourceExhausted,
-        "rate limit exceeded",
-        ErrorDetails::with_retry_info(Some(retry_after)),
-    )
+    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+    reason::RATE_LIMITED.add_to(&mut details);
+    Status::with_error_details(Code::ResourceExhausted, "rate limit exceeded", details)
 }
 
 /// The status for a local refusal.
 pub fn refused_status(r: Refused) -> Status {
     match r {
         Refused::RateLimited(d) => rate_limited(d),
-        Refused::Overloaded => Status::resource_exhausted("server overloaded, try again later"),
+        Refused::Overloaded => reason::OVERLOADED.status(
+            Code::ResourceExhausted,
+            "server overloaded, try again later",
+        ),
     }
 }
