@@ -121,6 +121,10 @@ async fn call_prints_decoded_bad_request_details() {
     assert!(err.contains("Code: INVALID_ARGUMENT"), "{err}");
     assert!(!err.contains("bytes (grpc-status-details-bin)"), "{err}");
     assert!(err.contains("    BadRequest:\n"), "{err}");
+    assert!(
+        err.contains("    ErrorInfo: reason INVALID_FIELDS domain grpckit\n"),
+        "{err}"
+    );
     let violation = |field: &str| {
         err.lines()
             .find_map(|l| l.strip_prefix(&format!("      {field}: ")))
