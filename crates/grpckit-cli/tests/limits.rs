@@ -5,6 +5,7 @@ use grpckit_services::proto::user::v1::{
 };
 use grpckit_test::TestServer;
 use tonic::{Code, transport::Channel};
+use tonic_types::StatusExt;
 
 fn create(name: String, email: &str) -> CreateUserRequest {
     CreateUserRequest {
@@ -21,6 +22,11 @@ async fn refuses_an_oversized_create(c: &mut UserServiceClient<Channel>) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::ResourceExhausted);
+    let info = e.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(
+        (info.domain.as_str(), info.reason.as_str()),
+        ("grpckit", "MESSAGE_TOO_LARGE")
+    );
 }
 
 /// A normal call on the same connection still works.

@@ -5,6 +5,7 @@ use grpckit_services::proto::user::v1::{GetUserRequest, GetUserResponse};
 use grpckit_test::{TestServer, sign_up};
 use http::uri::PathAndQuery;
 use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
 
 /// Calls `path` with a `GetUserRequest` body, with `token` as bearer when given.
 async fn call(srv: &TestServer, path: &'static str, token: Option<&str>) -> Status {
@@ -37,6 +38,11 @@ async fn unknown_methods_are_unimplemented_with_or_without_a_token() {
         let st = call(&srv, "/foo.Bar/Baz", token).await;
         assert_eq!(st.code(), Code::Unimplemented, "{token:?}: {st:?}");
         assert_eq!(st.message(), "unknown service foo.Bar");
+        let info = st.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(
+            (info.domain.as_str(), info.reason.as_str()),
+            ("grpckit", "METHOD_UNKNOWN")
+        );
     }
     // A known method the user may not call is still PERMISSION_DENIED, and without a token
     // UNAUTHENTICATED: only unknown methods skip auth.

@@ -138,6 +138,13 @@ async fn failed_logins_back_off_per_email_without_revealing_accounts() {
         nobody.message(),
         "no hint which email exists"
     );
+    for st in [&target, &nobody] {
+        let info = st.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(
+            (info.domain.as_str(), info.reason.as_str()),
+            ("user.v1", "LOGIN_BACKOFF")
+        );
+    }
     // The email is normalized: another spelling shares the back-off.
     let spelled = login(users.clone(), " TARGET@example.com", "password-123").await;
     assert_eq!(spelled.unwrap_err().code(), Code::ResourceExhausted);

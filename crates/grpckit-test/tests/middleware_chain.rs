@@ -204,6 +204,11 @@ async fn deadline_cancels_the_handler() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded);
+    let info = e.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(
+        (info.domain.as_str(), info.reason.as_str()),
+        ("grpckit", "DEADLINE_EXCEEDED")
+    );
     for _ in 0..100 {
         if flag.load(Ordering::SeqCst) {
             break;
@@ -370,7 +375,12 @@ async fn load_shedding_refuses_fast() {
             _ => {}
         }
     }
-    assert!(e.is_some(), "second concurrent call was not shed");
+    let e = e.expect("second concurrent call was not shed");
+    let info = e.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(
+        (info.domain.as_str(), info.reason.as_str()),
+        ("grpckit", "OVERLOADED")
+    );
     slow.abort();
     stop.trigger();
 }
