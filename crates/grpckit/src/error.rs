@@ -3,7 +3,8 @@
 //! Domain and framework errors implement [`IntoStatus`] by naming an [`ErrorKind`]; the gRPC
 //! path turns that kind into a status through [`ErrorKind::codes`], which also names the
 //! matching HTTP status for HTTP front ends (grpckit has no HTTP bridge of its own yet).
-//! Unknown errors are logged at `warn` and answered with a generic `INTERNAL`.
+//! Unknown errors are logged at `warn` and answered with a generic `INTERNAL`. An error may
+//! also name a stable [`Reason`] ([`IntoStatus::reason`]), sent as a `google.rpc.ErrorInfo`.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
