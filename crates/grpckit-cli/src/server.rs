@@ -1,13 +1,16 @@
 //! `grpckit server`: config merge (defaults < file < env < flags), listeners, the services,
 //! the admin port, background work and graceful shutdown.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::{
+    convert::Infallible,
+    net::{SocketAddr, ToSocketAddrs},
+};
 
 use anyhow::{Context, bail};
 use grpckit::{
     config::{Config, LogFormat, RuntimeFlavor, ServiceName, check_log_level, load_file},
     server::{
-        Shutdown, Signals,
+        ServerBuilder, Shutdown, Signals,
         runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
         signal_exit_code,
     },
@@ -15,6 +18,8 @@ use grpckit::{
 };
 use grpckit_services::app::App;
 use tokio::{net::TcpListener, task::JoinHandle};
+use tonic::{body::Body, service::Routes};
+use tower::{Layer, Service};
 
 use crate::args::ServerArgs;
 
@@ -143,6 +148,23 @@ impl RunningServer {
 
 /// Binds the listeners and starts everything; returns once the server accepts calls.
 pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
+    start_with(cfg, |b| b).await
+}
+
+/// [`start`] with the app's [`ServerBuilder`] adjusted by `customise` before serving, e.g.
+/// to add a layer of one's own ([`ServerBuilder::layer`]).
+pub async fn start_with<L>(
+    cfg: Config,
+    customise: impl FnOnce(ServerBuilder) -> ServerBuilder<L>,
+) -> anyhow::Result<RunningServer>
+where
+    L: Layer<Routes> + Clone + Send + Sync + 'static,
+    L::Service: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+{
     let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(listen)
         .await
@@ -157,7 +179,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
     let app = App::build(cfg.clone(), shutdown.clone())
         .await
         .context("cannot start the services")?;
-    let builder = app.server_builder()?;
+    let builder = customise(app.server_builder()?);
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
     let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));

@@ -1,17 +1,9 @@
-//! The server builder.
-//!
-//! # Order of the tower stack
-//! Outermost first (each layer in its own folder under `middleware/`; the stack is assembled
-//! in one place, [`crate::middleware::GrpcStackLayer`]):
-//!
-//! `trace -> [metrics, message size, recover -> request id + access log -> auth ->
-//! rate limit / load shed -> timeout -> validate -> audit] -> handler`; the bracketed part is
-//! the fused stack, switched off entirely by `middleware.enabled: false` (the metrics and
-//! the size check then come from [`MetricsLayer`] and [`MessageSizeLayer`]).
+//! The server builder. The order of the tower stack is written once, on [`ServerBuilder`]
+//! (its `# Order` section).
 
 use std::{convert::Infallible, net::SocketAddr};
 
-use http::Request;
+use http::{Request, Response};
 use tokio::net::TcpListener;
 use tonic::{
     body::Body,
@@ -22,6 +14,10 @@ use tonic::{
 use tonic_health::{
     pb::health_server::HealthServer,
     server::{HealthReporter, HealthService},
+};
+use tower::{
+    Layer, Service,
+    layer::util::{Identity, Stack},
 };
 
 use super::{
@@ -68,6 +64,25 @@ pub enum ServeError {
 /// Reflection describes every registered descriptor set and, for every server, the
 /// `google.rpc` error details ([`super::google_rpc_descriptors`]).
 ///
+/// # Order
+/// The canonical order of the server's tower stack, outermost first:
+///
+/// `trace -> metrics + message size -> recover -> request id + access log -> auth ->
+/// rate limit / load shed -> timeout -> validate -> audit -> user layers -> handler`
+///
+/// - `trace` is always on ([`TraceLayer`]).
+/// - `metrics + message size` through `audit` are the fused stack,
+///   [`GrpcStackLayer`](crate::middleware::GrpcStackLayer), one service that runs these parts
+///   in this order (set by [`ServerBuilder::middleware`] or [`ServerBuilder::stack`]). Without
+///   it (`middleware.enabled: false`) only the metrics and the size check run, as
+///   [`MetricsLayer`] and [`MessageSizeLayer`].
+/// - `user layers` are the layers added with [`ServerBuilder::layer`], in the order added
+///   (the first added runs first). They see the request extensions the fused stack sets:
+///   [`Principal`](crate::middleware::auth::Principal),
+///   [`Deadline`](crate::middleware::timeout::Deadline) and
+///   [`RequestId`](crate::middleware::log::RequestId).
+/// - The handler is the router of the added services, health and reflection.
+///
 /// # Examples
 /// ```no_run
 /// # async fn run() -> Result<(), grpckit::server::ServeError> {
@@ -80,17 +95,19 @@ pub enum ServeError {
 /// ```
 #[derive(Debug)]
 #[must_use]
-pub struct ServerBuilder {
+pub struct ServerBuilder<L = Identity> {
     config: ServerConfig,
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     stack: Option<GrpcStackLayer>,
     health: HealthReporter,
+    layer: L,
 }
 
 impl ServerBuilder {
-    /// A builder with the given listener/HTTP/2 settings and the default (empty) stack.
+    /// A builder with the given listener/HTTP/2 settings, the default (empty) stack and no
+    /// user layers.
     pub fn new(config: ServerConfig) -> Self {
         let health = HealthReporter::new();
         Self {
@@ -100,6 +117,61 @@ impl ServerBuilder {
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
             stack: None,
             health,
+            layer: Identity::new(),
+        }
+    }
+}
+
+impl<L> ServerBuilder<L> {
+    /// Adds a team's own tower layer, run after the built-in policy parts, just before the
+    /// handler (see `# Order` on [`ServerBuilder`]); layers added first run first.
+    ///
+    /// The layer wraps the router of every service (health and reflection included). Its
+    /// service takes and returns `http` messages with [`tonic::body::Body`] and never fails
+    /// (`Error = Infallible`): to reject a call, answer with a gRPC status response,
+    /// [`tonic::Status::into_http`]. The request carries the extensions the fused stack set
+    /// ([`Principal`](crate::middleware::auth::Principal) when authenticated,
+    /// [`Deadline`](crate::middleware::timeout::Deadline),
+    /// [`RequestId`](crate::middleware::log::RequestId)). It runs once per call, unary and
+    /// streaming alike.
+    ///
+    /// # Examples
+    /// ```rust,no_run
+    /// use std::convert::Infallible;
+    /// use grpckit::{config::ServerConfig, middleware::auth::Principal, server::ServerBuilder};
+    /// use http::{Request, Response};
+    /// use tonic::body::Body;
+    /// use tower::{ServiceExt, service_fn, util::BoxCloneSyncService};
+    ///
+    /// /// Lets only authenticated callers through.
+    /// fn only_signed_in(
+    ///     inner: BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>,
+    /// ) -> BoxCloneSyncService<Request<Body>, Response<Body>, Infallible> {
+    ///     BoxCloneSyncService::new(service_fn(move |req: Request<Body>| {
+    ///         let inner = inner.clone();
+    ///         async move {
+    ///             if req.extensions().get::<Principal>().is_none() {
+    ///                 return Ok(tonic::Status::permission_denied("sign in first").into_http());
+    ///             }
+    ///             inner.oneshot(req).await
+    ///         }
+    ///     }))
+    /// }
+    ///
+    /// let builder = ServerBuilder::new(ServerConfig::default()).layer(tower::layer::layer_fn(
+    ///     |inner: tonic::service::Routes| only_signed_in(BoxCloneSyncService::new(inner)),
+    /// ));
+    /// # drop(builder);
+    /// ```
+    pub fn layer<N>(self, layer: N) -> ServerBuilder<Stack<N, L>> {
+        ServerBuilder {
+            config: self.config,
+            routes: self.routes,
+            service_names: self.service_names,
+            descriptor_sets: self.descriptor_sets,
+            stack: self.stack,
+            health: self.health,
+            layer: Stack::new(layer, self.layer),
         }
     }
 
@@ -194,7 +266,15 @@ impl ServerBuilder {
     /// Refuses a config asking for a feature that does not exist yet
     /// ([`ServerConfig::check_available`]) and logs a warning for each key that is set but
     /// not enforced yet ([`ServerConfig::unenforced_keys`]).
-    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError>
+    where
+        L: Layer<Routes> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
         self.config
             .check_available()
             .map_err(ServeError::NotAvailable)?;
@@ -269,6 +349,8 @@ impl ServerBuilder {
                 }
             }};
         }
+        // The user layers go last, i.e. innermost, just around the routes; `Identity` (no
+        // user layer) hands the routes through unchanged.
         match self.stack.clone() {
             // The stack records the metrics and checks the size itself.
             Some(stack) => run!(
@@ -277,10 +359,12 @@ impl ServerBuilder {
                         .limit_messages(cfg.max_recv_size)
                         .routed_services(&routed)
                 )
+                .layer(self.layer)
             ),
             None => run!(
                 base.layer(MetricsLayer::server())
                     .layer(MessageSizeLayer::new(cfg.max_recv_size))
+                    .layer(self.layer)
             ),
         }
         tracing::info!("server stopped");
