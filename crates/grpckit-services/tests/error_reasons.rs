@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use grpckit::config::RateRule;
 use grpckit_services::proto::{order::v1 as orderpb, user::v1 as pb};
-use grpckit_test::{TestServer, authed};
+use grpckit_test::{TestServer, authed, create_user_request};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -22,21 +22,18 @@ fn assert_reason(st: &Status, code: Code, domain: &str, reason: &str) {
     );
 }
 
-fn sign_up(email: &str) -> pb::CreateUserRequest {
-    pb::CreateUserRequest {
-        name: "Ada".into(),
-        email: email.into(),
-        password: "password-123".into(),
-    }
-}
-
 #[tokio::test]
 async fn user_service_reasons() {
     let srv = TestServer::start_open().await.unwrap();
     let mut c = srv.users().await;
-    c.create_user(sign_up("ada@example.com")).await.unwrap();
+    c.create_user(create_user_request("ada@example.com"))
+        .await
+        .unwrap();
 
-    let e = c.create_user(sign_up("ADA@example.com")).await.unwrap_err();
+    let e = c
+        .create_user(create_user_request("ADA@example.com"))
+        .await
+        .unwrap_err();
     assert_reason(&e, Code::AlreadyExists, "user.v1", "EMAIL_TAKEN");
 
     let e = c
@@ -91,7 +88,7 @@ async fn order_service_reasons() {
     let uid = srv
         .users()
         .await
-        .create_user(sign_up("buyer@example.com"))
+        .create_user(create_user_request("buyer@example.com"))
         .await
         .unwrap()
         .into_inner()

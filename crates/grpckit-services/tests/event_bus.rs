@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use grpckit_services::proto::{order::v1 as pb, user::v1 as userpb};
-use grpckit_test::{TestServer, http_get};
+use grpckit_test::{TestServer, http_get, order_request};
 use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -43,35 +43,6 @@ async fn topics_become(srv: &TestServer, want: f64) -> f64 {
     now
 }
 
-async fn sign_up(srv: &TestServer, email: &str) -> String {
-    srv.users()
-        .await
-        .create_user(userpb::CreateUserRequest {
-            name: "B".into(),
-            email: email.into(),
-            password: "password-123".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap()
-        .id
-}
-
-fn order(uid: &str, rid: String) -> pb::CreateOrderRequest {
-    pb::CreateOrderRequest {
-        request_id: rid,
-        user_id: uid.into(),
-        items: vec![pb::OrderItem {
-            sku: "X".into(),
-            quantity: 1,
-            unit_price_minor: 100,
-        }],
-        currency: "USD".into(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_return_to_baseline_after_20000_orders_without_subscribers() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -84,10 +55,11 @@ async fn topics_return_to_baseline_after_20000_orders_without_subscribers() {
     let baseline = topics(&srv).await;
     let mut uploads = Vec::new();
     for u in 0..USERS {
-        let uid = sign_up(&srv, &format!("bus{u}@example.com")).await;
+        let uid = srv.create_user(&format!("bus{u}@example.com")).await;
         let mut orders = srv.orders().await;
         uploads.push(tokio::spawn(async move {
-            let items = (0..ORDERS_PER_USER).map(move |i| order(&uid, format!("bus-{u}-{i}")));
+            let items =
+                (0..ORDERS_PER_USER).map(move |i| order_request(&uid, &format!("bus-{u}-{i}"), 1));
             orders
                 .upload_orders(futures::stream::iter(items))
                 .await
@@ -118,10 +90,10 @@ async fn topics_go_away_after_their_subscribers_leave() {
     })
     .await
     .unwrap();
-    let uid = sign_up(&srv, "subs@example.com").await;
+    let uid = srv.create_user("subs@example.com").await;
     let mut orders = srv.orders().await;
     let o = orders
-        .create_order(order(&uid, "subs-1".into()))
+        .create_order(order_request(&uid, "subs-1", 1))
         .await
         .unwrap()
         .into_inner()

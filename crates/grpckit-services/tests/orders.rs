@@ -1,28 +1,9 @@
 //! OrderService over the network: state machine, idempotent create, pagination, errors.
 
-use grpckit_services::proto::{
-    order::v1::{self as pb, OrderStatus},
-    user::v1 as userpb,
-};
+use grpckit_services::proto::order::v1::{self as pb, OrderStatus};
 use grpckit_test::TestServer;
 use tonic::Code;
 use tonic_types::StatusExt;
-
-async fn user(srv: &TestServer, email: &str) -> String {
-    srv.users()
-        .await
-        .create_user(userpb::CreateUserRequest {
-            name: "Buyer".into(),
-            email: email.into(),
-            password: "password-123".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap()
-        .id
-}
 
 fn create(user_id: &str, request_id: &str, qty: u32) -> pb::CreateOrderRequest {
     pb::CreateOrderRequest {
@@ -49,7 +30,7 @@ async fn lifecycle_and_state_machine() {
     let srv = TestServer::start_open_with(|c| c.logistics.enabled = false)
         .await
         .unwrap();
-    let uid = user(&srv, "buyer@example.com").await;
+    let uid = srv.create_user("buyer@example.com").await;
     let mut c = srv.orders().await;
 
     let o = c
@@ -171,7 +152,7 @@ async fn lifecycle_and_state_machine() {
 #[tokio::test]
 async fn shipped_orders_cannot_be_cancelled() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = user(&srv, "ship@example.com").await;
+    let uid = srv.create_user("ship@example.com").await;
     let mut c = srv.orders().await;
     let o = c
         .create_order(create(&uid, "r-ship", 1))
@@ -263,7 +244,7 @@ async fn validation_reports_every_field() {
 #[tokio::test]
 async fn create_order_is_idempotent_under_concurrent_duplicates() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = user(&srv, "dup@example.com").await;
+    let uid = srv.create_user("dup@example.com").await;
     let req = create(&uid, "same-request-id", 1);
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -307,8 +288,8 @@ async fn create_order_is_idempotent_under_concurrent_duplicates() {
 #[tokio::test]
 async fn list_orders_filters_by_user_and_pages() {
     let srv = TestServer::start_open().await.unwrap();
-    let a = user(&srv, "a@example.com").await;
-    let b = user(&srv, "b@example.com").await;
+    let a = srv.create_user("a@example.com").await;
+    let b = srv.create_user("b@example.com").await;
     let mut c = srv.orders().await;
     for i in 0..5 {
         c.create_order(create(&a, &format!("a-{i}"), 1))

@@ -10,41 +10,12 @@ use grpckit_services::{
         user::v1::{self as userpb, ActivityKind},
     },
 };
-use grpckit_test::TestServer;
+use grpckit_test::{TestServer, order_request};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn sign_up(srv: &TestServer, email: &str) -> String {
-    srv.users()
-        .await
-        .create_user(userpb::CreateUserRequest {
-            name: "S".into(),
-            email: email.into(),
-            password: "password-123".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap()
-        .id
-}
-
-fn order(uid: &str, rid: &str, qty: u32) -> pb::CreateOrderRequest {
-    pb::CreateOrderRequest {
-        request_id: rid.into(),
-        user_id: uid.into(),
-        items: vec![pb::OrderItem {
-            sku: "X".into(),
-            quantity: qty,
-            unit_price_minor: 100,
-        }],
-        currency: "USD".into(),
-    }
-}
 
 async fn eventually(mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..200 {
@@ -59,7 +30,7 @@ async fn eventually(mut f: impl FnMut() -> bool) -> bool {
 #[tokio::test]
 async fn activity_feed_replays_then_goes_live() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = sign_up(&srv, "feed@example.com").await;
+    let uid = srv.create_user("feed@example.com").await;
     let mut users = srv.users().await;
     users
         .login(userpb::LoginRequest {
@@ -104,7 +75,7 @@ async fn activity_feed_replays_then_goes_live() {
     let o = srv
         .orders()
         .await
-        .create_order(order(&uid, "feed-1", 1))
+        .create_order(order_request(&uid, "feed-1", 1))
         .await
         .unwrap()
         .into_inner()
@@ -143,7 +114,7 @@ async fn activity_feed_replays_then_goes_live() {
 #[tokio::test]
 async fn cancelled_streams_release_server_resources() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = sign_up(&srv, "cancel@example.com").await;
+    let uid = srv.create_user("cancel@example.com").await;
     let bus = srv.server.as_ref().unwrap().app.bus();
     let topic = user_topic(&uid);
     let tasks_before = tokio::runtime::Handle::current()
@@ -187,7 +158,7 @@ async fn batch_create_users_reports_per_item() {
     })
     .await
     .unwrap();
-    sign_up(&srv, "taken@example.com").await;
+    srv.create_user("taken@example.com").await;
     let items = vec![
         userpb::CreateUserRequest {
             name: "A".into(),
@@ -241,13 +212,13 @@ async fn upload_orders_reports_per_item() {
     let srv = TestServer::start_open_with(|c| c.middleware.validate.enabled = false)
         .await
         .unwrap();
-    let uid = sign_up(&srv, "up@example.com").await;
+    let uid = srv.create_user("up@example.com").await;
     let items = vec![
-        order(&uid, "u-1", 1),
-        order(&uid, "u-2", 0),
-        order("ghost", "u-3", 1),
-        order(&uid, "u-1", 1),
-        order(&uid, "u-4", 2),
+        order_request(&uid, "u-1", 1),
+        order_request(&uid, "u-2", 0),
+        order_request("ghost", "u-3", 1),
+        order_request(&uid, "u-1", 1),
+        order_request(&uid, "u-4", 2),
     ];
     let r = srv
         .orders()
@@ -273,10 +244,10 @@ async fn upload_orders_reports_per_item() {
 #[tokio::test]
 async fn track_order_follows_to_a_terminal_state_and_ends() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = sign_up(&srv, "track@example.com").await;
+    let uid = srv.create_user("track@example.com").await;
     let mut c = srv.orders().await;
     let o = c
-        .create_order(order(&uid, "t-1", 1))
+        .create_order(order_request(&uid, "t-1", 1))
         .await
         .unwrap()
         .into_inner()
@@ -316,7 +287,7 @@ async fn track_order_follows_to_a_terminal_state_and_ends() {
 
     // A cancelled order: current state, then the end.
     let o2 = c
-        .create_order(order(&uid, "t-2", 1))
+        .create_order(order_request(&uid, "t-2", 1))
         .await
         .unwrap()
         .into_inner()
@@ -395,10 +366,10 @@ fn msg(order_id: &str, sender: &str, text: &str) -> pb::ChatMessage {
 #[tokio::test]
 async fn chat_fans_out_to_every_other_participant() {
     let srv = TestServer::start_open().await.unwrap();
-    let uid = sign_up(&srv, "chat@example.com").await;
+    let uid = srv.create_user("chat@example.com").await;
     let mut c = srv.orders().await;
     let o = c
-        .create_order(order(&uid, "c-1", 1))
+        .create_order(order_request(&uid, "c-1", 1))
         .await
         .unwrap()
         .into_inner()
@@ -475,10 +446,10 @@ async fn slow_chat_reader_does_not_block_fast_ones() {
     let srv = TestServer::start_open_with(|c| c.events.buffer = 8)
         .await
         .unwrap();
-    let uid = sign_up(&srv, "slow@example.com").await;
+    let uid = srv.create_user("slow@example.com").await;
     let mut c = srv.orders().await;
     let o = c
-        .create_order(order(&uid, "s-1", 1))
+        .create_order(order_request(&uid, "s-1", 1))
         .await
         .unwrap()
         .into_inner()

@@ -1,17 +1,9 @@
 //! UserService over the network: every unary method and its error paths.
 
 use grpckit_services::proto::user::v1::{self as pb, Role};
-use grpckit_test::TestServer;
+use grpckit_test::{TestServer, create_user_request};
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn sign_up(email: &str) -> pb::CreateUserRequest {
-    pb::CreateUserRequest {
-        name: "Ada".into(),
-        email: email.into(),
-        password: "password-123".into(),
-    }
-}
 
 #[tokio::test]
 async fn crud_login_and_errors() {
@@ -19,7 +11,7 @@ async fn crud_login_and_errors() {
     let mut c = srv.users().await;
 
     let u = c
-        .create_user(sign_up("Ada@Example.com"))
+        .create_user(create_user_request("Ada@Example.com"))
         .await
         .unwrap()
         .into_inner()
@@ -34,7 +26,10 @@ async fn crud_login_and_errors() {
     assert!(u.created_at.is_some());
 
     // Unique email (case-insensitive).
-    let e = c.create_user(sign_up("ADA@example.com")).await.unwrap_err();
+    let e = c
+        .create_user(create_user_request("ADA@example.com"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
 
     // Field checks report every violation.
@@ -154,7 +149,9 @@ async fn crud_login_and_errors() {
         .await
         .is_err()
     );
-    c.create_user(sign_up("grace@example.com")).await.unwrap();
+    c.create_user(create_user_request("grace@example.com"))
+        .await
+        .unwrap();
     let e = c
         .update_user(pb::UpdateUserRequest {
             id: u.id.clone(),
@@ -210,7 +207,7 @@ async fn list_users_pages_with_opaque_tokens() {
     let mut ids = Vec::new();
     for i in 0..7 {
         ids.push(
-            c.create_user(sign_up(&format!("u{i}@example.com")))
+            c.create_user(create_user_request(&format!("u{i}@example.com")))
                 .await
                 .unwrap()
                 .into_inner()

@@ -3,12 +3,14 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod fixtures;
 mod http;
 mod postgres;
 mod process;
 mod server;
 
 pub use auth::{TEST_PASSWORD, TestUser, authed, login, sign_up};
+pub use fixtures::{FIXTURE_PASSWORD, create_user_request, order_request};
 pub use http::http_get;
 pub use postgres::{PgDatabase, postgres_or_skip};
 pub use process::ServerProcess;
