@@ -149,12 +149,9 @@ impl App {
             Some(None) => b,
             None => {
                 let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
-                let b = b.middleware(&middleware, &self.auth_secrets).map_err(|e| {
-                    ServiceError::Internal(format!(
-                        "middleware config: {}",
-                        grpckit::ErrorChain(&e)
-                    ))
-                })?;
+                let b = b
+                    .middleware(&middleware, &self.auth_secrets)
+                    .map_err(|e| ServiceError::internal_from("middleware config", e))?;
                 let _ = self.stack.set(b.stack_layer());
                 b
             }
@@ -185,7 +182,7 @@ impl App {
                     .endpoint_list(&cfg.user_service)
                     .idempotent("/user.v1.UserService/GetUser")
                     .build()
-                    .map_err(|e| ServiceError::Internal(grpckit::ErrorChain(&e).to_string()))?;
+                    .map_err(|e| ServiceError::internal_from("UserService client", e))?;
                 Arc::new(GrpcDirectory::new(ch))
             };
             let api = OrderApi::new(
@@ -234,7 +231,7 @@ pub async fn ensure_admin(
             ..UserPatch::default()
         };
         let u = store.update_user(&existing.id, patch, now_micros()).await?;
-        return u.ok_or_else(|| ServiceError::Internal("admin vanished during update".into()));
+        return u.ok_or_else(|| ServiceError::internal("admin vanished during update"));
     }
     let now = now_micros();
     let user = User {

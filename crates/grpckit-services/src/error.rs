@@ -46,12 +46,38 @@ pub enum ServiceError {
     /// Migrations failed.
     #[error("migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Anything else unexpected.
-    #[error("{0}")]
-    Internal(String),
+    /// Anything else unexpected: what was being done, and the error that stopped it (its
+    /// whole chain is logged; the caller only sees `INTERNAL`).
+    #[error("{context}")]
+    Internal {
+        /// What failed, e.g. `token signing failed`.
+        context: String,
+        /// The cause, if there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl ServiceError {
+    /// An unexpected failure with no underlying error (e.g. a corrupt column value).
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An unexpected failure caused by `source`, kept as the error's source.
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// A single invalid field.
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
         let description = description.into();
@@ -86,7 +112,7 @@ impl IntoStatus for ServiceError {
             Self::PermissionDenied(..) => ErrorKind::PermissionDenied,
             Self::Unavailable(..) => ErrorKind::Unavailable,
             Self::Storage(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
-            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal(_) => {
+            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal { .. } => {
                 ErrorKind::Internal
             }
         }
@@ -108,7 +134,7 @@ impl IntoStatus for ServiceError {
             | Self::Unauthenticated(r, _)
             | Self::PermissionDenied(r, _)
             | Self::Unavailable(r, _) => Some(*r),
-            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal(_) => None,
+            Self::Storage(_) | Self::Open { .. } | Self::Migrate(_) | Self::Internal { .. } => None,
         }
     }
 }
@@ -116,5 +142,23 @@ impl IntoStatus for ServiceError {
 impl From<ServiceError> for tonic::Status {
     fn from(e: ServiceError) -> Self {
         e.to_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_keeps_its_source_chain_and_hides_it_from_the_caller() {
+        let io = std::io::Error::other("disk on fire");
+        let e = ServiceError::internal_from("cannot encode items", io);
+        let chain = grpckit::ErrorChain(&e).to_string();
+        assert_eq!(chain, "cannot encode items: disk on fire");
+        assert!(std::error::Error::source(&e).is_some());
+        let status = e.to_status();
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert_eq!(status.message(), "internal error");
+        assert!(ServiceError::internal("x").to_string() == "x");
     }
 }

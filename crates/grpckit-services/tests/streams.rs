@@ -193,9 +193,22 @@ async fn batch_create_users_reports_per_item() {
     let errs: Vec<_> = r
         .errors
         .iter()
-        .map(|e| (e.index, e.code.as_str()))
+        .map(|e| {
+            (
+                e.index,
+                e.code.as_str(),
+                e.reason.as_str(),
+                e.domain.as_str(),
+            )
+        })
         .collect();
-    assert_eq!(errs, [(1, "ALREADY_EXISTS"), (2, "INVALID_ARGUMENT")]);
+    assert_eq!(
+        errs,
+        [
+            (1, "ALREADY_EXISTS", "EMAIL_TAKEN", "user.v1"),
+            (2, "INVALID_ARGUMENT", "INVALID_FIELDS", "grpckit")
+        ]
+    );
     // Empty stream is fine.
     let r = srv
         .users()

@@ -106,7 +106,12 @@ pub trait IntoStatus: std::error::Error {
     fn to_status(&self) -> Status {
         let kind = self.kind();
         if kind == ErrorKind::Internal {
-            tracing::warn!(error = %self, source = ?std::error::Error::source(self), "internal error");
+            match std::error::Error::source(self) {
+                Some(cause) => {
+                    tracing::warn!(error = %self, cause = %crate::ErrorChain(cause), "internal error");
+                }
+                None => tracing::warn!(error = %self, "internal error"),
+            }
             return Status::internal("internal error");
         }
         status_with_details(

@@ -11,7 +11,7 @@ pub mod config;
 pub mod error;
 mod error_chain;
 pub mod framing;
-mod headers;
+pub mod headers;
 pub mod middleware;
 pub mod reason;
 pub mod server;

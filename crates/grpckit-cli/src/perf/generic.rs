@@ -3,7 +3,7 @@
 //! same `Bytes` (a reference-counted buffer) is sent on every call; replies are drained, not
 //! decoded.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
@@ -70,16 +70,6 @@ impl Workload for GenericLoad {
             id,
             text: String::new(),
         }
-    }
-}
-
-/// The `grpc-timeout` header value of `d` (at most 8 digits, as the gRPC spec requires).
-pub(crate) fn grpc_timeout(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms <= 99_999_999 {
-        format!("{ms}m")
-    } else {
-        format!("{}S", d.as_secs().min(99_999_999))
     }
 }
 

@@ -207,7 +207,10 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
                 (true, true) => Kind::Bidi,
             };
             // The deadline header, formatted once instead of on every call.
-            md.insert("grpc-timeout", generic::grpc_timeout(args.timeout).parse()?);
+            md.insert(
+                "grpc-timeout",
+                grpckit::headers::format_grpc_timeout(args.timeout).parse()?,
+            );
             let g = Generic {
                 channels: chans,
                 head: CallHead::new(&args.conn.origin()?, &method_path(&m)?, md.into_headers())?,

@@ -44,10 +44,10 @@ async fn on_hashing_pool<T: Send + 'static>(
     let _permit = HASHING
         .acquire()
         .await
-        .map_err(|e| ServiceError::Internal(format!("hashing pool closed: {e}")))?;
+        .map_err(|e| ServiceError::internal_from("hashing pool closed", e))?;
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))
+        .map_err(|e| ServiceError::internal_from("hashing task failed", e))
 }
 
 /// Hashes a password into a PHC string.
@@ -57,7 +57,7 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
+            .map_err(|e| ServiceError::internal_from("password hashing failed", e.to_string()))
     })
     .await?
 }

@@ -103,7 +103,7 @@ impl TokenIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
-            .map_err(|e| ServiceError::Internal(format!("token signing failed: {e}")))
+            .map_err(|e| ServiceError::internal_from("token signing failed", e))
     }
 
     /// Verifies a token signed by this issuer (signature, exp, nbf, iss, aud).

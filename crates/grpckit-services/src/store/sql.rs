@@ -126,11 +126,11 @@ fn order_from_row(r: &AnyRow) -> Result<Order, ServiceError> {
         request_id: r.try_get("request_id")?,
         fingerprint: r.try_get("fingerprint")?,
         items: serde_json::from_str::<Vec<Item>>(&items)
-            .map_err(|e| ServiceError::Internal(format!("corrupt items column: {e}")))?,
+            .map_err(|e| ServiceError::internal_from("corrupt items column", e))?,
         currency: r.try_get("currency")?,
         total_minor: r.try_get("total_minor")?,
         status: OrderStatus::parse(&status)
-            .ok_or_else(|| ServiceError::Internal(format!("corrupt status column: {status}")))?,
+            .ok_or_else(|| ServiceError::internal(format!("corrupt status column: {status}")))?,
         payment_id: r.try_get("payment_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -269,7 +269,7 @@ impl OrderStore for SqlStore {
         now: i64,
     ) -> Result<CreateOutcome, ServiceError> {
         let items = serde_json::to_string(&o.items)
-            .map_err(|e| ServiceError::Internal(format!("cannot encode items: {e}")))?;
+            .map_err(|e| ServiceError::internal_from("cannot encode items", e))?;
         // ON CONFLICT DO NOTHING makes concurrent duplicates race safely: exactly one insert
         // wins, the others read the winner's row below.
         let inserted = sqlx::query(

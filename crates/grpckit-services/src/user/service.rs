@@ -394,12 +394,15 @@ impl UserService for UserApi {
                     out.created.push(user_to_pb(user));
                 }
                 Err(e) => {
+                    let reason = grpckit::IntoStatus::reason(&e);
                     let st: Status = e.into();
                     out.failed_count += 1;
                     out.errors.push(pb::BatchItemError {
                         index,
                         code: grpckit::error::code_name(st.code()).to_owned(),
                         message: st.message().to_owned(),
+                        reason: reason.map(|r| r.reason().to_owned()).unwrap_or_default(),
+                        domain: reason.map(|r| r.domain().to_owned()).unwrap_or_default(),
                     });
                 }
             }

@@ -74,11 +74,6 @@ fn status_trailers(status: &Status) -> Frame<Bytes> {
     Frame::trailers(parts.headers)
 }
 
-fn grpc_code(h: &HeaderMap) -> Option<Code> {
-    h.get(crate::headers::GRPC_STATUS)
-        .map(|v| Code::from_bytes(v.as_bytes()))
-}
-
 impl StackBody {
     pub(crate) fn new(
         inner: Body,
@@ -178,7 +173,7 @@ impl HttpBody for StackBody {
                         t.touch();
                     }
                 } else if let Some(tr) = frame.trailers_ref() {
-                    this.finish(grpc_code(tr).unwrap_or(Code::Ok));
+                    this.finish(crate::headers::grpc_status(tr).unwrap_or(Code::Ok));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -204,5 +199,5 @@ impl HttpBody for StackBody {
 
 /// The code in headers of a trailers-only response.
 pub(crate) fn header_code(h: &HeaderMap) -> Option<Code> {
-    grpc_code(h)
+    crate::headers::grpc_status(h)
 }

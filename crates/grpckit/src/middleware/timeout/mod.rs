@@ -11,7 +11,9 @@ use std::time::Duration;
 pub use layer::TimeoutLayer;
 use tokio::time::Instant;
 
-use crate::{config::TimeoutConfig, middleware::method::MethodPattern};
+use crate::{
+    config::TimeoutConfig, headers::parse_grpc_timeout, middleware::method::MethodPattern,
+};
 
 /// The call's deadline, in request extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,24 +24,6 @@ impl Deadline {
     pub fn remaining(&self) -> Duration {
         self.0.saturating_duration_since(Instant::now())
     }
-}
-
-/// Parses a `grpc-timeout` header value (`<digits><H|M|S|m|u|n>`, at most 8 digits).
-pub fn parse_grpc_timeout(v: &[u8]) -> Option<Duration> {
-    let (&unit, digits) = v.split_last()?;
-    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(match unit {
-        b'H' => Duration::from_secs(n * 3600),
-        b'M' => Duration::from_secs(n * 60),
-        b'S' => Duration::from_secs(n),
-        b'm' => Duration::from_millis(n),
-        b'u' => Duration::from_micros(n),
-        b'n' => Duration::from_nanos(n),
-        _ => return None,
-    })
 }
 
 /// Resolved timeouts (swappable).
@@ -118,20 +102,6 @@ impl TimeoutState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_grpc_timeout() {
-        assert_eq!(
-            parse_grpc_timeout(b"100m"),
-            Some(Duration::from_millis(100))
-        );
-        assert_eq!(parse_grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_grpc_timeout(b"1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_grpc_timeout(b"5n"), Some(Duration::from_nanos(5)));
-        assert_eq!(parse_grpc_timeout(b"123456789S"), None);
-        assert_eq!(parse_grpc_timeout(b"S"), None);
-        assert_eq!(parse_grpc_timeout(b"1x"), None);
-    }
 
     #[tokio::test(start_paused = true)]
     async fn shorter_wins() {

@@ -46,35 +46,7 @@ pub(crate) fn record_status(span: &tracing::Span, side: Side, code: Code, messag
 
 /// The final code and message of trailers or trailers-only headers.
 pub(crate) fn status_of(h: &http::HeaderMap) -> Option<(Code, Option<String>)> {
-    let code = grpc_status(h)?;
-    let msg = h
-        .get(crate::headers::GRPC_MESSAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(urlencoding_decode);
-    Some((code, msg))
-}
-
-fn urlencoding_decode(s: &str) -> String {
-    // grpc-message is percent-encoded; decode it without another dependency.
-    fn hex(c: u8) -> Option<u8> {
-        (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some((grpc_status(h)?, crate::headers::grpc_message(h)))
 }
 
 pin_project! {

@@ -9,7 +9,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use prometheus::IntCounter;
@@ -17,12 +16,7 @@ use tonic::Code;
 
 use super::{FrameCounter, Side, global, grpc::SideHandles, methods::MethodInfo, stats};
 
-/// The final code in `grpc-status`, if the header is there.
-#[inline]
-pub(crate) fn grpc_status(h: &HeaderMap) -> Option<Code> {
-    h.get(crate::headers::GRPC_STATUS)
-        .map(|v| Code::from_bytes(v.as_bytes()))
-}
+pub(crate) use crate::headers::grpc_status;
 
 /// Records one call on one side.
 #[derive(Debug)]
