@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use grpckit_test::TestServer;
+use grpckit_app_test::TestServer;
 
 fn grpckit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_grpckit"))

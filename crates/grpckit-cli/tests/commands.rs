@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use grpckit_test::TestServer;
+use grpckit_app_test::TestServer;
 
 fn grpckit(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_grpckit"))

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use grpckit_test::{TestServer, require_tool};
+use grpckit_app_test::{TestServer, require_tool};
 
 fn has_python_grpc() -> bool {
     Command::new("python3")

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use grpckit::config::{KeepAliveProbe, ServerKeepAlive};
-use grpckit_test::TestServer;
+use grpckit_app_test::TestServer;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use grpckit_app_test::ServerProcess;
 use grpckit_services::proto::{
     order::v1::{self as pb, order_service_client::OrderServiceClient},
     user::v1::{self as userpb, user_service_client::UserServiceClient},
 };
-use grpckit_test::ServerProcess;
 use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -42,7 +42,7 @@ async fn data_survives_a_restart_on_the_same_sqlite_file() {
         .unwrap()
         .id;
     // A token issued before the restart stays valid after it (the secret is configured).
-    let token = grpckit_test::login(&mut c, "keep@example.com", "password-123")
+    let token = grpckit_app_test::login(&mut c, "keep@example.com", "password-123")
         .await
         .unwrap();
     first.terminate().unwrap();
@@ -55,13 +55,16 @@ async fn data_survives_a_restart_on_the_same_sqlite_file() {
     let second = ServerProcess::spawn(BIN.as_ref(), &[], &envs, dir.path()).unwrap();
     let mut c = users(second.url()).await;
     assert_eq!(
-        c.get_user(grpckit_test::authed(userpb::GetUserRequest { id }, &token))
-            .await
-            .unwrap()
-            .into_inner()
-            .user
-            .unwrap()
-            .email,
+        c.get_user(grpckit_app_test::authed(
+            userpb::GetUserRequest { id },
+            &token
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .email,
         "keep@example.com"
     );
     c.login(userpb::LoginRequest {
@@ -106,13 +109,13 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
         .user
         .unwrap()
         .id;
-    let token = grpckit_test::login(&mut uc, "split@example.com", "password-123")
+    let token = grpckit_app_test::login(&mut uc, "split@example.com", "password-123")
         .await
         .unwrap();
     // Each process serves only its own service.
     let e = users(order_proc.url())
         .await
-        .get_user(grpckit_test::authed(
+        .get_user(grpckit_app_test::authed(
             userpb::GetUserRequest { id: uid.clone() },
             &token,
         ))
@@ -131,7 +134,7 @@ async fn split_mode_order_service_calls_user_service_over_grpc() {
         }],
         currency: "USD".into(),
     };
-    let req = |uid: &str, rid: &str| grpckit_test::authed(order_req(uid, rid), &token);
+    let req = |uid: &str, rid: &str| grpckit_app_test::authed(order_req(uid, rid), &token);
     // The user lives only in the user process's database: the order process must ask it.
     let o = orders
         .create_order(req(&uid, "split-1"))

@@ -1,9 +1,9 @@
 //! Message size limits: an oversized message gets RESOURCE_EXHAUSTED, the server keeps serving.
 
+use grpckit_app_test::TestServer;
 use grpckit_services::proto::user::v1::{
     self as userpb, CreateUserRequest, user_service_client::UserServiceClient,
 };
-use grpckit_test::TestServer;
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt;
 

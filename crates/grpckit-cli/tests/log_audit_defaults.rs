@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use grpckit_app_test::ServerProcess;
 use grpckit_services::proto::user::v1::{
     CreateUserRequest, GetUserRequest, user_service_client::UserServiceClient,
 };
-use grpckit_test::ServerProcess;
 use tonic::Code;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");

@@ -4,8 +4,8 @@
 
 use std::{io::Write, process::Stdio};
 
+use grpckit_app_test::{TestServer, http_get};
 use grpckit_services::proto::user::v1::{GetUserRequest, user_service_client::UserServiceClient};
-use grpckit_test::{TestServer, http_get};
 use prometheus_parse::{Scrape, Value};
 
 const PY: &str = r#"

@@ -5,7 +5,7 @@
 #[path = "support/metrics_check.rs"]
 mod check;
 
-use grpckit_test::TestServer;
+use grpckit_app_test::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_every_call_kind_without_the_middleware_stack() -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use grpckit_test::ServerProcess;
+use grpckit_app_test::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
 

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use grpckit_test::TestServer;
+use grpckit_app_test::TestServer;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -282,7 +282,8 @@ async fn perf_call_stops_when_its_connection_dies() {
 #[tokio::test]
 async fn readme_perf_example_measures_successes() {
     let python = Command::new("python3").arg("--version").output().is_ok();
-    if !grpckit_test::require_tool("readme_perf_example_measures_successes", python, "python3") {
+    if !grpckit_app_test::require_tool("readme_perf_example_measures_successes", python, "python3")
+    {
         return;
     }
     let readme =

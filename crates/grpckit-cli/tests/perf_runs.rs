@@ -2,8 +2,8 @@
 //! default mix works, templated data, several connections, and every report format parses.
 
 use clap::Parser;
+use grpckit_app_test::TestServer;
 use grpckit_cli::perf::{self, CSV_HEADER, Format, PerfArgs};
-use grpckit_test::TestServer;
 
 #[derive(Parser)]
 struct P {

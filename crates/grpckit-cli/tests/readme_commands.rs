@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use grpckit_test::require_tool;
+use grpckit_app_test::require_tool;
 
 /// Longest any one script may run (the README's perf runs take most of it).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(600);

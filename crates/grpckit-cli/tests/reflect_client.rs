@@ -1,12 +1,12 @@
 //! `grpckit call|list|describe` against the real grpckit server (reflection v1) and with
 //! `--proto` files; streaming calls, errors and exit codes.
 
+use grpckit_app_test::TestServer;
 use grpckit_cli::{
     call::{self, CallArgs, DescribeArgs, ListArgs},
     conn::ConnArgs,
     reflect::ProtoArgs,
 };
-use grpckit_test::TestServer;
 
 fn call_args(addr: &str, method: &str, data: &str) -> CallArgs {
     CallArgs {

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use grpckit_test::{TestServer, require_tool};
+use grpckit_app_test::{TestServer, require_tool};
 use prost::Message;
 use prost_types::FileDescriptorProto;
 use tokio_stream::StreamExt;

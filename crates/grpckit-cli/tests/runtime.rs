@@ -3,7 +3,7 @@
 
 use std::{process::Command, time::Duration};
 
-use grpckit_test::ServerProcess;
+use grpckit_app_test::ServerProcess;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -127,7 +127,7 @@ async fn auto_picks_current_thread_on_one_cpu() {
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !grpckit_test::require_tool(
+    if !grpckit_app_test::require_tool(
         "auto_picks_current_thread_on_one_cpu",
         has_taskset,
         "taskset (util-linux)",

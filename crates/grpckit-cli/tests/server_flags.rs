@@ -6,8 +6,8 @@ use std::{
     time::Duration,
 };
 
+use grpckit_app_test::ServerProcess;
 use grpckit_services::proto::user::v1::{ListUsersRequest, user_service_client::UserServiceClient};
-use grpckit_test::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
 const AUTH_OFF: &str = "authentication is off";

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use grpckit_app_test::ServerProcess;
 use grpckit_services::proto::user::v1::{self as userpb, user_service_client::UserServiceClient};
-use grpckit_test::ServerProcess;
 use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -128,9 +128,9 @@ async fn sighup_is_logged_and_ignored() {
 async fn an_open_activity_stream_ends_with_unavailable() {
     let (mut p, _dir) = spawn(&["--shutdown-grace", "300s"]);
     let mut users = UserServiceClient::connect(p.url()).await.unwrap();
-    let me = grpckit_test::sign_up(&mut users, "feed").await.unwrap();
+    let me = grpckit_app_test::sign_up(&mut users, "feed").await.unwrap();
     let mut feed = users
-        .stream_user_activity(grpckit_test::authed(
+        .stream_user_activity(grpckit_app_test::authed(
             userpb::StreamUserActivityRequest {
                 user_id: me.id.clone(),
                 replay_last: 0,

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use grpckit::config::ServiceName;
+use grpckit_app_test::TestServer;
 use grpckit_cli::session::Session;
 use grpckit_services::proto::order::v1 as orderpb;
-use grpckit_test::TestServer;
 
 fn order(user_id: &str) -> orderpb::CreateOrderRequest {
     orderpb::CreateOrderRequest {

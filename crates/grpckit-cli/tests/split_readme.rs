@@ -5,11 +5,11 @@
 
 use std::{collections::BTreeMap, process::Command, time::Duration};
 
+use grpckit_app_test::ServerProcess;
 use grpckit_services::proto::{
     order::v1::{self as pb, order_service_client::OrderServiceClient},
     user::v1::user_service_client::UserServiceClient,
 };
-use grpckit_test::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
 const README: &str = include_str!("../../../README.md");
@@ -103,12 +103,12 @@ async fn readme_split_mode_commands_accept_each_others_tokens() {
     }
     let (user_proc, order_proc) = (&procs[0], &procs[1]);
     let mut users = UserServiceClient::connect(user_proc.url()).await.unwrap();
-    let me = grpckit_test::sign_up(&mut users, "readme-split")
+    let me = grpckit_app_test::sign_up(&mut users, "readme-split")
         .await
         .unwrap();
     let mut orders = OrderServiceClient::connect(order_proc.url()).await.unwrap();
     let order = orders
-        .create_order(grpckit_test::authed(
+        .create_order(grpckit_app_test::authed(
             pb::CreateOrderRequest {
                 request_id: uuid::Uuid::new_v4().to_string(),
                 user_id: me.id.clone(),

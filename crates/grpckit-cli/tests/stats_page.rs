@@ -5,10 +5,10 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use grpckit_app_test::{TestServer, http_get};
 use grpckit_services::proto::user::v1::{
     CreateUserRequest, GetUserRequest, user_service_client::UserServiceClient,
 };
-use grpckit_test::{TestServer, http_get};
 
 fn missing_tools(browser_dir: &std::path::Path) -> Option<String> {
     if std::process::Command::new("node")

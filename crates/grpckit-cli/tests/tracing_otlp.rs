@@ -333,7 +333,7 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
             "telemetry:\n  tracing:\n    enabled: true\n    endpoint: http://{otlp}\n    sample_ratio: 1.0\n    batch_delay: 100ms\n    export_timeout: 2s\nlogistics:\n  enabled: false\n"
         ),
     )?;
-    let p = grpckit_test::ServerProcess::spawn(
+    let p = grpckit_app_test::ServerProcess::spawn(
         env!("CARGO_BIN_EXE_grpckit").as_ref(),
         &["--config", cfg.to_str().expect("utf-8 path"), "--no-auth"],
         &[],
@@ -345,7 +345,7 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
     for _ in 0..100 {
         users.list_users(ListUsersRequest::default()).await?;
         lines.extend(p.logs.try_iter());
-        let metrics = grpckit_test::http_get(p.admin_addr, "/metrics").await?;
+        let metrics = grpckit_app_test::http_get(p.admin_addr, "/metrics").await?;
         dropped = counter(&metrics, "grpckit_otlp_spans_dropped_total").unwrap_or(0.0);
         if dropped > 0.0 && lines.iter().any(|l| l.contains("OTLP span export failing")) {
             break;

@@ -1,8 +1,8 @@
 //! A method the server does not have is `UNIMPLEMENTED`, with a valid token or none (as
 //! grpc-go answers: it routes before its interceptors run), never `PERMISSION_DENIED`.
 
+use grpckit_app_test::{TestServer, sign_up};
 use grpckit_services::proto::user::v1::{GetUserRequest, GetUserResponse};
-use grpckit_test::{TestServer, sign_up};
 use http::uri::PathAndQuery;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use grpckit::config::RateRule;
+use grpckit_app_test::{TestServer, authed, create_user_request};
 use grpckit_services::proto::{order::v1 as orderpb, user::v1 as pb};
-use grpckit_test::{TestServer, authed, create_user_request};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -187,7 +187,7 @@ async fn auth_reasons() {
     assert_eq!(e.message(), grpckit::middleware::auth::UNAUTHENTICATED_MSG);
 
     // A plain user may not list users.
-    let u = grpckit_test::sign_up(&mut c, "lister").await.unwrap();
+    let u = grpckit_app_test::sign_up(&mut c, "lister").await.unwrap();
     let e = c
         .list_users(authed(pb::ListUsersRequest::default(), &u.token))
         .await
@@ -195,7 +195,7 @@ async fn auth_reasons() {
     assert_reason(&e, Code::PermissionDenied, "grpckit", "ROLE_FORBIDDEN");
 
     // Someone else's user: the service's ownership check.
-    let other = grpckit_test::sign_up(&mut c, "other").await.unwrap();
+    let other = grpckit_app_test::sign_up(&mut c, "other").await.unwrap();
     let e = c
         .delete_user(authed(
             pb::DeleteUserRequest {

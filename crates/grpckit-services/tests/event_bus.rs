@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use grpckit_app_test::{TestServer, http_get, order_request};
 use grpckit_services::proto::{order::v1 as pb, user::v1 as userpb};
-use grpckit_test::{TestServer, http_get, order_request};
 use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 

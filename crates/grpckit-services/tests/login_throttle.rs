@@ -1,11 +1,11 @@
 //! Public methods are throttled by default: per client address (the app's default rate
 //! rules) and, for `Login`, per email after failed attempts (exponential back-off). Other
-//! suites run with `grpckit_test::roomy_rate_rules`; these tests put the defaults back.
+//! suites run with `grpckit_app_test::roomy_rate_rules`; these tests put the defaults back.
 
 use std::time::Duration;
 
+use grpckit_app_test::TestServer;
 use grpckit_services::proto::user::v1::{self as pb, user_service_client::UserServiceClient};
-use grpckit_test::TestServer;
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 

@@ -1,7 +1,7 @@
 //! OrderService over the network: state machine, idempotent create, pagination, errors.
 
+use grpckit_app_test::TestServer;
 use grpckit_services::proto::order::v1::{self as pb, OrderStatus};
-use grpckit_test::TestServer;
 use tonic::Code;
 use tonic_types::StatusExt;
 

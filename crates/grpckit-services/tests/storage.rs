@@ -226,7 +226,7 @@ async fn sqlite_file_is_created_and_passes_the_suite() {
 
 #[tokio::test]
 async fn postgres_passes_the_suite() {
-    let Some(db) = grpckit_test::postgres_or_skip("postgres_passes_the_suite").await else {
+    let Some(db) = grpckit_app_test::postgres_or_skip("postgres_passes_the_suite").await else {
         return;
     };
     let store = SqlStore::connect(&db.url, 10, 1).await.unwrap();
@@ -237,11 +237,11 @@ async fn postgres_passes_the_suite() {
 
 #[tokio::test]
 async fn postgres_server_end_to_end() {
-    let Some(db) = grpckit_test::postgres_or_skip("postgres_server_end_to_end").await else {
+    let Some(db) = grpckit_app_test::postgres_or_skip("postgres_server_end_to_end").await else {
         return;
     };
     let url = db.url.clone();
-    let srv = grpckit_test::TestServer::start_with(move |c| c.database.url = url)
+    let srv = grpckit_app_test::TestServer::start_with(move |c| c.database.url = url)
         .await
         .unwrap();
     let report = grpckit_cli::client::run(&grpckit_cli::args::ClientArgs {

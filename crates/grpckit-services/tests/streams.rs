@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use grpckit_app_test::{TestServer, order_request};
 use grpckit_services::{
     events::{chat_topic, order_topic, user_topic},
     proto::{
@@ -10,7 +11,6 @@ use grpckit_services::{
         user::v1::{self as userpb, ActivityKind},
     },
 };
-use grpckit_test::{TestServer, order_request};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;

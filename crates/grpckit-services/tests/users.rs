@@ -1,7 +1,7 @@
 //! UserService over the network: every unary method and its error paths.
 
+use grpckit_app_test::{TestServer, create_user_request};
 use grpckit_services::proto::user::v1::{self as pb, Role};
-use grpckit_test::{TestServer, create_user_request};
 use tonic::Code;
 use tonic_types::StatusExt;
 

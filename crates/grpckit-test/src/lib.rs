@@ -1,20 +1,29 @@
-//! Shared test harness: start a real grpckit server on `127.0.0.1:0` with its own SQLite
-//! file (or its own PostgreSQL database), connect typed clients, and clean up.
+//! Test harness for services built on grpckit: serve a [`grpckit::server::ServerBuilder`]
+//! (your services, your stack) on `127.0.0.1:0` ([`TestServer`]), mint bearer tokens its
+//! auth part accepts ([`TokenMinter`]), connect clients, and skip or fail tests that need an
+//! outside tool ([`require_tool`]).
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use grpckit::{config::ServerConfig, server::ServerBuilder};
+//! use grpckit_test::TestServer;
+//!
+//! let server = TestServer::start(ServerBuilder::new(ServerConfig::default())).await?;
+//! let channel = server.channel().await?; // give it to your generated client
+//! # drop(channel);
+//! server.stop().await?;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
-mod auth;
-mod fixtures;
 mod http;
-mod postgres;
-mod process;
 mod server;
+mod token;
 
-pub use auth::{TEST_PASSWORD, TestUser, authed, login, sign_up};
-pub use fixtures::{FIXTURE_PASSWORD, create_user_request, order_request};
 pub use http::http_get;
-pub use postgres::{PgDatabase, postgres_or_skip};
-pub use process::ServerProcess;
-pub use server::{TestServer, roomy_rate_rules, roomy_rate_rules_yaml, test_config};
+pub use server::TestServer;
+pub use token::{TokenMinter, with_bearer};
 
 /// Whether the suite runs under CI (`CI=true`): missing outside tools then fail loudly.
 pub fn under_ci() -> bool {

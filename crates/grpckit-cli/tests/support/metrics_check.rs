@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use grpckit_app_test::{TestServer, http_get};
 use grpckit_services::proto::{
     order::v1::{ChatMessage, order_service_client::OrderServiceClient},
     user::v1::{
@@ -11,7 +12,6 @@ use grpckit_services::proto::{
         user_service_client::UserServiceClient,
     },
 };
-use grpckit_test::{TestServer, http_get};
 use prometheus_parse::{Scrape, Value};
 use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::Code;

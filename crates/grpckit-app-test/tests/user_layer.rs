@@ -10,11 +10,11 @@ use std::{
 
 use futures::future::{Either, Ready, ready};
 use grpckit::middleware::auth::Principal;
+use grpckit_app_test::{TestServer, authed, sign_up, test_config};
 use grpckit_services::proto::{
     order::v1 as orderpb,
     user::v1::{self as userpb},
 };
-use grpckit_test::{TestServer, authed, sign_up, test_config};
 use http::{Request, Response};
 use tonic::{Code, body::Body};
 use tower::{Layer, Service};

@@ -8,8 +8,8 @@ use std::{
 };
 
 use grpckit::config::AuditSinkKind;
+use grpckit_app_test::{TEST_PASSWORD, TestServer, authed, sign_up};
 use grpckit_services::proto::{order::v1 as opb, user::v1 as upb};
-use grpckit_test::{TEST_PASSWORD, TestServer, authed, sign_up};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);

@@ -1,11 +1,11 @@
 //! Auth over the network for all four call kinds, ownership, and request ids.
 
 use futures::StreamExt;
+use grpckit_app_test::{TestServer, authed, login, sign_up};
 use grpckit_services::proto::{
     order::v1::{self as opb},
     user::v1::{self as upb},
 };
-use grpckit_test::{TestServer, authed, login, sign_up};
 use tonic::{Code, Request};
 
 fn order_req(user_id: &str) -> opb::CreateOrderRequest {
@@ -23,7 +23,7 @@ fn order_req(user_id: &str) -> opb::CreateOrderRequest {
 
 /// `grpckit_auth_rejected_total{reason}` from a real scrape of `/metrics`.
 async fn auth_rejected(srv: &TestServer, reason: &str) -> f64 {
-    let text = grpckit_test::http_get(srv.admin_addr, "/metrics")
+    let text = grpckit_app_test::http_get(srv.admin_addr, "/metrics")
         .await
         .unwrap();
     let series = format!("grpckit_auth_rejected_total{{reason=\"{reason}\"}} ");

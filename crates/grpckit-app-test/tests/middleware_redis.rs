@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use grpckit::config::RateRule;
+use grpckit_app_test::{TestServer, authed, sign_up};
 use grpckit_services::proto::user::v1 as upb;
-use grpckit_test::{TestServer, authed, sign_up};
 use tonic::Code;
 use tonic_types::StatusExt;
 
