@@ -12,7 +12,7 @@ test:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features grpckit/bench-internals -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -5,6 +5,7 @@
 //! The framework's own harness, for any service, is [`grpckit_test`]; its tool checks are
 //! re-exported here so a suite needs one import.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod auth;
 mod fixtures;

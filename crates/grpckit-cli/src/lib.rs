@@ -1,6 +1,7 @@
 //! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `admin`. Commands live
 //! in this library so tests can call them; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod args;
 pub mod call;

@@ -4,6 +4,7 @@
 //! (`UserStore`, `OrderStore`, `EventBus`, `UserDirectory`) -> adapters (sqlx SQLite or
 //! PostgreSQL, in-process bus, in-process or gRPC directory). [`app::App`] wires them.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
 pub mod directory;

@@ -4,6 +4,7 @@
 //! [`server::ServerBuilder`], health and reflection built in, graceful shutdown, an admin
 //! port, one error table ([`error`]) and a client ([`client`]) for service-to-service calls.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod client;
 mod clock;

@@ -102,7 +102,7 @@ pub struct PerfReport {
 }
 
 /// Error rate above which a report warns that it measures failures.
-pub const MOSTLY_FAILED: f64 = 0.5;
+pub(crate) const MOSTLY_FAILED: f64 = 0.5;
 
 /// Number of histogram buckets.
 const BUCKETS: usize = 20;

@@ -35,10 +35,11 @@ pub use channel::{ClientError, connect, connect_lazy};
 pub use response::ResponseBody;
 pub use service::{BalancedChannel, BoxError, EndpointStatus, ResponseFuture};
 
-#[doc(hidden)]
+/// Internals exposed for the criterion benches only (feature `bench-internals`).
+#[cfg(feature = "bench-internals")]
 pub mod bench {
-    //! Internals exposed for the criterion benches only.
     pub use super::bench_support::*;
 }
+#[cfg(feature = "bench-internals")]
 mod bench_support;
 pub use instrument::{Instrumented, instrument};
