@@ -10,7 +10,7 @@ use tonic::Code;
 use super::methods::MethodInfo;
 
 /// go's `codes.Code.String()`, indexed by the numeric code: the `grpc_code` label values.
-pub const CODE_NAMES: [&str; 17] = [
+pub(crate) const CODE_NAMES: [&str; 17] = [
     "OK",
     "Canceled",
     "Unknown",

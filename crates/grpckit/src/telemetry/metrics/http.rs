@@ -44,7 +44,7 @@ async fn page() -> impl IntoResponse {
 }
 
 /// The routes to merge into the admin router.
-pub fn routes() -> Router {
+pub(crate) fn routes() -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/stats", get(stats_json))

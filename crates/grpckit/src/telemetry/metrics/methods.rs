@@ -110,7 +110,7 @@ fn table() -> &'static ArcSwap<Table> {
 
 /// The entry every unregistered path collapses to (`grpc_service="unknown"`,
 /// `grpc_method="unknown"`, `grpc_type="unary"`), so a scanner cannot create series.
-pub fn unknown() -> &'static MethodInfo {
+pub(crate) fn unknown() -> &'static MethodInfo {
     static UNKNOWN: OnceLock<MethodInfo> = OnceLock::new();
     UNKNOWN.get_or_init(|| MethodInfo::new("unknown", "unknown", RpcType::Unary))
 }
@@ -160,18 +160,18 @@ fn insert_set(t: &ArcSwap<Table>, bytes: &[u8]) -> usize {
 
 /// Registers the methods of an encoded `FileDescriptorSet` (idempotent). Health and
 /// reflection are always known.
-pub fn register_descriptor_set(bytes: &[u8]) {
+pub(crate) fn register_descriptor_set(bytes: &[u8]) {
     insert_set(table(), bytes);
 }
 
 /// The entry for a request path; [`unknown`] when the path is not a registered method.
 #[inline]
-pub fn lookup(path: &str) -> &'static MethodInfo {
+pub(crate) fn lookup(path: &str) -> &'static MethodInfo {
     table().load().get(path).copied().unwrap_or_else(unknown)
 }
 
 /// Every registered method (for the stats page).
-pub fn all() -> Vec<&'static MethodInfo> {
+pub(crate) fn all() -> Vec<&'static MethodInfo> {
     let mut v: Vec<_> = table().load().values().copied().collect();
     v.push(unknown());
     v

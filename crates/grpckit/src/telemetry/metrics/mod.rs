@@ -10,9 +10,9 @@ mod bus;
 mod call;
 pub(crate) mod grpc;
 mod http;
-pub mod methods;
+pub(crate) mod methods;
 mod pool;
-pub mod stats;
+pub(crate) mod stats;
 
 use std::sync::{
     OnceLock,
@@ -22,13 +22,13 @@ use std::sync::{
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
 /// Counts gRPC messages in a byte stream (see [`crate::framing`]).
-pub use crate::framing::FrameScanner as FrameCounter;
+pub(crate) use crate::framing::FrameScanner as FrameCounter;
 pub use bus::{BusStats, register_event_bus};
-pub use call::MeteredBody;
+pub(crate) use call::MeteredBody;
 pub(crate) use call::{CallRecorder, count_body, grpc_status};
-pub use grpc::{CODE_NAMES, Side};
-pub use http::routes;
-pub use methods::{MethodInfo, RpcType, lookup, register_descriptor_set};
+pub(crate) use grpc::{CODE_NAMES, Side};
+pub(crate) use http::routes;
+pub(crate) use methods::{MethodInfo, lookup, register_descriptor_set};
 pub use pool::{PoolStats, register_db_pool};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::methods::{self, MethodInfo};
 
 /// Seconds of history kept (the charts' width).
-pub const SLOTS: usize = 60;
+pub(crate) const SLOTS: usize = 60;
 /// Seconds the headline numbers are computed over.
-pub const WINDOW: u64 = 10;
+pub(crate) const WINDOW: u64 = 10;
 const SUB: u32 = 4;
 const BUCKETS: usize = 26 * SUB as usize;
 
@@ -29,7 +29,7 @@ fn epoch() -> Instant {
 }
 
 /// Seconds since the process' stats epoch.
-pub fn now_sec() -> u64 {
+pub(crate) fn now_sec() -> u64 {
     epoch().elapsed().as_secs()
 }
 
@@ -166,7 +166,7 @@ impl Acc {
 
 /// Headline numbers over the window plus per-second series for the charts.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// `pkg.Service/Method`, or `total`.
     pub name: String,
     /// `grpc_type`, empty for the total.
@@ -193,7 +193,7 @@ pub struct Figures {
 
 /// The `/stats` document.
 #[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Seconds the headline numbers cover.
     pub window_seconds: u64,
     /// Seconds since the process started (the last complete second is `now - 1`).
@@ -229,7 +229,7 @@ fn figures(name: String, grpc_type: &'static str, per_sec: &[Acc]) -> Figures {
 }
 
 /// Reads every method's window: complete seconds only (the current one is still filling).
-pub fn snapshot() -> Snapshot {
+pub(crate) fn snapshot() -> Snapshot {
     let now = now_sec();
     let secs: Vec<u64> = (0..SLOTS as u64 - 1)
         .rev()
