@@ -35,6 +35,9 @@ mod shared;
 mod timeout;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use std::{
     convert::Infallible,
     pin::Pin,
@@ -242,7 +245,8 @@ where
                     Box::pin(inner.call(req))
                 }
             };
-            let handled = timeout::within(timing, recover::catch(recover, fut, &rec)).await;
+            let handled =
+                timeout::within(timing.deadline(), recover::catch(recover, fut, &rec)).await;
             Ok(respond(rec, handled, recover, timing))
         })
     }

@@ -14,7 +14,7 @@ use crate::middleware::{method::CallKind, timeout::Deadline};
 /// The call's deadline and the response stream's idle timeout.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Timing {
-    pub(super) deadline: Option<Instant>,
+    deadline: Option<Instant>,
     idle: Option<Duration>,
 }
 
@@ -43,11 +43,14 @@ pub(super) fn start(rec: &CallRecord, req: &mut Request<Body>, now: Instant) -> 
 /// The handler's answer, or `DEADLINE_EXCEEDED` once the deadline passes (dropping the
 /// handler future cancels its work).
 #[inline]
-pub(super) async fn within<F>(timing: Timing, handler: F) -> Result<Response<Body>, Status>
+pub(super) async fn within<F>(
+    deadline: Option<Instant>,
+    handler: F,
+) -> Result<Response<Body>, Status>
 where
     F: Future<Output = Result<Response<Body>, Status>>,
 {
-    match timing.deadline {
+    match deadline {
         Some(d) => tokio::time::timeout_at(d, handler)
             .await
             .unwrap_or_else(|_| {
@@ -65,5 +68,13 @@ pub(super) fn stream_timers(rec: &CallRecord, timing: Timing) -> Option<Timers> 
         Timers::new(timing.deadline, timing.idle)
     } else {
         None
+    }
+}
+
+impl Timing {
+    /// The call's deadline, if any.
+    #[inline]
+    pub(super) fn deadline(self) -> Option<Instant> {
+        self.deadline
     }
 }
