@@ -26,7 +26,7 @@ use crate::{
 /// rate-limit state starts with full buckets.
 ///
 /// Get them from [`GrpcStackLayer::handles`](super::GrpcStackLayer::handles) or
-/// `ServerBuilder::stack_handles`.
+/// [`ServerBuilder::stack_handles`](crate::server::ServerBuilder::stack_handles).
 ///
 /// # Examples
 /// ```
