@@ -2,7 +2,9 @@
 //! concurrency limit, checked before the handler; a cluster-wide budget in Redis, awaited
 //! just before it (`middleware::rate_limit`).
 
-use std::{hash::BuildHasher, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future, hash::BuildHasher, net::SocketAddr, pin::Pin, sync::Arc, time::Duration,
+};
 
 use tonic::{Code, Status};
 
@@ -49,20 +51,24 @@ pub(super) fn check(rec: &mut CallRecord) -> Result<Option<ClusterCheck>, Status
     })
 }
 
-/// The cluster-wide budget (a Redis round trip).
-pub(super) async fn cluster(check: ClusterCheck) -> Result<(), Status> {
-    let (cl, rule, w, limit, window) = check;
-    // Boxed: the round trip's state would otherwise widen every call's future (and the
-    // copy that boxes it).
-    match Box::pin(cl.check(&rule, &w, limit, window)).await {
-        ClusterVerdict::Allow => Ok(()),
-        ClusterVerdict::Deny(d) => {
-            metrics::rate_limited("cluster");
-            Err(rate_limited(d))
+/// The cluster-wide budget (a Redis round trip). Boxed (one allocation, on this path only):
+/// the round trip's state would otherwise widen every call's future, and the copy that
+/// boxes it.
+pub(super) fn cluster(
+    check: ClusterCheck,
+) -> Pin<Box<impl Future<Output = Result<(), Status>> + Send>> {
+    Box::pin(async move {
+        let (cl, rule, who, limit, window) = &check;
+        match cl.check(rule, who, *limit, *window).await {
+            ClusterVerdict::Allow => Ok(()),
+            ClusterVerdict::Deny(d) => {
+                metrics::rate_limited("cluster");
+                Err(rate_limited(d))
+            }
+            ClusterVerdict::Unavailable => Err(crate::reason::RATE_LIMITER_UNAVAILABLE
+                .status(Code::Unavailable, "rate limiter unavailable")),
         }
-        ClusterVerdict::Unavailable => Err(crate::reason::RATE_LIMITER_UNAVAILABLE
-            .status(Code::Unavailable, "rate limiter unavailable")),
-    }
+    })
 }
 
 fn principal_key(sh: &StackShared, p: Option<&Principal>, peer: Option<SocketAddr>) -> u64 {

@@ -3,7 +3,7 @@
 
 use std::{convert::Infallible, future::Future, panic::AssertUnwindSafe, pin::Pin};
 
-use futures::FutureExt;
+use futures::{FutureExt, future::Either};
 use http::Response;
 use tonic::{Status, body::Body};
 
@@ -17,28 +17,35 @@ pub(super) fn enabled(rec: &CallRecord) -> bool {
 }
 
 /// The handler's answer, a panic turned into `INTERNAL` when `on`.
+///
+/// A combinator, not an `async fn`: an `async fn` would keep the handler future twice in
+/// the call's future (its argument and the moved value).
 #[inline]
-pub(super) async fn catch<F>(
+pub(super) fn catch<'a, F>(
     on: bool,
     handler: Pin<Box<F>>,
-    rec: &CallRecord,
-) -> Result<Response<Body>, Status>
+    rec: &'a CallRecord,
+) -> impl Future<Output = Result<Response<Body>, Status>> + 'a
 where
-    F: Future<Output = Result<Response<Body>, Infallible>> + ?Sized,
+    F: Future<Output = Result<Response<Body>, Infallible>> + ?Sized + 'a,
 {
-    let answered = if on {
-        match AssertUnwindSafe(handler).catch_unwind().await {
-            Ok(answered) => answered,
-            Err(panic) => {
-                log_panic(&*panic, &rec.method.name, rec.request_id_str(), false);
-                return Err(panic_status());
-            }
-        }
-    } else {
-        handler.await
-    };
-    match answered {
+    let answered = |r: Result<Response<Body>, Infallible>| match r {
         Ok(r) => Ok(r),
         Err(never) => match never {},
+    };
+    if on {
+        Either::Left(
+            AssertUnwindSafe(handler)
+                .catch_unwind()
+                .map(move |r| match r {
+                    Ok(r) => answered(r),
+                    Err(panic) => {
+                        log_panic(&*panic, &rec.method.name, rec.request_id_str(), false);
+                        Err(panic_status())
+                    }
+                }),
+        )
+    } else {
+        Either::Right(handler.map(answered))
     }
 }

@@ -4,6 +4,7 @@
 
 use std::{future::Future, time::Duration};
 
+use futures::{FutureExt, future::Either};
 use http::{HeaderValue, Request, Response};
 use tokio::time::Instant;
 use tonic::{Code, Status, body::Body};
@@ -41,23 +42,24 @@ pub(super) fn start(rec: &CallRecord, req: &mut Request<Body>, now: Instant) -> 
 }
 
 /// The handler's answer, or `DEADLINE_EXCEEDED` once the deadline passes (dropping the
-/// handler future cancels its work).
+/// handler future cancels its work). A combinator, not an `async fn` (which would keep the
+/// handler future twice in the call's future).
 #[inline]
-pub(super) async fn within<F>(
+pub(super) fn within<F>(
     deadline: Option<Instant>,
     handler: F,
-) -> Result<Response<Body>, Status>
+) -> impl Future<Output = Result<Response<Body>, Status>>
 where
     F: Future<Output = Result<Response<Body>, Status>>,
 {
     match deadline {
-        Some(d) => tokio::time::timeout_at(d, handler)
-            .await
-            .unwrap_or_else(|_| {
+        Some(d) => Either::Left(tokio::time::timeout_at(d, handler).map(|r| {
+            r.unwrap_or_else(|_| {
                 Err(crate::reason::DEADLINE_EXCEEDED
                     .status(Code::DeadlineExceeded, "deadline exceeded"))
-            }),
-        None => handler.await,
+            })
+        })),
+        None => Either::Right(handler),
     }
 }
 
