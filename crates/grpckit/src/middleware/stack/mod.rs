@@ -1,11 +1,14 @@
 //! The built-in policy parts fused into one tower service, [`GrpcStack`].
 //!
 //! The parts run in the canonical order of the server's chain, written once in the `# Order`
-//! section of [`ServerBuilder`](crate::server::ServerBuilder). [`GrpcStack::call`] reads as
+//! section of [`ServerBuilder`](crate::server::ServerBuilder). The stack's code reads as
 //! that list: one private function per part, each in a file of this folder named after the
-//! part, statically dispatched. A part's policy (its config, state and rules) lives in its
-//! own folder under `middleware/`; the files here are only its glue to the call, and the
-//! leaf folders never import the stack.
+//! part, statically dispatched, called one line each in `GrpcStack::before_handler` (the
+//! parts up to the handler) and in the call's future (recover and timeout around the
+//! handler). A part's policy (its config, state and rules) lives in its own folder under
+//! `middleware/`; the files here are only its glue to the call, and the leaf folders never
+//! import the stack. A new built-in part brings its folder, its glue file here, its switch
+//! on [`GrpcStackBuilder`] and its line in `before_handler`.
 //!
 //! # Why fused
 //! One boxed future and one response body wrapper per call however many parts are on,
