@@ -6,8 +6,6 @@
 //! rotated by size. Either way a thread of its own writes; write errors and overflow are
 //! logged and counted, never silent.
 
-mod layer;
 mod sink;
 
-pub use layer::AuditLayer;
 pub use sink::{AuditRecord, AuditSink, AuditStats};

@@ -6,13 +6,11 @@
 
 mod cache;
 mod jwt;
-mod layer;
 mod principal;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use jwt::{KeyError, KeySet, TokenError};
-pub use layer::AuthLayer;
 pub use principal::{AuthMethod, Principal};
 pub use state::{AuthSecrets, AuthState, UNAUTHENTICATED_MSG, hash_api_key};

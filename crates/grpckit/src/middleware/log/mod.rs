@@ -8,7 +8,6 @@
 //! successful rest; the others log at `debug`, so every call can still be seen with
 //! `--log-level debug` or `success_sample: 1.0`. Health checks log at `debug`.
 
-mod layer;
 mod line;
 
 pub(crate) use line::AccessLine;
@@ -20,7 +19,6 @@ use std::{
 };
 
 use http::{HeaderMap, HeaderValue};
-pub use layer::LogLayer;
 use tonic::Code;
 
 use crate::{

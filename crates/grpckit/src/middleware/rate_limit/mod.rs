@@ -4,13 +4,11 @@
 //! `UNAVAILABLE`.
 
 mod cluster;
-mod layer;
 mod local;
 
 use std::time::Duration;
 
 pub use cluster::{ClusterLimiter, ClusterVerdict};
-pub use layer::RateLimitLayer;
 pub use local::{RateState, Refused, RuleLimiter};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};

@@ -2,11 +2,8 @@
 //! `INTERNAL` with a generic message; the panic and the request id are logged and the
 //! server keeps serving every other call.
 
-mod layer;
-
 use std::any::Any;
 
-pub use layer::RecoverLayer;
 use tonic::Status;
 
 /// The status sent for a panic (nothing of the panic leaks).

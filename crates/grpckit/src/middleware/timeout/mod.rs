@@ -4,11 +4,8 @@
 //! is cancelled) and the caller gets `DEADLINE_EXCEEDED`. Streams may get a maximum
 //! lifetime and an idle timeout.
 
-mod layer;
-
 use std::time::Duration;
 
-pub use layer::TimeoutLayer;
 use tokio::time::Instant;
 
 use crate::{

@@ -5,7 +5,6 @@
 //! `INVALID_ARGUMENT` and a `google.rpc.BadRequest` listing every violated field.
 
 mod body;
-mod layer;
 #[cfg(not(feature = "protovalidate"))]
 mod rules;
 mod schema;
@@ -13,7 +12,6 @@ mod schema;
 mod wire;
 
 pub use body::{InspectBody, Inspected};
-pub use layer::ValidateLayer;
 pub use schema::Schemas;
 #[cfg(feature = "protovalidate")]
 pub use schema::violations_status;

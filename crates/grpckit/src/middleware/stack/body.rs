@@ -15,8 +15,9 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tonic::{Code, Status, body::Body};
 
-use super::{record::CallRecord, recover};
+use super::record::CallRecord;
 use crate::framing::FrameScanner;
+use crate::middleware::recover;
 
 /// Stream timers.
 pub(crate) struct Timers {

@@ -1,0 +1,217 @@
+//! [`GrpcStackBuilder`]: which parts of the stack are on, and their config.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
+
+use super::{GrpcStackLayer, StackShared};
+use crate::{
+    config::{
+        AccessLogConfig, AuditConfig, AuthnConfig, MiddlewareConfig, RateLimitConfig, TimeoutConfig,
+    },
+    middleware::{
+        audit::AuditSink,
+        auth::{AuthSecrets, AuthState, KeyError},
+        log::LogPolicy,
+        method::MethodPattern,
+        rate_limit::{ClusterLimiter, RateState},
+        timeout::TimeoutState,
+        validate::Schemas,
+    },
+    telemetry::metrics,
+};
+
+impl GrpcStackLayer {
+    /// Builds the stack from config: every part whose `enabled` key is true. The metrics
+    /// are recorded too (do not add `MetricsLayer` as well). `descriptor_sets` are the
+    /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules).
+    ///
+    /// # Errors
+    /// The auth part's keys do not load ([`KeyError`]).
+    pub fn from_config(
+        cfg: &MiddlewareConfig,
+        secrets: &AuthSecrets,
+        descriptor_sets: &[&[u8]],
+    ) -> Result<Self, KeyError> {
+        let mut b = Self::builder().descriptor_sets(descriptor_sets);
+        if cfg.recover.enabled {
+            b = b.recover();
+        }
+        if cfg.log.enabled {
+            b = b.log(&cfg.log);
+        }
+        if cfg.auth.enabled {
+            b = b.auth(&cfg.auth, secrets);
+        }
+        if cfg.rate_limit.enabled {
+            b = b.rate_limit(&cfg.rate_limit);
+        }
+        if cfg.timeout.enabled {
+            b = b.timeout(&cfg.timeout);
+        }
+        if cfg.validate.enabled {
+            b = b.validate();
+        }
+        if cfg.audit.enabled {
+            b = b.audit(&cfg.audit);
+        }
+        b.build()
+    }
+
+    /// A builder with every policy part off (the metrics on): switch on the parts wanted.
+    /// They run in the canonical order whatever order they are switched on in.
+    pub fn builder<'a>() -> GrpcStackBuilder<'a> {
+        GrpcStackBuilder {
+            descriptor_sets: Vec::new(),
+            metrics: true,
+            recover: false,
+            log: None,
+            auth: None,
+            rate_limit: None,
+            timeout: None,
+            validate: false,
+            audit: None,
+        }
+    }
+}
+
+/// Which parts of a [`GrpcStackLayer`] are on; see [`GrpcStackLayer::builder`]. A part's
+/// `enabled` key in the config it is given is not looked at: calling the method switches
+/// the part on.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct GrpcStackBuilder<'a> {
+    descriptor_sets: Vec<&'a [u8]>,
+    metrics: bool,
+    recover: bool,
+    log: Option<AccessLogConfig>,
+    auth: Option<(AuthnConfig, AuthSecrets)>,
+    rate_limit: Option<RateLimitConfig>,
+    timeout: Option<TimeoutConfig>,
+    validate: bool,
+    audit: Option<AuditConfig>,
+}
+
+impl<'a> GrpcStackBuilder<'a> {
+    /// The encoded `FileDescriptorSet`s of the served services: the stack learns each
+    /// method's call kind, validation rules and metrics entry from them (added to the sets
+    /// given before). Without them every call is of an unknown method: unary, unvalidated.
+    pub fn descriptor_sets(mut self, sets: &[&'a [u8]]) -> Self {
+        self.descriptor_sets.extend_from_slice(sets);
+        self
+    }
+
+    /// Does not record the go-grpc-prometheus series (on by default: a server using the
+    /// stack adds no `MetricsLayer`).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = false;
+        self
+    }
+
+    /// Panic recovery: a panic of the handler or of its response stream -> `INTERNAL`.
+    pub fn recover(mut self) -> Self {
+        self.recover = true;
+        self
+    }
+
+    /// Request ids and the access log.
+    pub fn log(mut self, config: &AccessLogConfig) -> Self {
+        self.log = Some(config.clone());
+        self
+    }
+
+    /// Authentication (JWT, API keys) and RBAC; the keys are loaded by [`Self::build`].
+    pub fn auth(mut self, config: &AuthnConfig, secrets: &AuthSecrets) -> Self {
+        self.auth = Some((config.clone(), secrets.clone()));
+        self
+    }
+
+    /// Rate limits and load shedding (off without rules).
+    pub fn rate_limit(mut self, config: &RateLimitConfig) -> Self {
+        self.rate_limit = Some(config.clone());
+        self
+    }
+
+    /// Deadlines and stream timeouts.
+    pub fn timeout(mut self, config: &TimeoutConfig) -> Self {
+        self.timeout = Some(config.clone());
+        self
+    }
+
+    /// `buf.validate` rules of the descriptor sets, on every request message.
+    pub fn validate(mut self) -> Self {
+        self.validate = true;
+        self
+    }
+
+    /// The audit trail.
+    pub fn audit(mut self, config: &AuditConfig) -> Self {
+        self.audit = Some(config.clone());
+        self
+    }
+
+    /// Builds the layer (and starts the audit sink's writer when auditing is on).
+    ///
+    /// # Errors
+    /// The auth part's keys do not load ([`KeyError`]).
+    pub fn build(self) -> Result<GrpcStackLayer, KeyError> {
+        let sets = &self.descriptor_sets;
+        for set in sets {
+            // The method table points at the sets' metrics entries.
+            metrics::register_descriptor_set(set);
+        }
+        let schemas = Arc::new(Schemas::new(sets));
+        let audit_extra: Vec<MethodPattern> = self
+            .audit
+            .iter()
+            .flat_map(|a| &a.extra_methods)
+            .map(|p| MethodPattern::new(p))
+            .collect();
+        let methods = schemas.method_table(&audit_extra);
+        let names: Vec<&str> = methods.methods().iter().map(|m| &*m.name).collect();
+        let auth = match &self.auth {
+            Some((cfg, secrets)) => Some(Arc::new(ArcSwap::from_pointee(AuthState::from_config(
+                cfg, secrets,
+            )?))),
+            None => None,
+        };
+        let rules = self.rate_limit.as_ref().map_or(&[][..], |r| &r.rules);
+        let rate = (!rules.is_empty())
+            .then(|| Arc::new(ArcSwap::from_pointee(RateState::new(rules, &names))));
+        let cluster = self
+            .rate_limit
+            .as_ref()
+            .filter(|r| r.rules.iter().any(|r| r.cluster_limit > 0))
+            .map(|r| Arc::new(ClusterLimiter::new(&r.redis)));
+        let timeout = self
+            .timeout
+            .as_ref()
+            .map(|t| Arc::new(ArcSwap::from_pointee(TimeoutState::new(t, &names))));
+        let log = self
+            .log
+            .as_ref()
+            .map(|l| Arc::new(ArcSwap::from_pointee(LogPolicy::new(l))));
+        let audit = self.audit.as_ref().map(AuditSink::from_config);
+        drop(names);
+        Ok(GrpcStackLayer {
+            max_recv: None,
+            routed: None,
+            shared: Arc::new(StackShared {
+                methods,
+                schemas,
+                metrics: self.metrics,
+                recover: self.recover,
+                log,
+                auth,
+                rate,
+                cluster,
+                timeout,
+                validate: self.validate,
+                audit,
+                audit_extra,
+                hasher: RandomState::default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! [`StackShared`]: the per-server state of the stack, one field per part that has state.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
+
+use crate::middleware::{
+    audit::AuditSink,
+    auth::AuthState,
+    log::LogPolicy,
+    method::{MethodPattern, MethodTable},
+    rate_limit::{ClusterLimiter, RateState},
+    timeout::TimeoutState,
+    validate::Schemas,
+};
+
+/// Shared, per-server state of the stack (`None`/`false`: the part is off). The
+/// hot-reloadable parts sit behind [`ArcSwap`] (see [`super::StackHandles`]).
+#[derive(Debug)]
+pub(crate) struct StackShared {
+    pub(crate) methods: MethodTable,
+    pub(crate) schemas: Arc<Schemas>,
+    /// Whether this stack records the go-grpc-prometheus series.
+    pub(crate) metrics: bool,
+    pub(crate) recover: bool,
+    pub(crate) log: Option<Arc<ArcSwap<LogPolicy>>>,
+    pub(crate) auth: Option<Arc<ArcSwap<AuthState>>>,
+    pub(crate) rate: Option<Arc<ArcSwap<RateState>>>,
+    pub(crate) cluster: Option<Arc<ClusterLimiter>>,
+    pub(crate) timeout: Option<Arc<ArcSwap<TimeoutState>>>,
+    pub(crate) validate: bool,
+    pub(crate) audit: Option<AuditSink>,
+    pub(crate) audit_extra: Vec<MethodPattern>,
+    /// Keys the rate-limit buckets by principal or peer address.
+    pub(crate) hasher: RandomState,
+}
