@@ -95,6 +95,7 @@ fn spawn(config: &std::path::Path) -> (Child, String, mpsc::Receiver<String>) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the greeter did not start");
 }
 
