@@ -611,3 +611,41 @@ fn unchecked_claims(cfg: &MiddlewareConfig, secrets: &AuthSecrets) -> Vec<String
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{JwtAlgorithm, JwtKeyConfig};
+
+    fn with_key() -> MiddlewareConfig {
+        let mut cfg = MiddlewareConfig::default();
+        cfg.auth.jwt.keys.push(JwtKeyConfig {
+            kid: "k".into(),
+            algorithm: JwtAlgorithm::HS256,
+            secret: Some("s".into()),
+            file: None,
+        });
+        cfg
+    }
+
+    #[test]
+    fn jwt_without_issuer_or_audience_is_warned_about() {
+        let warnings = unchecked_claims(&with_key(), &AuthSecrets::default());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("middleware.auth.jwt.issuer"));
+        assert!(warnings[1].contains("middleware.auth.jwt.audience"));
+
+        let mut named = with_key();
+        named.auth.jwt.issuer = Some("me".into());
+        named.auth.jwt.audience = Some("you".into());
+        assert!(unchecked_claims(&named, &AuthSecrets::default()).is_empty());
+        let secrets = AuthSecrets {
+            login_secret: b"x".to_vec(),
+            issuer: "me".into(),
+            audience: "you".into(),
+        };
+        assert!(unchecked_claims(&with_key(), &secrets).is_empty());
+        // No JWT verification at all: nothing to warn about.
+        assert!(unchecked_claims(&MiddlewareConfig::default(), &AuthSecrets::default()).is_empty());
+    }
+}
