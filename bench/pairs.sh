@@ -3,15 +3,21 @@
 # round runs every config for DURATION seconds (h2load closed loop, CONNS x STREAMS, server
 # pinned to $SERVER_CPU, h2load to $CLIENT_CPU), so slow phases of this shared machine hit
 # both sides of a pair alike. Prints req/s per round, each round's ratio to the first
-# config, and the mean and median ratio. Every config gets the same request bytes and the
-# same bearer token (one signed-up user, its database copied to every grpckit config).
+# config, and the mean and median ratio. Every config gets the same request frame (one
+# signed-up user's id, its database copied to every grpckit config) and a bearer token: the
+# user's Login token for the grpckit CLI configs; with `greeter` in CONFIGS, the greeter's
+# token for it and for tonic-ct, so those two get byte-identical requests (tonic ignores it).
 #
 #   bench/pairs.sh                                      # CONFIGS="tonic-ct full", 10 rounds
 #   ROUNDS=20 DURATION=5 CONFIGS="tonic-ct full nolayers" bench/pairs.sh
 #   GRPCKIT_B=/tmp/old-grpckit CONFIGS="full full-b" bench/pairs.sh   # two builds of grpckit
+#   CONFIGS="tonic-ct greeter" bench/pairs.sh          # the framework's own overhead
 #
 # configs: tonic-ct (bench/tonic-hello on tokio's current-thread runtime), full (every
-# layer, current_thread), nolayers (bench/no-layers.yaml), full-b (full with $GRPCKIT_B).
+# layer, current_thread), nolayers (bench/no-layers.yaml), full-b (full with $GRPCKIT_B),
+# greeter (examples/greeter: the same helloworld.Greeter as tonic-ct through the full chain of
+# bench/greeter.yaml, current_thread: real JWT, RBAC, a rate-limit rule, metrics, access log,
+# validation of `name`).
 # Bounded: h2load -D, `timeout` on every step, loopback only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,10 +32,11 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 GRPCKIT=$TARGET/release/grpckit
 TONIC=$TARGET/release/tonic-hello
+GREETER=$TARGET/release/greeter
 OUT=${OUT:-$ROOT/bench/results/pairs-$(date -u +%Y%m%d-%H%M%S)}
 SECRET=bench-secret-bench-secret-bench-secret
 command -v h2load >/dev/null || { echo "missing h2load (apt-get install -y nghttp2-client)" >&2; exit 1; }
-[[ ${SKIP_BUILD:-0} == 1 ]] || (cd "$ROOT" && cargo build --release -p grpckit-cli)
+[[ ${SKIP_BUILD:-0} == 1 ]] || (cd "$ROOT" && cargo build --release -p grpckit-cli -p greeter-example)
 if [[ " $CONFIGS " == *" tonic-ct "* && ( ${SKIP_BUILD:-0} != 1 || ! -x $TONIC ) ]]; then
   CARGO_TARGET_DIR=$TARGET cargo build --release --manifest-path "$ROOT/bench/tonic-hello/Cargo.toml"
 fi
@@ -48,13 +55,20 @@ UID_=$(timeout 30 "$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/Cre
 TOKEN=$(timeout 30 "$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/Login \
   -d '{"email":"pairs@example.com","password":"correct-horse-battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 stop $pid
+# The greeter: bench/greeter.yaml on this run's ports, and a token its JWT key accepts.
+sed -e "s/^  port: .*/  port: $PORT/" -e "s/^  metrics_listen: .*/  metrics_listen: \"127.0.0.1:$((PORT + 1))\"/" \
+  "$ROOT/bench/greeter.yaml" > "$OUT/greeter.yaml"
+GREETER_TOKEN=$(python3 "$ROOT/bench/greeter-token.py")
+HELLO_TOKEN=$TOKEN
+if [[ " $CONFIGS " == *" greeter "* ]]; then HELLO_TOKEN=$GREETER_TOKEN; fi
 # GetUserRequest{id} and HelloRequest{name} encode alike: the same frame for every server.
 python3 -c 'import sys; m=b"\x0a"+bytes([len(sys.argv[1])])+sys.argv[1].encode(); sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' "$UID_" > "$OUT/req.bin"
 
 run() { # config round -> prints req/s
-  local cfg=$1 round=$2 bin=$GRPCKIT path=/user.v1.UserService/GetUser extra=()
+  local cfg=$1 round=$2 bin=$GRPCKIT path=/user.v1.UserService/GetUser extra=() token=$TOKEN
   case $cfg in
-    tonic-ct) path=/helloworld.Greeter/SayHello ;;
+    tonic-ct) path=/helloworld.Greeter/SayHello; token=$HELLO_TOKEN ;;
+    greeter) path=/helloworld.Greeter/SayHello; token=$GREETER_TOKEN ;;
     full) ;;
     full-b) bin=${GRPCKIT_B:?set GRPCKIT_B to the other grpckit binary} ;;
     nolayers) extra=(--config "$ROOT/bench/no-layers.yaml") ;;
@@ -62,6 +76,8 @@ run() { # config round -> prints req/s
   esac
   if [[ $cfg == tonic-ct ]]; then
     TONIC_RUNTIME=current_thread ADDR=127.0.0.1:$PORT taskset -c "$SERVER_CPU" "$TONIC" > "$OUT/$cfg.log" 2>&1 &
+  elif [[ $cfg == greeter ]]; then
+    taskset -c "$SERVER_CPU" "$GREETER" "$OUT/greeter.yaml" > "$OUT/$cfg.log" 2>&1 &
   else
     rm -f "$OUT/$cfg.db"*
     for s in "" -wal -shm; do [[ -f $OUT/setup.db$s ]] && cp "$OUT/setup.db$s" "$OUT/$cfg.db$s"; done
@@ -72,7 +88,7 @@ run() { # config round -> prints req/s
   local spid=$!
   wait_port
   taskset -c "$CLIENT_CPU" timeout $((DURATION + 30)) h2load -t 1 -c "$CONNS" -m "$STREAMS" -D "$DURATION" --warm-up-time=1 \
-    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $token" \
     -d "$OUT/req.bin" "http://127.0.0.1:$PORT$path" > "$OUT/h2load-$cfg-$round.txt" 2>&1 || true
   stop $spid
   python3 - "$OUT/h2load-$cfg-$round.txt" <<'PY'

@@ -8,6 +8,7 @@
 #   DURATION=10 WARMUP=2 LEVELS="1x1 10x10 50x10" bench/run.sh
 #   SERVERS="tonic tonic-ct grpc-go grpckit-full grpckit-full-mt grpckit-nolayers \
 #            grpckit-nometrics grpckit-tpc1 grpckit-tpc2" bench/run.sh   # runtime modes, peers
+#   SERVERS="tonic-ct greeter tonic greeter-mt" bench/run.sh   # the framework's own overhead
 #
 # Servers: tonic (bare tonic, multi-thread runtime), tonic-ct (same binary, current-thread),
 # grpc-go (../shared/bench/peers/go-greeter, built in a copy under $OUT when Go is installed),
@@ -15,7 +16,12 @@
 # grpckit-full-mt (`--runtime multi_thread`), grpckit-nolayers (`middleware.enabled: false`),
 # grpckit-nometrics (every layer, `telemetry.metrics.enabled: false`), grpckit-tpc1/-tpc2
 # (`thread_per_core` with 1 / 2 cores; tpc2 runs on CPUs SERVER_CPU and CLIENT_CPU, so it
-# shares a core with the load generator: read its figure as an upper bound of contention).
+# shares a core with the load generator: read its figure as an upper bound of contention),
+# greeter (examples/greeter, the same helloworld.Greeter as tonic, through the full chain of
+# bench/greeter.yaml: real JWT, RBAC, a rate-limit rule, metrics, access log, validation;
+# current_thread like tonic-ct), greeter-mt (the same on multi_thread, like tonic). tonic,
+# tonic-ct, grpc-go and the greeters get byte-identical requests: the same frame and the same
+# headers, the greeter's bearer token included (the peers ignore it).
 #
 # Every load run is bounded in time (h2load -D, perf -z) and all traffic is on 127.0.0.1.
 set -euo pipefail
@@ -48,12 +54,18 @@ python3 -c 'import h2' 2>/dev/null || { echo "missing python h2 (pip install h2)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   echo "== build (release)"
-  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p grpckit-cli)
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p grpckit-cli -p greeter-example)
   CARGO_TARGET_DIR=$TARGET cargo build --release --manifest-path "$ROOT/bench/tonic-hello/Cargo.toml"
 fi
 GRPCKIT=$TARGET/$PROFILE/grpckit
 TONIC=$TARGET/$PROFILE/tonic-hello
+GREETER=$TARGET/$PROFILE/greeter
 HELLO_PROTO=$ROOT/bench/tonic-hello/proto/helloworld.proto
+GREETER_TOKEN=$(python3 "$ROOT/bench/greeter-token.py")
+# bench/greeter.yaml on this run's ports; greeter-mt: the same on the multi-thread runtime.
+sed -e "s/^  port: .*/  port: $PORT/" -e "s/^  metrics_listen: .*/  metrics_listen: \"127.0.0.1:$((PORT + 1))\"/" \
+  "$ROOT/bench/greeter.yaml" > "$OUT/greeter.yaml"
+sed -e "s/^  runtime: .*/  runtime: multi_thread/" "$OUT/greeter.yaml" > "$OUT/greeter-mt.yaml"
 
 SERVER_PID=""
 stop_server() {
@@ -78,6 +90,8 @@ build_go_greeter() { # a copy of the peer harness under $OUT, so nothing is writ
 }
 
 is_peer() { [[ $1 == tonic || $1 == tonic-ct || $1 == grpc-go ]]; }
+# Servers of helloworld.Greeter/SayHello (the peers and examples/greeter).
+is_hello() { is_peer "$1" || [[ $1 == greeter || $1 == greeter-mt ]]; }
 
 start_server() { # name
   port_free || { echo "127.0.0.1:$PORT is busy" >&2; exit 1; }
@@ -86,6 +100,7 @@ start_server() { # name
     tonic) ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$TONIC" >"$OUT/$1.log" 2>&1 & ;;
     tonic-ct) TONIC_RUNTIME=current_thread ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$TONIC" >"$OUT/$1.log" 2>&1 & ;;
     grpc-go) ADDR=127.0.0.1:$PORT taskset -c "$cpus" "$GO_GREETER" >"$OUT/$1.log" 2>&1 & ;;
+    greeter|greeter-mt) taskset -c "$cpus" "$GREETER" "$OUT/$1.yaml" >"$OUT/$1.log" 2>&1 & ;;
     grpckit-*)
       rm -f "$OUT/bench.db"
       local extra=()
@@ -182,12 +197,14 @@ for server in $SERVERS; do
   echo "== $server"
   if [[ $server == grpc-go ]]; then build_go_greeter || continue; fi
   start_server $server
-  if is_peer $server; then
-    # Same token header as the grpckit runs, so request bytes match; any JWT-shaped string will do.
-    TOKEN=${TOKEN_PEER:-$(python3 -c 'print("e"*190)')}; USER_ID=01a20000-0000-7000-8000-000000000000
+  if is_hello $server; then
+    # The greeter's token for every hello server, so their request bytes match (the peers
+    # ignore it).
+    TOKEN=${TOKEN_PEER:-$GREETER_TOKEN}; USER_ID=01a20000-0000-7000-8000-000000000000
     PATHNAME=/helloworld.Greeter/SayHello
     CALL=(--proto "$HELLO_PROTO" --call helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}")
-    "$GRPCKIT" call --addr 127.0.0.1:$PORT --proto "$HELLO_PROTO" helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}" >/dev/null
+    "$GRPCKIT" call --addr 127.0.0.1:$PORT --proto "$HELLO_PROTO" -H "authorization: Bearer $TOKEN" \
+      helloworld.Greeter/SayHello -d "{\"name\":\"$USER_ID\"}" >/dev/null
   else
     grpckit_login
     PATHNAME=/user.v1.UserService/GetUser
@@ -199,7 +216,7 @@ for server in $SERVERS; do
   if [[ ${SKIP_IDLE:-0} != 1 ]]; then
     idle_rss $server "${CALL[@]}"
     stop_server; start_server $server
-    if is_peer $server; then :; else grpckit_login; CALL=(--call user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}"); fi
+    if is_hello $server; then :; else grpckit_login; CALL=(--call user.v1.UserService/GetUser -d "{\"id\":\"$USER_ID\"}"); fi
     frame "$USER_ID" "$FRAME"
   fi
   for lvl in $LEVELS; do h2load_run $server $PATHNAME "${lvl%x*}" "${lvl#*x}"; done

@@ -1,5 +1,5 @@
-//! `grpckit server`: config merge (defaults < file < env < flags), listeners, the services,
-//! the admin port, background work and graceful shutdown.
+//! `grpckit server`: config merge (defaults < file < env < flags), the app's services and
+//! background work, served by the framework's process runner.
 
 use std::{
     convert::Infallible,
@@ -9,15 +9,10 @@ use std::{
 use anyhow::{Context, bail};
 use grpckit::{
     config::{Config, LogFormat, RuntimeFlavor, ServiceName, check_log_level, load_file},
-    server::{
-        ServerBuilder, Shutdown, Signals,
-        runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
-        signal_exit_code,
-    },
-    telemetry::admin::AdminRouter,
+    server::{Running, ServerBuilder, Shutdown},
 };
 use grpckit_services::app::App;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::task::JoinHandle;
 use tonic::{body::Body, service::Routes};
 use tower::{Layer, Service};
 
@@ -122,17 +117,14 @@ pub struct RunningServer {
     pub shutdown: Shutdown,
     /// The app (store, bus) for tests.
     pub app: App,
-    grpc: JoinHandle<Result<(), grpckit::server::ServeError>>,
-    admin: JoinHandle<std::io::Result<()>>,
+    running: Running,
     background: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Waits until the server has stopped (after `shutdown.trigger()` or a signal).
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.grpc.await.context("server task panicked")??;
-        self.shutdown.trigger();
-        self.admin.await.context("admin task panicked")??;
+        self.running.wait().await?;
         if let Some(b) = self.background {
             let _ = b.await;
         }
@@ -153,6 +145,11 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
 
 /// [`start`] with the app's [`ServerBuilder`] adjusted by `customise` before serving, e.g.
 /// to add a layer of one's own ([`ServerBuilder::layer`]).
+///
+/// The framework serves it ([`grpckit::server::start`]): one listener on this runtime, or
+/// with `server.runtime: thread_per_core` one per core on threads of their own, sharing the
+/// stack's state; the database pool, the bus, the admin port and background work stay on
+/// this runtime.
 pub async fn start_with<L>(
     cfg: Config,
     customise: impl FnOnce(ServerBuilder) -> ServerBuilder<L>,
@@ -162,35 +159,25 @@ where
     L::Service: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
         + Clone
         + Send
+        + Sync
         + 'static,
     <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
 {
-    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (metrics)", cfg.server.metrics_listen))?;
-    let addr = listener.local_addr()?;
-    let admin_addr = admin_listener.local_addr()?;
     let shutdown = Shutdown::new();
     grpckit::telemetry::metrics::set_enabled(cfg.telemetry.metrics.enabled);
     let app = App::build(cfg.clone(), shutdown.clone())
         .await
         .context("cannot start the services")?;
     let builder = customise(app.server_builder()?);
+    let running = grpckit::server::start(builder, shutdown.clone()).await?;
     let background = app.spawn_background();
-    let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
-    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
-    tracing::info!(%addr, %admin_addr, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
+    tracing::info!(services = ?cfg.server.services, database = %redact(&cfg.database.url), "services started");
     Ok(RunningServer {
-        addr,
-        admin_addr,
+        addr: running.addr,
+        admin_addr: running.admin_addr,
         shutdown,
         app,
-        grpc,
-        admin,
+        running,
         background,
     })
 }
@@ -218,136 +205,23 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// `grpckit server`: picks the runtime from `server.runtime`, serves until SIGINT/SIGTERM,
-/// then drains and exits.
+/// `grpckit server`: the framework runs the process ([`grpckit::server::run_blocking`]:
+/// runtime from `server.runtime`, telemetry, signals, final flush); this starts the app's
+/// services in it and serves until SIGINT/SIGTERM and the end of the drain.
 pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
-    let plan = RuntimePlan::resolve(&cfg.server);
-    let rt = plan.build_main().context("cannot start the runtime")?;
-    let res = rt.block_on(async move {
-        // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
-        let tracing = grpckit::telemetry::init(&cfg.log, &cfg.telemetry)?;
+    let (server, log, telemetry) = (cfg.server.clone(), cfg.log.clone(), cfg.telemetry.clone());
+    grpckit::server::run_blocking(&server, &log, &telemetry, |signals| async move {
         if let Some(why) = auth_off(&cfg) {
             tracing::warn!(
                 reason = why,
                 "authentication is off: every method is open to anyone who can connect"
             );
         }
-        tracing::info!(
-            runtime = plan.name(),
-            configured = cfg.server.runtime.as_str(),
-            available_cpus = available_cpus(),
-            plan = ?plan,
-            "runtime chosen"
-        );
-        // Registered before serving: from here on no signal kills the process unhandled.
-        let signals = Signals::install().context("cannot listen for signals")?;
-        let res = match plan {
-            RuntimePlan::ThreadPerCore { cores, pin } => {
-                run_thread_per_core(cfg, cores, pin, signals).await
-            }
-            _ => {
-                let server = start(cfg).await?;
-                tokio::spawn(handle_signals(signals, server.shutdown.clone()));
-                server.wait().await
-            }
-        };
-        if let Some(t) = tracing {
-            // Flush queued spans; the exporter runs on this runtime, so block off the workers.
-            let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
-        }
-        res
-    });
-    grpckit::telemetry::flush_logs();
-    res
-}
-
-/// The first SIGINT/SIGTERM starts the graceful drain; a second one exits at once with
-/// `128 + signal number`, without waiting for the drain. SIGHUP is logged and ignored.
-async fn handle_signals(mut signals: Signals, shutdown: Shutdown) {
-    let first = signals.terminate().await;
-    tracing::info!(
-        signal = first,
-        "{first} received, shutting down (send it again to exit at once)"
-    );
-    shutdown.trigger();
-    let second = signals.terminate().await;
-    tracing::warn!(
-        signal = second,
-        "{second} received again: exiting now without waiting for in-flight calls"
-    );
-    grpckit::telemetry::flush_logs();
-    std::process::exit(i32::from(signal_exit_code(second)));
-}
-
-/// Thread-per-core: the shared runtime (this one) owns the database pool, the bus, the admin
-/// port and background work; `cores` threads each run a current-thread runtime with their own
-/// `SO_REUSEPORT` listener and their own copy of the tower stack. The stack layer is built
-/// once and cloned, so rate limits and other shared state are process-wide.
-async fn run_thread_per_core(
-    cfg: Config,
-    cores: usize,
-    pin: bool,
-    signals: Signals,
-) -> anyhow::Result<()> {
-    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
-    let first = reuseport_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
-    let addr = first.local_addr()?;
-    let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (metrics)", cfg.server.metrics_listen))?;
-    let admin_addr = admin_listener.local_addr()?;
-    let shutdown = Shutdown::new();
-    let app = App::build(cfg.clone(), shutdown.clone())
-        .await
-        .context("cannot start the services")?;
-    let mut listeners = vec![first];
-    for _ in 1..cores.max(1) {
-        listeners.push(
-            reuseport_listener(addr).with_context(|| format!("cannot add a listener on {addr}"))?,
-        );
-    }
-    let mut threads = Vec::new();
-    for (i, std_listener) in listeners.into_iter().enumerate() {
-        let builder = app.server_builder()?;
-        let shutdown = shutdown.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("grpckit-core-{i}"))
-                .spawn(move || -> anyhow::Result<()> {
-                    if pin && !pin_current_thread(i) {
-                        tracing::warn!(core = i, "could not pin the serving thread");
-                    }
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(async move {
-                        let listener = TcpListener::from_std(std_listener)?;
-                        builder
-                            .serve(listener, shutdown)
-                            .await
-                            .map_err(anyhow::Error::from)
-                    })
-                })?,
-        );
-    }
-    let background = app.spawn_background();
-    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
-    tracing::info!(%addr, %admin_addr, cores, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
-    tokio::spawn(handle_signals(signals, shutdown.clone()));
-    shutdown.cancelled().await;
-    let results = tokio::task::spawn_blocking(move || {
-        threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()
-    })
-    .await?;
-    for r in results {
-        r.map_err(|_| anyhow::anyhow!("a serving thread panicked"))??;
-    }
-    admin.await.context("admin task panicked")??;
-    if let Some(b) = background {
-        let _ = b.await;
-    }
-    tracing::info!("all serving threads stopped");
+        let server = start(cfg).await?;
+        server.running.exit_on_signals(signals);
+        server.wait().await
+    })?;
     Ok(())
 }
 

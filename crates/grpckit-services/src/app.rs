@@ -137,8 +137,8 @@ impl App {
         self.config.server.services.contains(&s)
     }
 
-    /// A server builder with the configured services added, message limits applied and the
-    /// middleware stack (`middleware:` config, with the app's [`limits::default_rate_rules`]
+    /// A server builder with the configured services added (the framework holds every
+    /// service to `server.max_recv_size`/`max_send_size`) and the middleware stack (`middleware:` config, with the app's [`limits::default_rate_rules`]
     /// when it has no rate-limit rules) in place. Every builder of one `App` shares
     /// the same stack state.
     pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
@@ -158,18 +158,9 @@ impl App {
         };
         let user_store = self.users.clone();
         if self.serves(ServiceName::User) {
-            let api = UserApi::new(
-                user_store.clone(),
-                self.bus.clone(),
-                self.tokens.clone(),
-                self.shutdown.clone(),
-            )
-            .with_backoff(self.backoff.clone());
-            b = b.add_service(
-                UserServiceServer::new(api)
-                    .max_decoding_message_size(cfg.max_recv_size)
-                    .max_encoding_message_size(cfg.max_send_size),
-            );
+            let api = UserApi::new(user_store.clone(), self.bus.clone(), self.tokens.clone())
+                .with_backoff(self.backoff.clone());
+            b = b.add_service(UserServiceServer::new(api));
         }
         if self.serves(ServiceName::Order) {
             let users: Arc<dyn UserDirectory> = if cfg.user_service.is_empty() {
@@ -191,11 +182,7 @@ impl App {
                 self.bus.clone(),
                 self.shutdown.clone(),
             );
-            b = b.add_service(
-                OrderServiceServer::new(api)
-                    .max_decoding_message_size(cfg.max_recv_size)
-                    .max_encoding_message_size(cfg.max_send_size),
-            );
+            b = b.add_service(OrderServiceServer::new(api));
         }
         Ok(b)
     }

@@ -27,6 +27,7 @@ impl TestServer {
         L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
             + Clone
             + Send
+            + Sync
             + 'static,
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {

@@ -21,3 +21,4 @@ pub mod telemetry;
 pub use error::{ErrorKind, IntoStatus};
 pub use error_chain::ErrorChain;
 pub use reason::Reason;
+pub use server::App;

@@ -211,10 +211,6 @@ fn room_stream(state: State) -> ChatEvents {
                     }
                     None => return None,
                 },
-                _ = st.shutdown.cancelled() => {
-                    st.leave().await;
-                    return Some((Err(Status::unavailable("server shutting down")), st));
-                }
             }
         }
     }))

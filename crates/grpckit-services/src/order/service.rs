@@ -258,11 +258,7 @@ impl OrderService for OrderApi {
         let live = self.bus.subscribe(&order_topic(&id)).await;
         let current = self.require_order(&id).await?;
         check_reader(p.as_ref(), &current.user_id, reasons::ORDER)?;
-        Ok(Response::new(tracking::stream(
-            current,
-            live,
-            self.shutdown.clone(),
-        )))
+        Ok(Response::new(tracking::stream(current, live)))
     }
 
     async fn upload_orders(

@@ -1,7 +1,6 @@
 //! `TrackOrder`: the current state first, then each later change until a terminal state.
 
 use futures::StreamExt;
-use grpckit::server::Shutdown;
 use tonic::Status;
 
 use super::convert::status_to_pb;
@@ -16,13 +15,11 @@ struct State {
     live: Subscription,
     rank: u8,
     done: bool,
-    shutdown: Shutdown,
 }
 
 pub(super) fn stream(
     current: Order,
     live: Subscription,
-    shutdown: Shutdown,
 ) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::TrackingEvent, Status>> + Send>> {
     let first = pb::TrackingEvent {
         order_id: current.id.clone(),
@@ -34,21 +31,14 @@ pub(super) fn stream(
         live,
         rank: current.status.rank(),
         done: current.status.is_terminal(),
-        shutdown,
     };
     let rest = futures::stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
         loop {
-            let next = tokio::select! {
-                e = st.live.next() => e,
-                _ = st.shutdown.cancelled() => {
-                    st.done = true;
-                    return Some((Err(Status::unavailable("server shutting down; resume tracking elsewhere")), st));
-                }
-            };
-            let e = next?;
+            // The server ends the stream (UNAVAILABLE) when it drains.
+            let e = st.live.next().await?;
             let EventBody::Tracking {
                 order_id,
                 status,

@@ -4,7 +4,6 @@ use crate::reasons;
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt};
-use grpckit::server::Shutdown;
 use tokio::time::Instant;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -49,23 +48,16 @@ pub struct UserApi {
     bus: Arc<dyn EventBus>,
     tokens: TokenIssuer,
     backoff: Arc<LoginBackoff>,
-    shutdown: Shutdown,
 }
 
 impl UserApi {
     /// Wires the service with the default back-off after failed logins.
-    pub fn new(
-        store: Arc<dyn UserStore>,
-        bus: Arc<dyn EventBus>,
-        tokens: TokenIssuer,
-        shutdown: Shutdown,
-    ) -> Self {
+    pub fn new(store: Arc<dyn UserStore>, bus: Arc<dyn EventBus>, tokens: TokenIssuer) -> Self {
         Self {
             store,
             bus,
             tokens,
             backoff: Arc::default(),
-            shutdown,
         }
     }
 
@@ -369,9 +361,8 @@ impl UserService for UserApi {
                 std::future::ready(last_replayed.as_ref().is_none_or(|last| e.id > *last))
             })
             .filter_map(|e| std::future::ready(to_activity(e, false).map(Ok)));
-        // Ends with UNAVAILABLE on shutdown: the client resubscribes elsewhere.
-        let stream = self.shutdown.end_stream(history.chain(live));
-        Ok(Response::new(Box::pin(stream)))
+        // The server ends it with UNAVAILABLE when it drains: the client resubscribes elsewhere.
+        Ok(Response::new(Box::pin(history.chain(live))))
     }
 
     async fn batch_create_users(

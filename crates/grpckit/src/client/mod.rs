@@ -33,7 +33,7 @@ mod service;
 pub use builder::ClientBuilder;
 pub use channel::{ClientError, connect, connect_lazy};
 pub use response::ResponseBody;
-pub use service::{BalancedChannel, BoxError, EndpointStatus, ResponseFuture};
+pub use service::{BalancedChannel, BoxError, ClientService, EndpointStatus, ResponseFuture};
 
 /// Internals exposed for the criterion benches only (feature `bench-internals`).
 #[cfg(feature = "bench-internals")]

@@ -9,6 +9,7 @@ use std::{
 
 use tokio::{sync::watch, task::AbortHandle, time::Instant};
 use tonic::{Code, body::Body};
+use tower::Service;
 
 use super::{
     ClientError,
@@ -42,9 +43,25 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// health.check(HealthCheckRequest::default()).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BalancedChannel {
     shared: Arc<Shared>,
+    /// The layers added with [`super::ClientBuilder::layer`] around the bare channel.
+    layered: Option<ClientService>,
+}
+
+/// The service a layer added with [`super::ClientBuilder::layer`] wraps: the balanced
+/// channel (balancing, retries, breakers), boxed.
+pub type ClientService =
+    tower::util::BoxCloneSyncService<http::Request<Body>, http::Response<ResponseBody>, BoxError>;
+
+impl std::fmt::Debug for BalancedChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BalancedChannel")
+            .field("shared", &self.shared)
+            .field("layered", &self.layered.is_some())
+            .finish()
+    }
 }
 
 /// State shared by all clones of a channel.
@@ -118,6 +135,16 @@ impl BalancedChannel {
     pub(crate) fn new(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
+            layered: None,
+        }
+    }
+
+    /// This channel with `wrap` (the composed client layers) around its bare self.
+    pub(crate) fn with_layers(self, wrap: impl FnOnce(ClientService) -> ClientService) -> Self {
+        let layered = wrap(ClientService::new(self.clone()));
+        Self {
+            shared: self.shared,
+            layered: Some(layered),
         }
     }
 
@@ -167,19 +194,27 @@ impl From<String> for EndpointSpec {
     }
 }
 
-impl tower::Service<http::Request<Body>> for BalancedChannel {
+impl Service<http::Request<Body>> for BalancedChannel {
     type Response = http::Response<ResponseBody>;
     type Error = BoxError;
     type Future = ResponseFuture;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Each call picks its endpoint and waits for its connection itself.
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match &mut self.layered {
+            Some(layered) => layered.poll_ready(cx),
+            // Each call picks its endpoint and waits for its connection itself.
+            None => Poll::Ready(Ok(())),
+        }
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        ResponseFuture {
-            inner: Box::pin(call::call(self.shared.clone(), req)),
+        match &mut self.layered {
+            Some(layered) => ResponseFuture {
+                inner: layered.call(req),
+            },
+            None => ResponseFuture {
+                inner: Box::pin(call::call(self.shared.clone(), req)),
+            },
         }
     }
 }

@@ -77,6 +77,10 @@ pub struct ServerConfig {
     /// How long in-flight calls may take to finish after SIGTERM. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How long health reports `NOT_SERVING` before the server stops accepting, so load
+    /// balancers see it first (see `# Shutdown` on `ServerBuilder::run`). Default `0s`.
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
     /// Services served by this process. Default both.
     pub services: Vec<ServiceName>,
     /// Address of UserService when this process serves only OrderService
@@ -104,6 +108,7 @@ impl Default for ServerConfig {
             max_concurrent_streams: 1000,
             keep_alive: ServerKeepAlive::default(),
             shutdown_grace: Duration::from_secs(10),
+            drain_delay: Duration::ZERO,
             services: vec![ServiceName::User, ServiceName::Order],
             user_service: String::new(),
             runtime: RuntimeFlavor::Auto,

@@ -1,7 +1,7 @@
 //! The server builder. The order of the tower stack is written once, on [`ServerBuilder`]
 //! (its `# Order` section).
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use http::{Request, Response};
 use tokio::net::TcpListener;
@@ -16,14 +16,15 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 use tower::{
-    Layer, Service,
+    Layer, Service, ServiceExt,
     layer::util::{Identity, Stack},
+    util::BoxCloneSyncService,
 };
 
 use super::{
     Shutdown,
-    health::DrainingHealth,
     incoming::{tcp_incoming, tcp_keepalive},
+    response_body::ResponseLimitsLayer,
 };
 use crate::{
     config::{KeepAliveProbe, MiddlewareConfig, ServerConfig},
@@ -57,6 +58,52 @@ pub enum ServeError {
     /// `server.enable_tls: true` (the message names the key).
     #[error("{0}")]
     NotAvailable(String),
+    /// The middleware stack could not be rebuilt when a descriptor set was added after
+    /// [`ServerBuilder::middleware`].
+    #[error("middleware config")]
+    Middleware(#[source] Arc<KeyError>),
+}
+
+/// The service a layer added with [`ServerBuilder::layer_outer`] wraps: everything inside
+/// it (trace, the policy parts, the user layers and the handler), boxed.
+pub type OuterService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// The outer layers added so far, composed into one function (first added outermost).
+#[derive(Clone)]
+struct OuterLayers(Arc<dyn Fn(OuterService) -> OuterService + Send + Sync>);
+
+impl std::fmt::Debug for OuterLayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OuterLayers")
+    }
+}
+
+impl<S, B> Layer<S> for OuterLayers
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Service = OuterService;
+
+    fn layer(&self, inner: S) -> OuterService {
+        (self.0)(BoxCloneSyncService::new(
+            inner.map_response(|r: Response<B>| r.map(Body::new)),
+        ))
+    }
+}
+
+/// The middleware config the stack is built from, kept to rebuild it when a descriptor set
+/// is registered after [`ServerBuilder::middleware`].
+#[derive(Debug, Clone)]
+struct MiddlewareSource {
+    config: MiddlewareConfig,
+    secrets: AuthSecrets,
 }
 
 /// Builds and runs a gRPC server with health, reflection and graceful shutdown.
@@ -67,9 +114,13 @@ pub enum ServeError {
 /// # Order
 /// The canonical order of the server's tower stack, outermost first:
 ///
-/// `trace -> metrics + message size -> recover -> request id + access log -> auth ->
-/// rate limit / load shed -> timeout -> validate -> audit -> user layers -> handler`
+/// `outer layers -> trace -> metrics + message size -> recover -> request id + access log ->
+/// auth -> rate limit / load shed -> timeout -> validate -> audit -> user layers -> handler`
 ///
+/// - `outer layers` are the layers added with [`ServerBuilder::layer_outer`], in the order
+///   added (the first added runs first). They see every call as it arrives, before
+///   anything else: calls of unknown methods, unauthenticated and rate-limited calls
+///   included, and no request extension set by the stack.
 /// - `trace` is always on ([`TraceLayer`]).
 /// - `metrics + message size` through `audit` are the fused stack,
 ///   [`GrpcStackLayer`](crate::middleware::GrpcStackLayer), one service that runs these parts
@@ -81,7 +132,13 @@ pub enum ServeError {
 ///   [`Principal`](crate::middleware::auth::Principal),
 ///   [`Deadline`](crate::middleware::timeout::Deadline) and
 ///   [`RequestId`](crate::middleware::log::RequestId).
+/// - Between the fused stack and the user layers the server holds every response to
+///   `server.max_send_size` (`RESOURCE_EXHAUSTED`) and ends the response streams still open
+///   when the drain starts (`UNAVAILABLE`, see [`ServerBuilder::serve`]).
 /// - The handler is the router of the added services, health and reflection.
+///
+/// Calls are order-independent: the stack set by [`ServerBuilder::middleware`] describes
+/// every descriptor set and service added before or after it.
 ///
 /// # Examples
 /// ```no_run
@@ -93,7 +150,7 @@ pub enum ServeError {
 ///     .await
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct ServerBuilder<L = Identity> {
     config: ServerConfig,
@@ -101,8 +158,14 @@ pub struct ServerBuilder<L = Identity> {
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
     stack: Option<GrpcStackLayer>,
+    middleware: Option<Arc<MiddlewareSource>>,
+    /// A rebuild of the stack failed (reported when serving starts).
+    stack_error: Option<Arc<KeyError>>,
+    /// Settings that weaken a check, logged when serving starts.
+    warnings: Vec<String>,
     health: HealthReporter,
     layer: L,
+    outer: Option<OuterLayers>,
 }
 
 impl ServerBuilder {
@@ -116,8 +179,12 @@ impl ServerBuilder {
             service_names: Vec::new(),
             descriptor_sets: vec![tonic_health::pb::FILE_DESCRIPTOR_SET],
             stack: None,
+            middleware: None,
+            stack_error: None,
+            warnings: Vec::new(),
             health,
             layer: Identity::new(),
+            outer: None,
         }
     }
 }
@@ -170,9 +237,58 @@ impl<L> ServerBuilder<L> {
             service_names: self.service_names,
             descriptor_sets: self.descriptor_sets,
             stack: self.stack,
+            middleware: self.middleware,
+            stack_error: self.stack_error,
+            warnings: self.warnings,
             health: self.health,
             layer: Stack::new(layer, self.layer),
+            outer: self.outer,
         }
+    }
+
+    /// Adds a tower layer OUTSIDE trace, the first thing every call passes (see `# Order` on
+    /// [`ServerBuilder`]); layers added first run first.
+    ///
+    /// It sees every call as it arrives: calls of unknown methods (`UNIMPLEMENTED`),
+    /// unauthenticated, rate-limited and invalid calls included, before any request
+    /// extension is set. Its service wraps an [`OuterService`] and answers `http`
+    /// messages with a [`tonic::body::Body`]; to reject a call, answer with
+    /// [`tonic::Status::into_http`]. With outer layers, each call pays one boxed future.
+    ///
+    /// # Examples
+    /// ```rust,no_run
+    /// use grpckit::{config::ServerConfig, server::{OuterService, ServerBuilder}};
+    /// use http::Request;
+    /// use tonic::body::Body;
+    /// use tower::{ServiceExt, layer::layer_fn};
+    ///
+    /// // Counts every call that reaches the server, whatever happens to it next.
+    /// let builder = ServerBuilder::new(ServerConfig::default()).layer_outer(layer_fn(
+    ///     |inner: OuterService| {
+    ///         inner.map_request(|req: Request<Body>| {
+    ///             tracing::debug!(path = req.uri().path(), "call arrived");
+    ///             req
+    ///         })
+    ///     },
+    /// ));
+    /// # drop(builder);
+    /// ```
+    pub fn layer_outer<N>(mut self, layer: N) -> Self
+    where
+        N: Layer<OuterService> + Send + Sync + 'static,
+        N::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <N::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
+        let wrap = move |inner: OuterService| BoxCloneSyncService::new(layer.layer(inner));
+        self.outer = Some(OuterLayers(match self.outer.take() {
+            None => Arc::new(wrap),
+            Some(OuterLayers(first)) => Arc::new(move |inner| first(wrap(inner))),
+        }));
+        self
     }
 
     /// Adds a tonic service; it is reported SERVING by the health service under its name.
@@ -192,38 +308,75 @@ impl<L> ServerBuilder<L> {
         self
     }
 
-    /// Registers an encoded `FileDescriptorSet` for server reflection.
+    /// Registers an encoded `FileDescriptorSet` for server reflection, method kinds and
+    /// validation rules; before or after [`ServerBuilder::middleware`] alike.
     pub fn file_descriptor_set(mut self, bytes: &'static [u8]) -> Self {
         // Registered now, not when serving starts: metrics of calls made as soon as the
         // listener accepts (client side included) must find their method.
         crate::telemetry::metrics::register_descriptor_set(bytes);
         self.descriptor_sets.push(bytes);
+        if let Some(src) = self.middleware.clone() {
+            // The stack reads method kinds and validation rules from the sets: rebuild it.
+            match self.build_stack(&src) {
+                Ok(stack) => self.stack = Some(stack),
+                Err(e) => self.stack_error = Some(Arc::new(e)),
+            }
+        }
         self
     }
 
-    /// Sets the middleware stack. Without it (the default) the server runs with NO layers.
+    /// Sets a prebuilt middleware stack (e.g. one shared by several builders). Without a
+    /// stack (the default) the server runs with no policy parts, only the metrics and the
+    /// message size checks.
     pub fn stack(mut self, stack: GrpcStackLayer) -> Self {
         self.stack = Some(stack);
+        self.middleware = None;
+        self.stack_error = None;
         self
     }
 
-    /// Builds the middleware stack from config for every service and descriptor set added
-    /// so far (call it after `add_service`/`file_descriptor_set`). `middleware.enabled:
-    /// false` serves with no layers at all.
+    /// Builds the middleware stack from config. It covers every service and descriptor set
+    /// of this builder, added before or after this call. `middleware.enabled: false` serves
+    /// with no policy parts at all.
+    ///
+    /// JWT verification without an issuer or an audience to check (neither
+    /// `middleware.auth.jwt.issuer`/`audience` nor [`AuthSecrets`] name one) accepts tokens
+    /// whatever their `iss`/`aud` claim, as jsonwebtoken libraries do by default: the
+    /// server logs a warning naming the key when it starts.
+    ///
+    /// # Errors
+    /// A JWT key that cannot be read or parsed.
     pub fn middleware(
         mut self,
         cfg: &MiddlewareConfig,
         secrets: &AuthSecrets,
     ) -> Result<Self, KeyError> {
+        self.stack_error = None;
         if !cfg.enabled {
             self.stack = None;
+            self.middleware = None;
             return Ok(self);
         }
+        let src = MiddlewareSource {
+            config: cfg.clone(),
+            secrets: secrets.clone(),
+        };
+        self.stack = Some(self.build_stack(&src)?);
+        self.warnings = unchecked_claims(cfg, secrets);
+        self.middleware = Some(Arc::new(src));
+        Ok(self)
+    }
+
+    fn build_stack(&self, src: &MiddlewareSource) -> Result<GrpcStackLayer, KeyError> {
         let mut sets = self.descriptor_sets.clone();
         sets.push(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
         sets.push(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
-        self.stack = Some(GrpcStackLayer::from_config(cfg, secrets, &sets)?);
-        Ok(self)
+        GrpcStackLayer::from_config(&src.config, &src.secrets, &sets)
+    }
+
+    /// The listener/HTTP/2 settings.
+    pub fn server_config(&self) -> &ServerConfig {
+        &self.config
     }
 
     /// The middleware stack (`None` without middleware); clone it into other builders to
@@ -244,13 +397,9 @@ impl<L> ServerBuilder<L> {
 
     /// Adds health and reflection to the added services' routes; returns the routes and
     /// every routed service name (for the stack's unknown-method answer).
-    /// Health watches end (`UNAVAILABLE`) once `drained` fires.
-    fn all_routes(&self, drained: &Shutdown) -> Result<(Routes, Vec<&'static str>), ServeError> {
+    fn all_routes(&self) -> Result<(Routes, Vec<&'static str>), ServeError> {
         let mut routes = self.routes.clone();
-        let health = HealthServer::new(DrainingHealth::new(
-            HealthService::from_health_reporter(self.health.clone()),
-            drained.clone(),
-        ));
+        let health = HealthServer::new(HealthService::from_health_reporter(self.health.clone()));
         let mut names = self.service_names.clone();
         names.push(super::reflection::name_of(&health));
         routes.add_service(health);
@@ -261,23 +410,44 @@ impl<L> ServerBuilder<L> {
         Ok((routes.routes(), names))
     }
 
-    /// Serves on `listener` until `shutdown` fires, then drains for `shutdown_grace`.
+    /// Serves on `listener` until `shutdown` fires, then drains.
+    ///
+    /// # Shutdown
+    /// The one shutdown sequence of a grpckit server, for every service it serves:
+    ///
+    /// 1. `shutdown` fires (the first SIGINT/SIGTERM when [`App::run`](super::App::run)
+    ///    runs the server): health reports `NOT_SERVING` for `""` and every service; open
+    ///    health `Watch` streams receive it.
+    /// 2. `server.drain_delay` (default `0s`) passes, so load balancers stop sending.
+    /// 3. The listener closes and every connection gets GOAWAY; every response stream still
+    ///    open (server and bidi streams, health `Watch` included) ends at once with
+    ///    `UNAVAILABLE` ("server shutting down; reconnect to continue": retryable). Handlers
+    ///    need not watch for shutdown themselves.
+    /// 4. In-flight unary and client-streaming calls get up to `server.shutdown_grace`
+    ///    (default `10s`) to finish; any still running then are dropped (logged).
+    /// 5. `serve` returns `Ok(())` (the process exits 0). A second signal during the drain
+    ///    exits at once ([`Running::exit_on_signals`](super::Running::exit_on_signals)).
     ///
     /// Refuses a config asking for a feature that does not exist yet
     /// ([`ServerConfig::check_available`]) and logs a warning for each key that is set but
-    /// not enforced yet ([`ServerConfig::unenforced_keys`]).
+    /// not enforced yet ([`ServerConfig::unenforced_keys`]) and for each check the
+    /// middleware config leaves out (see [`ServerBuilder::middleware`]).
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError>
     where
         L: Layer<Routes> + Clone + Send + Sync + 'static,
         L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
             + Clone
             + Send
+            + Sync
             + 'static,
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {
         self.config
             .check_available()
             .map_err(ServeError::NotAvailable)?;
+        if let Some(e) = &self.stack_error {
+            return Err(ServeError::Middleware(e.clone()));
+        }
         for (key, value) in self.config.unenforced_keys() {
             tracing::warn!(
                 key,
@@ -285,8 +455,19 @@ impl<L> ServerBuilder<L> {
                 "{key} is not enforced yet: the setting is ignored"
             );
         }
+        for warning in &self.warnings {
+            tracing::warn!("{warning}");
+        }
+        if self.config.max_recv_size > TONIC_DEFAULT_MAX_RECV {
+            tracing::warn!(
+                max_recv_size = self.config.max_recv_size,
+                "server.max_recv_size is above 4 MiB, the limit tonic-generated servers keep \
+                 unless `.max_decoding_message_size(..)` is set on each of them"
+            );
+        }
         let reporter = self.health.clone();
-        // Fired once every status reads NOT_SERVING: health watches then end (UNAVAILABLE).
+        // Fired after health reported NOT_SERVING and `drain_delay` passed: the listener
+        // closes, GOAWAY goes out and open response streams end (UNAVAILABLE).
         let drained = Shutdown::new();
         for name in &self.service_names {
             reporter
@@ -297,7 +478,7 @@ impl<L> ServerBuilder<L> {
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
 
-        let (routes, routed) = self.all_routes(&drained)?;
+        let (routes, routed) = self.all_routes()?;
 
         let cfg = &self.config;
         let base = Server::builder()
@@ -309,18 +490,15 @@ impl<L> ServerBuilder<L> {
             )
             .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
             .http2_max_header_list_size(Some(16 * 1024))
-            .tcp_nodelay(true)
-            // Always on, outermost: tracing (zero cost when off). Then either the fused
-            // interceptor chain (`self.stack`), which records the go-grpc-prometheus metrics
-            // and checks the message size itself (oversized -> RESOURCE_EXHAUSTED; tonic
-            // alone says OUT_OF_RANGE), or, without it, the metrics and size layers (below).
-            .layer(TraceLayer::server());
+            .tcp_nodelay(true);
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
+        let delay = cfg.drain_delay;
         let drain_signal = {
             let shutdown = shutdown.clone();
             let reporter = reporter.clone();
+            let drained = drained.clone();
             async move {
                 shutdown.cancelled().await;
                 for name in &names {
@@ -331,43 +509,143 @@ impl<L> ServerBuilder<L> {
                 reporter
                     .set_service_status("", tonic_health::ServingStatus::NotServing)
                     .await;
+                tracing::info!(drain_delay = ?delay, "draining: health NOT_SERVING");
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 drained.trigger();
-                tracing::info!(grace = ?grace, "draining: health NOT_SERVING, no new connections");
+                tracing::info!(grace = ?grace, "GOAWAY sent, open streams ended (UNAVAILABLE); in-flight calls may finish within the grace period");
             }
         };
         let incoming = tcp_incoming(listener, tcp_keepalive(&cfg.keep_alive));
-        // Two arms because the layered and the bare router are different types.
+        let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
+        // One arm per type of the layered router.
         macro_rules! run {
             ($server:expr) => {{
                 let serve = $server.add_routes(routes).serve_with_incoming_shutdown(incoming, drain_signal);
                 tokio::pin!(serve);
                 tokio::select! {
                     res = &mut serve => res?,
-                    _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                    _ = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
                         tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
                     }
                 }
             }};
         }
-        // The user layers go last, i.e. innermost, just around the routes; `Identity` (no
-        // user layer) hands the routes through unchanged.
-        match self.stack.clone() {
-            // The stack records the metrics and checks the size itself.
-            Some(stack) => run!(
-                base.layer(
-                    stack
-                        .limit_messages(cfg.max_recv_size)
-                        .routed_services(&routed)
-                )
-                .layer(self.layer)
+        // Outermost the outer layers, then trace (always on, zero cost when off); then either
+        // the fused interceptor chain (`self.stack`), which records the go-grpc-prometheus
+        // metrics and checks the request size itself (oversized -> RESOURCE_EXHAUSTED; tonic
+        // alone says OUT_OF_RANGE), or, without it, the metrics and size layers. Then the
+        // response limits, the user layers (innermost, just around the routes; `Identity`
+        // hands the routes through unchanged) and the routes.
+        let stack = self
+            .stack
+            .clone()
+            .map(|s| s.limit_messages(cfg.max_recv_size).routed_services(&routed));
+        match (stack, self.outer.clone()) {
+            (Some(stack), None) => run!(
+                base.layer(TraceLayer::server())
+                    .layer(stack)
+                    .layer(responses)
+                    .layer(self.layer)
             ),
-            None => run!(
-                base.layer(MetricsLayer::server())
+            (None, None) => run!(
+                base.layer(TraceLayer::server())
+                    .layer(MetricsLayer::server())
                     .layer(MessageSizeLayer::new(cfg.max_recv_size))
+                    .layer(responses)
+                    .layer(self.layer)
+            ),
+            (Some(stack), Some(outer)) => run!(
+                base.layer(outer)
+                    .layer(TraceLayer::server())
+                    .layer(stack)
+                    .layer(responses)
+                    .layer(self.layer)
+            ),
+            (None, Some(outer)) => run!(
+                base.layer(outer)
+                    .layer(TraceLayer::server())
+                    .layer(MetricsLayer::server())
+                    .layer(MessageSizeLayer::new(cfg.max_recv_size))
+                    .layer(responses)
                     .layer(self.layer)
             ),
         }
         tracing::info!("server stopped");
         Ok(())
+    }
+}
+
+/// tonic-generated servers decode messages up to this size unless told otherwise.
+const TONIC_DEFAULT_MAX_RECV: usize = 4 * 1024 * 1024;
+
+/// Warnings for JWT verification that checks no issuer or no audience.
+fn unchecked_claims(cfg: &MiddlewareConfig, secrets: &AuthSecrets) -> Vec<String> {
+    let auth = &cfg.auth;
+    let jwt = &auth.jwt;
+    let verifies = auth.enabled
+        && ((jwt.accept_login_tokens && !secrets.login_secret.is_empty())
+            || !jwt.keys.is_empty()
+            || jwt.jwks_file.is_some());
+    if !verifies {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if jwt.issuer.as_deref().unwrap_or(&secrets.issuer).is_empty() {
+        out.push(
+            "middleware.auth.jwt.issuer is not set: tokens are accepted whatever their iss claim"
+                .to_owned(),
+        );
+    }
+    if jwt
+        .audience
+        .as_deref()
+        .unwrap_or(&secrets.audience)
+        .is_empty()
+    {
+        out.push(
+            "middleware.auth.jwt.audience is not set: tokens are accepted whatever their aud claim"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{JwtAlgorithm, JwtKeyConfig};
+
+    fn with_key() -> MiddlewareConfig {
+        let mut cfg = MiddlewareConfig::default();
+        cfg.auth.jwt.keys.push(JwtKeyConfig {
+            kid: "k".into(),
+            algorithm: JwtAlgorithm::HS256,
+            secret: Some("s".into()),
+            file: None,
+        });
+        cfg
+    }
+
+    #[test]
+    fn jwt_without_issuer_or_audience_is_warned_about() {
+        let warnings = unchecked_claims(&with_key(), &AuthSecrets::default());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("middleware.auth.jwt.issuer"));
+        assert!(warnings[1].contains("middleware.auth.jwt.audience"));
+
+        let mut named = with_key();
+        named.auth.jwt.issuer = Some("me".into());
+        named.auth.jwt.audience = Some("you".into());
+        assert!(unchecked_claims(&named, &AuthSecrets::default()).is_empty());
+        let secrets = AuthSecrets {
+            login_secret: b"x".to_vec(),
+            issuer: "me".into(),
+            audience: "you".into(),
+        };
+        assert!(unchecked_claims(&with_key(), &secrets).is_empty());
+        // No JWT verification at all: nothing to warn about.
+        assert!(unchecked_claims(&MiddlewareConfig::default(), &AuthSecrets::default()).is_empty());
     }
 }

@@ -1,17 +1,21 @@
 //! [`ServerBuilder`]: assembles listeners, the ONE tower stack, health, reflection and
-//! graceful shutdown around the services you add.
+//! graceful shutdown around the services you add; [`App`] runs it as a process.
 
+mod app;
 mod builder;
 mod end_stream;
-mod health;
 mod incoming;
 mod reflection;
+mod response_body;
+mod run;
 pub mod runtime;
 mod shutdown;
 mod signals;
 
-pub use builder::{ServeError, ServerBuilder};
+pub use app::App;
+pub use builder::{OuterService, ServeError, ServerBuilder};
 pub use end_stream::EndOnShutdown;
 pub use reflection::google_rpc_descriptors;
+pub use run::{RunError, Running, run_blocking, start};
 pub use shutdown::{Shutdown, wait_for_signal};
 pub use signals::{Signals, signal_exit_code};

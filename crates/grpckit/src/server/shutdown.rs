@@ -1,16 +1,12 @@
-//! Graceful shutdown: one token that SIGINT/SIGTERM (or a test) cancels.
-//!
-//! On cancel: health turns `NOT_SERVING`, the listener stops accepting, connections get
-//! GOAWAY, long-lived streams (health watches, and handlers' streams wrapped with
-//! [`Shutdown::end_stream`]) end with `UNAVAILABLE`, in-flight calls get `shutdown_grace`
-//! to finish, then the server returns.
+//! Graceful shutdown: one token that SIGINT/SIGTERM (or a test) cancels. What the server
+//! does then is written once, in `# Shutdown` on [`ServerBuilder::serve`](super::ServerBuilder::serve).
 
 use tokio_util::sync::CancellationToken;
 
 use super::{Signals, end_stream::EndOnShutdown};
 
-/// A cloneable shutdown handle. Streaming handlers select on [`Shutdown::cancelled`] so they
-/// end cleanly instead of holding the drain open.
+/// A cloneable shutdown handle. The server ends open response streams itself; background
+/// work selects on [`Shutdown::cancelled`] to stop.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
     token: CancellationToken,
@@ -42,9 +38,9 @@ impl Shutdown {
         &self.token
     }
 
-    /// Wraps a long-lived response stream so that it ends with `UNAVAILABLE` (retryable:
-    /// the client reconnects elsewhere) once shutdown starts, instead of holding the drain
-    /// open or ending with `OK`.
+    /// Wraps a stream so that it ends with `UNAVAILABLE` (retryable: the client reconnects
+    /// elsewhere) as soon as this handle fires. The server already ends every open response
+    /// stream when the drain starts; this is for streams that must end earlier.
     ///
     /// # Examples
     /// ```

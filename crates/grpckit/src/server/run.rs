@@ -1,0 +1,296 @@
+//! Running a server as a process: the runtime `server.runtime` asks for, telemetry, the
+//! listeners (one, or one per core), the admin port, signals and the final flush.
+//! [`App`](super::App) puts these together for the quick start; a program with setup of its
+//! own (a database, background work) calls [`run_blocking`] and [`start`] itself.
+
+use std::{convert::Infallible, future::Future, net::SocketAddr};
+
+use http::{Request, Response};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tonic::{body::Body, service::Routes};
+use tower::{Layer, Service};
+
+use super::{
+    ServeError, ServerBuilder, Shutdown, Signals,
+    runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
+    signal_exit_code,
+};
+use crate::{
+    config::{LogConfig, ServerConfig, TelemetryConfig},
+    telemetry::admin::AdminRouter,
+};
+
+/// Why running a server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The runtime could not be built.
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+    /// Tracing could not be set up.
+    #[error("telemetry")]
+    Telemetry(#[from] crate::telemetry::otel::TracingError),
+    /// The signal handlers could not be installed.
+    #[error("cannot listen for signals")]
+    Signals(#[source] std::io::Error),
+    /// `server.address`/`server.port` do not form an address.
+    #[error("server: {0}")]
+    Address(String),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({what})")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// `grpc` or `admin`.
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The middleware stack could not be built.
+    #[error("middleware config")]
+    Middleware(#[from] crate::middleware::auth::KeyError),
+    /// Serving failed.
+    #[error("serving failed")]
+    Serve(#[from] ServeError),
+    /// The admin port failed.
+    #[error("admin port failed")]
+    Admin(#[source] std::io::Error),
+    /// A serving task or thread panicked.
+    #[error("a serving task panicked")]
+    Panicked,
+    /// The program's own start-up or shutdown work failed.
+    #[error(transparent)]
+    App(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Runs `main` as a server process: builds the runtime `server.runtime` asks for (the
+/// shared runtime with `thread_per_core`; [`start`] adds the serving threads), installs
+/// logging, metrics and (when `telemetry.tracing` is on) the OTLP exporter inside it,
+/// registers SIGINT/SIGTERM/SIGHUP and hands them to `main`; once `main` returns, flushes
+/// the queued spans and log lines.
+///
+/// # Errors
+/// Runtime, telemetry or signal set-up, or `main`'s error ([`RunError::App`] unless it is
+/// a [`RunError`] already).
+pub fn run_blocking<F, Fut, E>(
+    server: &ServerConfig,
+    log: &LogConfig,
+    telemetry: &TelemetryConfig,
+    main: F,
+) -> Result<(), RunError>
+where
+    F: FnOnce(Signals) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let plan = RuntimePlan::resolve(server);
+    let rt = plan.build_main().map_err(RunError::Runtime)?;
+    let res = rt.block_on(async move {
+        // Inside the runtime: the OTLP exporter (when tracing is on) runs on it.
+        let tracing = crate::telemetry::init(log, telemetry)?;
+        tracing::info!(
+            runtime = plan.name(),
+            configured = server.runtime.as_str(),
+            available_cpus = available_cpus(),
+            plan = ?plan,
+            "runtime chosen"
+        );
+        // Registered before serving: from here on no signal kills the process unhandled.
+        let res = match Signals::install() {
+            Ok(signals) => main(signals).await.map_err(|e| {
+                let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+                match e.downcast::<RunError>() {
+                    Ok(run) => *run,
+                    Err(other) => RunError::App(other),
+                }
+            }),
+            Err(e) => Err(RunError::Signals(e)),
+        };
+        if let Some(t) = tracing {
+            // Flush queued spans; the exporter runs on this runtime, so block off the workers.
+            let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
+        }
+        res
+    });
+    crate::telemetry::flush_logs();
+    res
+}
+
+/// How the gRPC listener(s) are served.
+#[derive(Debug)]
+enum Serving {
+    /// A task on the current runtime.
+    Task(JoinHandle<Result<(), ServeError>>),
+    /// One thread per core, each with its own current-thread runtime and listener.
+    Threads(Vec<std::thread::JoinHandle<Result<(), RunError>>>),
+}
+
+/// A server started by [`start`]: its addresses and the handle that stops it.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound gRPC address.
+    pub addr: SocketAddr,
+    /// The bound admin address (`/metrics`, `/healthz`).
+    pub admin_addr: SocketAddr,
+    /// Starts the shutdown sequence (see `# Shutdown` on [`ServerBuilder::serve`]).
+    pub shutdown: Shutdown,
+    serving: Serving,
+    admin: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The first SIGINT/SIGTERM starts the shutdown sequence; a second one exits the
+    /// process at once with `128 + signal number`, without waiting for the drain. SIGHUP is
+    /// logged and ignored.
+    pub fn exit_on_signals(&self, signals: Signals) {
+        tokio::spawn(handle_signals(signals, self.shutdown.clone()));
+    }
+
+    /// Waits until the server has stopped (after [`Shutdown::trigger`] or a signal), then
+    /// stops the admin port.
+    ///
+    /// # Errors
+    /// Serving failed, or a serving task panicked.
+    pub async fn wait(self) -> Result<(), RunError> {
+        let served = match self.serving {
+            Serving::Task(task) => task
+                .await
+                .map_err(|_| RunError::Panicked)
+                .and_then(|r| r.map_err(RunError::from)),
+            Serving::Threads(threads) => {
+                let joined = tokio::task::spawn_blocking(move || {
+                    threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()
+                })
+                .await
+                .map_err(|_| RunError::Panicked)?;
+                joined
+                    .into_iter()
+                    .try_for_each(|r| r.map_err(|_| RunError::Panicked)?)
+            }
+        };
+        self.shutdown.trigger();
+        let admin = self.admin.await.map_err(|_| RunError::Panicked)?;
+        served?;
+        admin.map_err(RunError::Admin)
+    }
+
+    /// Starts the shutdown sequence and waits for it.
+    ///
+    /// # Errors
+    /// As [`Running::wait`].
+    pub async fn stop(self) -> Result<(), RunError> {
+        self.shutdown.trigger();
+        self.wait().await
+    }
+}
+
+async fn handle_signals(mut signals: Signals, shutdown: Shutdown) {
+    let first = signals.terminate().await;
+    tracing::info!(
+        signal = first,
+        "{first} received, shutting down (send it again to exit at once)"
+    );
+    shutdown.trigger();
+    let second = signals.terminate().await;
+    tracing::warn!(
+        signal = second,
+        "{second} received again: exiting now without waiting for in-flight calls"
+    );
+    crate::telemetry::flush_logs();
+    std::process::exit(i32::from(signal_exit_code(second)));
+}
+
+/// Binds `server.address:port` and `server.metrics_listen` and serves `builder` there on the
+/// current runtime until `shutdown` fires; with `server.runtime: thread_per_core`, on
+/// `cores` threads of their own instead, each with its own `SO_REUSEPORT` listener and a
+/// clone of the builder (the middleware stack's state, e.g. rate limits, is shared). Returns
+/// once the server accepts calls.
+///
+/// # Errors
+/// An address that does not parse or cannot be bound.
+pub async fn start<L>(builder: ServerBuilder<L>, shutdown: Shutdown) -> Result<Running, RunError>
+where
+    L: Layer<Routes> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+{
+    let cfg = builder.server_config().clone();
+    let listen = cfg.listen_addr().map_err(RunError::Address)?;
+    let bind_err = |addr, what| move |source| RunError::Bind { addr, what, source };
+    let admin_listener = TcpListener::bind(cfg.metrics_listen)
+        .await
+        .map_err(bind_err(cfg.metrics_listen, "admin"))?;
+    let admin_addr = admin_listener.local_addr().map_err(RunError::Admin)?;
+    let (addr, serving) = match RuntimePlan::resolve(&cfg) {
+        RuntimePlan::ThreadPerCore { cores, pin } => {
+            let first = reuseport_listener(listen).map_err(bind_err(listen, "grpc"))?;
+            let addr = first.local_addr().map_err(bind_err(listen, "grpc"))?;
+            let mut listeners = vec![first];
+            for _ in 1..cores.max(1) {
+                listeners.push(reuseport_listener(addr).map_err(bind_err(addr, "grpc"))?);
+            }
+            let mut threads = Vec::new();
+            for (i, listener) in listeners.into_iter().enumerate() {
+                let builder = builder.clone();
+                let shutdown = shutdown.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("grpckit-core-{i}"))
+                    .spawn(move || serve_on_core(i, pin, listener, builder, shutdown))
+                    .map_err(RunError::Runtime)?;
+                threads.push(thread);
+            }
+            (addr, Serving::Threads(threads))
+        }
+        _ => {
+            let listener = TcpListener::bind(listen)
+                .await
+                .map_err(bind_err(listen, "grpc"))?;
+            let addr = listener.local_addr().map_err(bind_err(listen, "grpc"))?;
+            let task = tokio::spawn(builder.serve(listener, shutdown.clone()));
+            (addr, Serving::Task(task))
+        }
+    };
+    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
+    tracing::info!(%addr, %admin_addr, "grpckit serving");
+    Ok(Running {
+        addr,
+        admin_addr,
+        shutdown,
+        serving,
+        admin,
+    })
+}
+
+/// One `thread_per_core` serving thread.
+fn serve_on_core<L>(
+    i: usize,
+    pin: bool,
+    listener: std::net::TcpListener,
+    builder: ServerBuilder<L>,
+    shutdown: Shutdown,
+) -> Result<(), RunError>
+where
+    L: Layer<Routes> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+{
+    if pin && !pin_current_thread(i) {
+        tracing::warn!(core = i, "could not pin the serving thread");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    rt.block_on(async move {
+        let listener = TcpListener::from_std(listener).map_err(RunError::Runtime)?;
+        builder.serve(listener, shutdown).await?;
+        Ok(())
+    })
+}
