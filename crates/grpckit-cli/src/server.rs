@@ -8,7 +8,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use grpckit::{
-    config::{Config, LogFormat, RuntimeFlavor, ServiceName, check_log_level, load_file},
+    config::{LogFormat, RuntimeFlavor, check_log_level},
     server::{
         ServerBuilder, Shutdown, Signals,
         runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
@@ -16,7 +16,10 @@ use grpckit::{
     },
     telemetry::admin::AdminRouter,
 };
-use grpckit_services::app::App;
+use grpckit_services::{
+    app::App,
+    config::{AppConfig, ServiceName},
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tonic::{body::Body, service::Routes};
 use tower::{Layer, Service};
@@ -33,10 +36,10 @@ pub fn parse_addr(key: &str, s: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Builds the effective config: defaults < file < environment/flags.
-pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
+pub fn effective_config(args: &ServerArgs) -> anyhow::Result<AppConfig> {
     let mut cfg = match &args.config {
-        Some(path) => load_file(path)?,
-        None => Config::default(),
+        Some(path) => AppConfig::load_file(path)?,
+        None => AppConfig::default(),
     };
     if let Some(l) = &args.listen {
         let a = parse_addr("--listen", l)?;
@@ -54,15 +57,15 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
         for name in s.iter().filter(|n| !n.trim().is_empty()) {
             let svc: ServiceName = name
                 .parse()
-                .map_err(|e: String| anyhow::anyhow!("--services: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("--services: {e}"))?;
             if !v.contains(&svc) {
                 v.push(svc);
             }
         }
-        cfg.server.services = v;
+        cfg.services.serve = v;
     }
     if let Some(u) = &args.user_service {
-        cfg.server.user_service = u.clone();
+        cfg.services.user_service = u.clone();
     }
     if let Some(s) = &args.jwt_secret {
         cfg.auth.jwt_secret = s.clone();
@@ -107,7 +110,7 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if args.pin_cores {
         cfg.server.pin_cores = true;
     }
-    cfg.validate().map_err(anyhow::Error::msg)?;
+    cfg.validate()?;
     Ok(cfg)
 }
 
@@ -147,14 +150,14 @@ impl RunningServer {
 }
 
 /// Binds the listeners and starts everything; returns once the server accepts calls.
-pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
+pub async fn start(cfg: AppConfig) -> anyhow::Result<RunningServer> {
     start_with(cfg, |b| b).await
 }
 
 /// [`start`] with the app's [`ServerBuilder`] adjusted by `customise` before serving, e.g.
 /// to add a layer of one's own ([`ServerBuilder::layer`]).
 pub async fn start_with<L>(
-    cfg: Config,
+    cfg: AppConfig,
     customise: impl FnOnce(ServerBuilder) -> ServerBuilder<L>,
 ) -> anyhow::Result<RunningServer>
 where
@@ -165,7 +168,7 @@ where
         + 'static,
     <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
 {
-    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
+    let listen = cfg.server.listen_addr()?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -183,7 +186,7 @@ where
     let background = app.spawn_background();
     let grpc = tokio::spawn(builder.serve(listener, shutdown.clone()));
     let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
-    tracing::info!(%addr, %admin_addr, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
+    tracing::info!(%addr, %admin_addr, services = ?cfg.services.serve, database = %redact(&cfg.database.url), "grpckit serving");
     Ok(RunningServer {
         addr,
         admin_addr,
@@ -197,7 +200,7 @@ where
 
 /// Why authentication is off, when it is: the interceptor chain is off as a whole
 /// (`middleware.enabled: false`) or auth alone (`--no-auth`, `middleware.auth.enabled: false`).
-fn auth_off(cfg: &Config) -> Option<&'static str> {
+fn auth_off(cfg: &AppConfig) -> Option<&'static str> {
     if !cfg.middleware.enabled {
         Some("middleware.enabled is false")
     } else if !cfg.middleware.auth.enabled {
@@ -285,12 +288,12 @@ async fn handle_signals(mut signals: Signals, shutdown: Shutdown) {
 /// `SO_REUSEPORT` listener and their own copy of the tower stack. The stack layer is built
 /// once and cloned, so rate limits and other shared state are process-wide.
 async fn run_thread_per_core(
-    cfg: Config,
+    cfg: AppConfig,
     cores: usize,
     pin: bool,
     signals: Signals,
 ) -> anyhow::Result<()> {
-    let listen = cfg.server.listen_addr().map_err(anyhow::Error::msg)?;
+    let listen = cfg.server.listen_addr()?;
     let first = reuseport_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let addr = first.local_addr()?;
     let admin_listener = TcpListener::bind(cfg.server.metrics_listen)
@@ -333,7 +336,7 @@ async fn run_thread_per_core(
     }
     let background = app.spawn_background();
     let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
-    tracing::info!(%addr, %admin_addr, cores, services = ?cfg.server.services, database = %redact(&cfg.database.url), "grpckit serving");
+    tracing::info!(%addr, %admin_addr, cores, services = ?cfg.services.serve, database = %redact(&cfg.database.url), "grpckit serving");
     tokio::spawn(handle_signals(signals, shutdown.clone()));
     shutdown.cancelled().await;
     let results = tokio::task::spawn_blocking(move || {
@@ -365,7 +368,7 @@ mod tests {
         };
         let cfg = effective_config(&args).unwrap();
         assert_eq!(cfg.server.port, 1234);
-        assert_eq!(cfg.server.services, [ServiceName::User]);
+        assert_eq!(cfg.services.serve, [ServiceName::User]);
         let bad = ServerArgs {
             services: Some(vec!["billing".into()]),
             ..ServerArgs::default()

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod config;
 pub mod directory;
 pub mod domain;
 pub mod error;

@@ -136,13 +136,9 @@ impl GrpcStackLayer {
             // The stack records the metrics; its method table points at their entries.
             metrics::register_descriptor_set(set);
         }
-        let schemas = Arc::new(Schemas::new(descriptor_sets));
-        let audit_extra: Vec<MethodPattern> = cfg
-            .audit
-            .extra_methods
-            .iter()
-            .map(|p| MethodPattern::new(p))
-            .collect();
+        let schemas =
+            Arc::new(Schemas::new(descriptor_sets).with_audit_targets(&cfg.audit.target_fields));
+        let audit_extra: Vec<MethodPattern> = cfg.audit.methods.clone();
         let methods = schemas.method_table(&audit_extra);
         let names: Vec<&str> = methods.methods().iter().map(|m| &*m.name).collect();
         let auth = if cfg.auth.enabled {
