@@ -1,4 +1,4 @@
-//! Split mode through the balanced client: an order-only server whose `server.user_service`
+//! Split mode through the balanced client: an order-only server whose `services.user_service`
 //! lists a dead address and a live UserService. Orders still validate their user (the dead
 //! endpoint is ejected, GetUser goes to the live one), and the CLI session accepts a list.
 

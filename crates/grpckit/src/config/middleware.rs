@@ -29,7 +29,7 @@ pub struct MiddlewareConfig {
     pub timeout: TimeoutConfig,
     /// `buf.validate` request validation.
     pub validate: ValidateConfig,
-    /// Audit trail of mutating calls.
+    /// Audit trail of the calls in `audit.methods` and of stream opens.
     pub audit: AuditConfig,
 }
 
