@@ -392,6 +392,34 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_the_earlier_key_spellings_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.yaml");
+        std::fs::write(
+            &file,
+            "server:\n  services: [order]\n  user_service: http://127.0.0.1:9090\nauth:\n  jwt_secret: s\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(file),
+            ..ServerArgs::default()
+        };
+        let cfg = effective_config(&args).unwrap();
+        assert_eq!(cfg.services.serve, [ServiceName::Order]);
+        assert_eq!(cfg.services.user_service, "http://127.0.0.1:9090");
+        assert_eq!(cfg.moved_keys().len(), 2);
+        // The flags still override the moved keys.
+        let flags = ServerArgs {
+            services: Some(vec!["user".into(), "order".into()]),
+            ..args
+        };
+        assert_eq!(
+            effective_config(&flags).unwrap().services.serve,
+            [ServiceName::User, ServiceName::Order]
+        );
+    }
+
+    #[test]
     fn redacts_passwords() {
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");

@@ -266,6 +266,14 @@ impl ClientConfig {
                 ));
             }
         }
+        for (i, p) in r.idempotent_methods.iter().enumerate() {
+            if let Err(e) = super::MethodPattern::parse(p.trim()) {
+                return Err(InvalidValue::new(
+                    format!("client.retry.idempotent_methods[{i}]"),
+                    e.to_string(),
+                ));
+            }
+        }
         let o = &self.outlier_detection;
         if !(0.0..=1.0).contains(&o.failure_ratio) {
             return Err(InvalidValue::new(
@@ -333,5 +341,16 @@ client:
             ..ClientConfig::default()
         };
         assert!(cfg.validate().unwrap_err().key.ends_with("weight"));
+    }
+
+    #[test]
+    fn idempotent_methods_use_the_method_pattern_grammar() {
+        let mut cfg = ClientConfig::default();
+        cfg.retry.idempotent_methods = vec!["/a.A/Get*".into(), "*/List*".into()];
+        assert_eq!(cfg.validate(), Ok(()));
+        cfg.retry.idempotent_methods.push("/a.A/B/C".into());
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.key, "client.retry.idempotent_methods[2]");
+        assert!(e.reason.contains("more than one '/'"), "{e}");
     }
 }

@@ -203,16 +203,19 @@ impl Default for AuthnConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
-    /// Accept tokens signed with `auth.jwt_secret` (HS256, no `kid`) as issued by `Login`.
-    /// Default `true`.
+    /// Accept tokens signed with the application's login secret
+    /// ([`crate::middleware::auth::AuthSecrets`]; the reference server's `auth.jwt_secret`),
+    /// HS256 without `kid`. Default `true`.
     pub accept_login_tokens: bool,
     /// Extra keys, selected by `kid`.
     pub keys: Vec<JwtKeyConfig>,
     /// A JWKS file (`{"keys": [...]}`); each key needs a `kid`.
     pub jwks_file: Option<PathBuf>,
-    /// Required `iss`. Default: `auth.issuer`. Empty string: not checked.
+    /// Required `iss`. Default: the application's issuer (`AuthSecrets::issuer`; the
+    /// reference server's `auth.issuer`). Empty string: not checked.
     pub issuer: Option<String>,
-    /// Required `aud`. Default: `auth.audience`. Empty string: not checked.
+    /// Required `aud`. Default: the application's audience (`AuthSecrets::audience`; the
+    /// reference server's `auth.audience`). Empty string: not checked.
     pub audience: Option<String>,
     /// Clock skew allowed on exp/nbf. Default `30s`.
     #[serde(with = "humantime_serde")]

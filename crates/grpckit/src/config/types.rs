@@ -224,9 +224,9 @@ pub struct RetryConfig {
     pub backoff_multiplier: f64,
     /// Status codes that are retried. Default `[UNAVAILABLE]`.
     pub retryable_codes: Vec<super::client::CodeName>,
-    /// Methods safe to send twice: `/pkg.Service/Method`, `/pkg.Service/*`, a trailing `*`
-    /// prefix, or `*`. Others are retried only when the request surely never left the
-    /// client. Default empty.
+    /// Methods safe to send twice, as [`super::MethodPattern`]s (`/pkg.Service/Method`,
+    /// `/pkg.Service/*`, `/pkg.Service/Get*`, `*`; the leading `/` is optional). Others are
+    /// retried only when the request surely never left the client. Default empty.
     pub idempotent_methods: Vec<String>,
     /// Retry throttle (A6 `retryThrottling`).
     pub budget: super::client::RetryBudgetConfig,

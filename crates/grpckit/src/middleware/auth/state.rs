@@ -85,14 +85,16 @@ impl Bindings {
     }
 }
 
-/// Authentication secrets the config file does not hold (the login token secret).
+/// What the application that issues tokens tells the verifier (the framework's config holds
+/// no token issuing): the reference server fills it from its `auth:` section.
 #[derive(Clone, Default)]
 pub struct AuthSecrets {
-    /// HS256 secret of `Login` tokens (`auth.jwt_secret`, or the generated one).
+    /// HS256 secret of the application's own tokens (no `kid`), accepted when
+    /// `middleware.auth.jwt.accept_login_tokens` is on; empty: none.
     pub login_secret: Vec<u8>,
-    /// `auth.issuer`.
+    /// Required `iss` unless `middleware.auth.jwt.issuer` says otherwise.
     pub issuer: String,
-    /// `auth.audience`.
+    /// Required `aud` unless `middleware.auth.jwt.audience` says otherwise.
     pub audience: String,
 }
 
