@@ -1,16 +1,7 @@
 //! `middleware.auth.bindings:` principals -> roles, the second half of the one authorization
 //! schema (the first is `roles: [{role, allow}]`).
 //!
-//! A principal is written `KIND:VALUE`:
-//!
-//! | principal | who |
-//! |---|---|
-//! | `user:ID` | the caller whose bearer token's subject (`sub`) is `ID` |
-//! | `apikey:NAME` | the API key named `NAME` in `middleware.auth.api_keys` |
-//! | `role:NAME` | every caller whose token or API key carries the role `NAME` |
-//!
-//! Kinds for certificate identities, OIDC subjects and groups are added here later; an
-//! unknown kind is refused when the configuration is loaded.
+//! The principal grammar is on [`PrincipalSelector`].
 
 use std::fmt;
 
@@ -20,13 +11,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBinding {
-    /// Who (see the [module docs](self)).
+    /// Who ([`PrincipalSelector`]).
     pub principal: PrincipalSelector,
     /// Roles granted (names from `middleware.auth.roles`).
     pub roles: Vec<String>,
 }
 
-/// Who a [`RoleBinding`] applies to, written `KIND:VALUE`.
+/// Who a [`RoleBinding`] applies to.
+///
+/// A principal is written `KIND:VALUE`:
+///
+/// | principal | who |
+/// |---|---|
+/// | `user:ID` | the caller whose bearer token's subject (`sub`) is `ID` |
+/// | `apikey:NAME` | the API key named `NAME` in `middleware.auth.api_keys` |
+/// | `role:NAME` | every caller whose token or API key carries the role `NAME` |
+///
+/// Kinds for certificate identities, OIDC subjects and groups are added here later; an
+/// unknown kind is refused when the configuration is loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum PrincipalSelector {

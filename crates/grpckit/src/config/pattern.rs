@@ -1,30 +1,35 @@
 //! The one method-pattern grammar of every method rule (public methods, roles, rate limits,
 //! timeouts, the access log's quiet methods, audit).
 //!
-//! | pattern | matches |
-//! |---|---|
-//! | `*` | every method |
-//! | `pkg.Service/Method` | that method |
-//! | `pkg.Service/*` | every method of `pkg.Service` |
-//! | `pkg.Service/Get*` | its methods whose name starts with `Get` |
-//! | `*/Create*` | every method of any service whose name starts with `Create` |
-//! | `grpc.reflection.*/*` | every method of every service whose name starts with `grpc.reflection.` |
-//!
-//! A pattern is `*` or `SERVICE/METHOD`. In each of the two parts `*` stands for any run of
-//! characters (none included) and may appear anywhere, any number of times; everything else
-//! is matched literally and case-sensitively. SERVICE is the full service name
-//! (`package.Service`), METHOD the method name as in the `.proto`. A leading `/` (the HTTP/2
-//! path form, `/pkg.Service/Method`) is accepted and ignored. The earlier spelling of a
-//! service prefix without a method part, `grpc.reflection.*`, is still accepted and means
-//! `grpc.reflection.*/*`. Anything else (an empty part, a second `/`, spaces or other
-//! characters that cannot appear in a proto name) is rejected when the configuration is
-//! loaded, naming the key. `docs/middleware.md` ("Method patterns") documents the same.
+//! See [`MethodPattern`] for the grammar; `docs/middleware.md` ("Method patterns") documents
+//! the same.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A pattern of `pkg.Service/Method` names; see the [module docs](self) for the grammar.
+/// A pattern of `pkg.Service/Method` names, the one grammar of every method rule (public
+/// methods, roles, rate limits, timeouts, the access log's quiet methods, audit, client
+/// retries):
+///
+/// | pattern | matches |
+/// |---|---|
+/// | `*` | every method |
+/// | `pkg.Service/Method` | that method |
+/// | `pkg.Service/*` | every method of `pkg.Service` |
+/// | `pkg.Service/Get*` | its methods whose name starts with `Get` |
+/// | `*/Create*` | every method of any service whose name starts with `Create` |
+/// | `grpc.reflection.*/*` | every method of every service whose name starts with `grpc.reflection.` |
+///
+/// A pattern is `*` or `SERVICE/METHOD`. In each of the two parts `*` stands for any run of
+/// characters (none included) and may appear anywhere, any number of times; everything else
+/// is matched literally and case-sensitively. SERVICE is the full service name
+/// (`package.Service`), METHOD the method name as in the `.proto`. A leading `/` (the HTTP/2
+/// path form, `/pkg.Service/Method`) is accepted and ignored. The earlier spelling of a
+/// service prefix without a method part, `grpc.reflection.*`, is still accepted and means
+/// `grpc.reflection.*/*`. Anything else (an empty part, a second `/`, spaces or other
+/// characters that cannot appear in a proto name) is rejected when the configuration is
+/// loaded, naming the key.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MethodPattern {
@@ -93,7 +98,7 @@ fn valid_part(part: &str, dots: bool) -> bool {
 }
 
 impl MethodPattern {
-    /// Parses a pattern; see the [module docs](self) for the grammar.
+    /// Parses a pattern (grammar: [`MethodPattern`]).
     pub fn parse(pattern: &str) -> Result<Self, PatternError> {
         let err = |reason| PatternError {
             pattern: pattern.to_owned(),
