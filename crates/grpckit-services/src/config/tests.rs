@@ -148,3 +148,15 @@ fn invalid_method_patterns_are_refused_at_load_with_the_key() {
         assert!(e.to_string().contains("invalid method pattern"), "{e}");
     }
 }
+
+#[test]
+fn a_file_of_comments_is_the_defaults() {
+    assert_eq!(
+        AppConfig::from_yaml("# nothing set yet\n").unwrap(),
+        AppConfig::default()
+    );
+    assert_eq!(
+        grpckit::config::parse_yaml("# nothing\n").unwrap(),
+        grpckit::config::Config::default()
+    );
+}
