@@ -2,8 +2,9 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use grpckit::config::{Config, RateRule};
+use grpckit::config::RateRule;
 use grpckit_cli::server::{RunningServer, start};
+use grpckit_services::config::AppConfig;
 use grpckit_services::proto::{
     order::v1::order_service_client::OrderServiceClient,
     user::v1::user_service_client::UserServiceClient,
@@ -40,8 +41,8 @@ pub fn roomy_rate_rules_yaml() -> String {
 /// A config for tests: loopback ephemeral ports, a fresh SQLite file in `dir`, the audit
 /// trail in `dir/audit.log`, a fast logistics simulator, a short grace period and
 /// [`roomy_rate_rules`].
-pub fn test_config(dir: &std::path::Path) -> Config {
-    let mut cfg = Config::default();
+pub fn test_config(dir: &std::path::Path) -> AppConfig {
+    let mut cfg = AppConfig::default();
     cfg.server.address = "127.0.0.1".into();
     cfg.server.port = 0;
     cfg.server.metrics_listen = "127.0.0.1:0".parse().expect("static addr");
@@ -71,7 +72,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts with [`test_config`] adjusted by `tweak`.
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+    pub async fn start_with(tweak: impl FnOnce(&mut AppConfig)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut cfg = test_config(dir.path());
         tweak(&mut cfg);
@@ -90,7 +91,7 @@ impl TestServer {
     }
 
     /// [`TestServer::start_open`] with [`test_config`] adjusted by `tweak`.
-    pub async fn start_open_with(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+    pub async fn start_open_with(tweak: impl FnOnce(&mut AppConfig)) -> anyhow::Result<Self> {
         Self::start_with(|c| {
             c.middleware.auth.enabled = false;
             tweak(c);
@@ -99,7 +100,7 @@ impl TestServer {
     }
 
     /// Starts with a full config; `dir` is kept alive with the server.
-    pub async fn start_config(cfg: Config, dir: tempfile::TempDir) -> anyhow::Result<Self> {
+    pub async fn start_config(cfg: AppConfig, dir: tempfile::TempDir) -> anyhow::Result<Self> {
         let server = start(cfg).await?;
         Ok(Self {
             addr: server.addr,

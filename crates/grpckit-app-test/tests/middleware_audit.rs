@@ -150,3 +150,61 @@ async fn audit_records_without_secrets() {
         assert!(!logs.contains(secret), "secret in logs: {secret}");
     }
 }
+
+#[tokio::test]
+async fn audited_methods_and_target_fields_come_from_config() {
+    let srv = TestServer::start_with(|c| {
+        c.middleware.audit.methods = ["*/Get*", "user.v1.UserService/UpdateUser"]
+            .map(|p| grpckit::config::MethodPattern::parse(p).unwrap())
+            .to_vec();
+        c.middleware.audit.target_fields = vec!["name".into()];
+    })
+    .await
+    .unwrap();
+    let audit_path = srv.dir.as_ref().unwrap().path().join("audit.log");
+    let mut users = srv.users().await;
+    let u = sign_up(&mut users, "configured").await.unwrap();
+    users
+        .get_user(authed(upb::GetUserRequest { id: u.id.clone() }, &u.token))
+        .await
+        .unwrap();
+    users
+        .update_user(authed(
+            upb::UpdateUserRequest {
+                id: u.id.clone(),
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+            &u.token,
+        ))
+        .await
+        .unwrap();
+    let mut recs: Vec<serde_json::Value> = Vec::new();
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&audit_path).unwrap_or_default();
+        recs = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if recs.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // CreateUser and Login (audited by the app's defaults) are not: the list replaced them.
+    let methods: Vec<&str> = recs.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        methods,
+        [
+            "user.v1.UserService/GetUser",
+            "user.v1.UserService/UpdateUser"
+        ],
+        "{recs:?}"
+    );
+    // The target is the configured field: GetUserRequest has no `name`, UpdateUser's is set.
+    assert!(
+        recs[0].get("target").is_none_or(|t| t.is_null()),
+        "{recs:?}"
+    );
+    assert_eq!(recs[1]["target"], "Renamed", "{recs:?}");
+}

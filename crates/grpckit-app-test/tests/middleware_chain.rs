@@ -315,7 +315,7 @@ async fn validation_lists_every_violation_for_unary_and_client_streams() {
 async fn rate_limit_returns_retry_info() {
     let (mut c, stop, _dir) = serve(Chaos::default(), |m| {
         m.rate_limit.rules = vec![RateRule {
-            methods: "user.v1.UserService/Login".into(),
+            methods: grpckit::config::MethodPattern::parse("user.v1.UserService/Login").unwrap(),
             per_second: 1,
             burst: 2,
             cluster_limit: 0,
@@ -353,7 +353,8 @@ async fn rate_limit_returns_retry_info() {
 async fn load_shedding_refuses_fast() {
     let (mut c, stop, _dir) = serve(Chaos::default(), |m| {
         m.rate_limit.rules = vec![RateRule {
-            methods: "user.v1.UserService/ListUsers".into(),
+            methods: grpckit::config::MethodPattern::parse("user.v1.UserService/ListUsers")
+                .unwrap(),
             per_second: 0,
             burst: 0,
             cluster_limit: 0,

@@ -30,11 +30,11 @@ async fn redis_limit_is_shared_by_two_instances() {
         return;
     };
     let prefix = format!("grpckit-test:{}", uuid::Uuid::new_v4().simple());
-    let tweak = |c: &mut grpckit::config::Config| {
+    let tweak = |c: &mut grpckit_services::config::AppConfig| {
         c.middleware.rate_limit.redis.prefix = prefix.clone();
         c.middleware.rate_limit.redis.fail_open = false;
         c.middleware.rate_limit.rules = vec![RateRule {
-            methods: "user.v1.UserService/GetUser".into(),
+            methods: grpckit::config::MethodPattern::parse("user.v1.UserService/GetUser").unwrap(),
             per_second: 0,
             burst: 0,
             cluster_limit: 3,

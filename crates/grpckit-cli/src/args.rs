@@ -85,7 +85,8 @@ pub enum Command {
 /// `grpckit server`
 #[derive(Debug, Args, Default, Clone)]
 pub struct ServerArgs {
-    /// YAML config file (server, database, auth, middleware, telemetry and logging sections).
+    /// YAML config file (server, services, database, auth, middleware, telemetry and logging
+    /// sections).
     #[arg(long, env = "GRPCKIT_CONFIG")]
     pub config: Option<PathBuf>,
     /// gRPC listen address, e.g. 0.0.0.0:9090.

@@ -8,10 +8,13 @@ use std::{
 
 use anyhow::{Context, bail};
 use grpckit::{
-    config::{Config, LogFormat, RuntimeFlavor, ServiceName, check_log_level, load_file},
+    config::{LogFormat, RuntimeFlavor, check_log_level},
     server::{Running, ServerBuilder, Shutdown},
 };
-use grpckit_services::app::App;
+use grpckit_services::{
+    app::App,
+    config::{AppConfig, ServiceName},
+};
 use tokio::task::JoinHandle;
 use tonic::{body::Body, service::Routes};
 use tower::{Layer, Service};
@@ -28,10 +31,10 @@ pub fn parse_addr(key: &str, s: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Builds the effective config: defaults < file < environment/flags.
-pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
+pub fn effective_config(args: &ServerArgs) -> anyhow::Result<AppConfig> {
     let mut cfg = match &args.config {
-        Some(path) => load_file(path)?,
-        None => Config::default(),
+        Some(path) => AppConfig::load_file(path)?,
+        None => AppConfig::default(),
     };
     if let Some(l) = &args.listen {
         let a = parse_addr("--listen", l)?;
@@ -49,15 +52,15 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
         for name in s.iter().filter(|n| !n.trim().is_empty()) {
             let svc: ServiceName = name
                 .parse()
-                .map_err(|e: String| anyhow::anyhow!("--services: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("--services: {e}"))?;
             if !v.contains(&svc) {
                 v.push(svc);
             }
         }
-        cfg.server.services = v;
+        cfg.services.serve = v;
     }
     if let Some(u) = &args.user_service {
-        cfg.server.user_service = u.clone();
+        cfg.services.user_service = u.clone();
     }
     if let Some(s) = &args.jwt_secret {
         cfg.auth.jwt_secret = s.clone();
@@ -102,7 +105,7 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<Config> {
     if args.pin_cores {
         cfg.server.pin_cores = true;
     }
-    cfg.validate().map_err(anyhow::Error::msg)?;
+    cfg.validate()?;
     Ok(cfg)
 }
 
@@ -139,7 +142,7 @@ impl RunningServer {
 }
 
 /// Binds the listeners and starts everything; returns once the server accepts calls.
-pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
+pub async fn start(cfg: AppConfig) -> anyhow::Result<RunningServer> {
     start_with(cfg, |b| b).await
 }
 
@@ -151,7 +154,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<RunningServer> {
 /// stack's state; the database pool, the bus, the admin port and background work stay on
 /// this runtime.
 pub async fn start_with<L>(
-    cfg: Config,
+    cfg: AppConfig,
     customise: impl FnOnce(ServerBuilder) -> ServerBuilder<L>,
 ) -> anyhow::Result<RunningServer>
 where
@@ -171,7 +174,7 @@ where
     let builder = customise(app.server_builder()?);
     let running = grpckit::server::start(builder, shutdown.clone()).await?;
     let background = app.spawn_background();
-    tracing::info!(services = ?cfg.server.services, database = %redact(&cfg.database.url), "services started");
+    tracing::info!(services = ?cfg.services.serve, database = %redact(&cfg.database.url), "services started");
     Ok(RunningServer {
         addr: running.addr,
         admin_addr: running.admin_addr,
@@ -184,7 +187,7 @@ where
 
 /// Why authentication is off, when it is: the interceptor chain is off as a whole
 /// (`middleware.enabled: false`) or auth alone (`--no-auth`, `middleware.auth.enabled: false`).
-fn auth_off(cfg: &Config) -> Option<&'static str> {
+fn auth_off(cfg: &AppConfig) -> Option<&'static str> {
     if !cfg.middleware.enabled {
         Some("middleware.enabled is false")
     } else if !cfg.middleware.auth.enabled {
@@ -239,7 +242,7 @@ mod tests {
         };
         let cfg = effective_config(&args).unwrap();
         assert_eq!(cfg.server.port, 1234);
-        assert_eq!(cfg.server.services, [ServiceName::User]);
+        assert_eq!(cfg.services.serve, [ServiceName::User]);
         let bad = ServerArgs {
             services: Some(vec!["billing".into()]),
             ..ServerArgs::default()
@@ -259,6 +262,34 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("user_service")
+        );
+    }
+
+    #[test]
+    fn a_file_with_the_earlier_key_spellings_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.yaml");
+        std::fs::write(
+            &file,
+            "server:\n  services: [order]\n  user_service: http://127.0.0.1:9090\nauth:\n  jwt_secret: s\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(file),
+            ..ServerArgs::default()
+        };
+        let cfg = effective_config(&args).unwrap();
+        assert_eq!(cfg.services.serve, [ServiceName::Order]);
+        assert_eq!(cfg.services.user_service, "http://127.0.0.1:9090");
+        assert_eq!(cfg.moved_keys().len(), 2);
+        // The flags still override the moved keys.
+        let flags = ServerArgs {
+            services: Some(vec!["user".into(), "order".into()]),
+            ..args
+        };
+        assert_eq!(
+            effective_config(&flags).unwrap().services.serve,
+            [ServiceName::User, ServiceName::Order]
         );
     }
 

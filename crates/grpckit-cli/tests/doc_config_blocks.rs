@@ -67,7 +67,7 @@ fn tagged_blocks(file: &Path, markdown: &str) -> Vec<Block> {
 }
 
 /// Loads `yaml` the way `grpckit server --config FILE` does (no flags given).
-fn load_as_server_config(yaml: &str) -> anyhow::Result<grpckit::config::Config> {
+fn load_as_server_config(yaml: &str) -> anyhow::Result<grpckit_services::config::AppConfig> {
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("grpckit.yaml");
     std::fs::write(&file, yaml)?;

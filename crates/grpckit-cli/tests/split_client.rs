@@ -1,12 +1,12 @@
-//! Split mode through the balanced client: an order-only server whose `server.user_service`
+//! Split mode through the balanced client: an order-only server whose `services.user_service`
 //! lists a dead address and a live UserService. Orders still validate their user (the dead
 //! endpoint is ejected, GetUser goes to the live one), and the CLI session accepts a list.
 
 use std::time::Duration;
 
-use grpckit::config::ServiceName;
 use grpckit_app_test::TestServer;
 use grpckit_cli::session::Session;
+use grpckit_services::config::ServiceName;
 use grpckit_services::proto::order::v1 as orderpb;
 
 fn order(user_id: &str) -> orderpb::CreateOrderRequest {
@@ -24,7 +24,7 @@ fn order(user_id: &str) -> orderpb::CreateOrderRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_service_reaches_user_service_through_an_endpoint_list() {
-    let users = TestServer::start_with(|c| c.server.services = vec![ServiceName::User])
+    let users = TestServer::start_with(|c| c.services.serve = vec![ServiceName::User])
         .await
         .expect("user server");
     let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -32,8 +32,8 @@ async fn order_service_reaches_user_service_through_an_endpoint_list() {
     drop(dead);
     let list = format!("127.0.0.1:{}, {}", dead_addr.port(), users.url());
     let orders = TestServer::start_with(|c| {
-        c.server.services = vec![ServiceName::Order];
-        c.server.user_service = list.clone();
+        c.services.serve = vec![ServiceName::Order];
+        c.services.user_service = list.clone();
     })
     .await
     .expect("order server");

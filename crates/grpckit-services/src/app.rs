@@ -1,16 +1,16 @@
-//! Wiring: turns a [`Config`] into running services (stores, bus, directory, simulator) and
+//! Wiring: turns an [`AppConfig`] into running services (stores, bus, directory, simulator) and
 //! hands them to grpckit's [`ServerBuilder`].
 
 use std::sync::{Arc, OnceLock};
 
 use grpckit::{
-    config::{Config, ServiceName},
     middleware::{GrpcStackLayer, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
 
 use crate::{
     ServiceError,
+    config::{AppConfig, ServiceName},
     directory::{GrpcDirectory, LocalDirectory, UserDirectory},
     domain::user::{self as rules, Role, User},
     events::{EventBus, MemoryBus},
@@ -29,7 +29,7 @@ use crate::{
 /// Everything a server process needs, built from config.
 #[derive(Debug, Clone)]
 pub struct App {
-    config: Config,
+    config: AppConfig,
     store: SqlStore,
     /// Users, through the read cache when `database.user_cache.capacity > 0`; shared by
     /// every server builder (thread-per-core cores) so writes invalidate one cache.
@@ -47,8 +47,18 @@ pub struct App {
 
 impl App {
     /// Opens the database (migrating it), creates the bus and the token issuer, and
-    /// bootstraps the admin if configured.
-    pub async fn build(config: Config, shutdown: Shutdown) -> Result<Self, ServiceError> {
+    /// bootstraps the admin if configured. Logs a warning for each earlier key spelling the
+    /// configuration file used.
+    pub async fn build(config: AppConfig, shutdown: Shutdown) -> Result<Self, ServiceError> {
+        for key in config.moved_keys() {
+            tracing::warn!(
+                old = key.old,
+                new = key.new,
+                "config key {} has moved to {}; the earlier spelling still works",
+                key.old,
+                key.new
+            );
+        }
         let db = &config.database;
         let store = SqlStore::connect(&db.url, db.max_connections, db.min_connections).await?;
         let pool = store.pool().clone();
@@ -134,7 +144,7 @@ impl App {
     }
 
     fn serves(&self, s: ServiceName) -> bool {
-        self.config.server.services.contains(&s)
+        self.config.services.serve.contains(&s)
     }
 
     /// A server builder with the configured services added (the framework holds every
@@ -163,14 +173,15 @@ impl App {
             b = b.add_service(UserServiceServer::new(api));
         }
         if self.serves(ServiceName::Order) {
-            let users: Arc<dyn UserDirectory> = if cfg.user_service.is_empty() {
+            let user_service = &self.config.services.user_service;
+            let users: Arc<dyn UserDirectory> = if user_service.is_empty() {
                 Arc::new(LocalDirectory(user_store))
             } else {
                 // A comma-separated list and/or dns://NAME:PORT; GetUser is safe to retry.
                 let mut client_cfg = self.config.client.clone();
                 client_cfg.endpoints.clear();
                 let ch = grpckit::client::ClientBuilder::new(client_cfg)
-                    .endpoint_list(&cfg.user_service)
+                    .endpoint_list(user_service)
                     .idempotent("/user.v1.UserService/GetUser")
                     .build()
                     .map_err(|e| ServiceError::internal_from("UserService client", e))?;

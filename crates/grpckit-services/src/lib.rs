@@ -7,6 +7,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
+pub mod config;
 pub mod directory;
 pub mod domain;
 pub mod error;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use grpckit::config::{MiddlewareConfig, RateRule};
+use grpckit::config::{MethodPattern, MiddlewareConfig, RateRule};
 
 /// The methods limited by default.
 pub const PUBLIC_METHODS: [&str; 2] = [
@@ -23,7 +23,7 @@ pub fn default_rate_rules() -> Vec<RateRule> {
     PUBLIC_METHODS
         .iter()
         .map(|m| RateRule {
-            methods: (*m).to_owned(),
+            methods: MethodPattern::exact(m),
             per_second: PUBLIC_PER_SECOND,
             burst: PUBLIC_BURST,
             cluster_limit: 0,

@@ -212,7 +212,7 @@ async fn auth_reasons() {
 async fn rate_limit_reason_keeps_retry_info() {
     let srv = TestServer::start_open_with(|c| {
         c.middleware.rate_limit.rules = vec![RateRule {
-            methods: "user.v1.UserService/GetUser".into(),
+            methods: grpckit::config::MethodPattern::parse("user.v1.UserService/GetUser").unwrap(),
             per_second: 1,
             burst: 1,
             cluster_limit: 0,

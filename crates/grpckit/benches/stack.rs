@@ -87,7 +87,7 @@ fn full_config(dir: &std::path::Path) -> MiddlewareConfig {
     cfg.audit.sink = grpckit::config::AuditSinkKind::File;
     cfg.audit.file.path = dir.join("audit.log");
     cfg.rate_limit.rules = vec![RateRule {
-        methods: "*".into(),
+        methods: grpckit::config::MethodPattern::any(),
         per_second: 1_000_000_000,
         burst: 1_000_000_000,
         cluster_limit: 0,

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use grpckit::{
-    config::{MiddlewareConfig, RateRule, ServerConfig},
+    config::{MethodPattern, MiddlewareConfig, RateRule, ServerConfig},
     middleware::{ReloadError, StackHandles, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
@@ -29,7 +29,7 @@ fn parts_off() -> MiddlewareConfig {
 
 fn rule(per_second: u32) -> RateRule {
     RateRule {
-        methods: CHECK.into(),
+        methods: MethodPattern::exact(CHECK),
         per_second,
         burst: per_second,
         cluster_limit: 0,
@@ -123,7 +123,7 @@ async fn rate_limit_rule_swapped_while_serving() {
 async fn auth_rules_swapped_while_serving() {
     let mut cfg = parts_off();
     cfg.auth.enabled = true;
-    cfg.auth.public_methods = vec!["grpc.health.v1.Health/*".into()];
+    cfg.auth.public_methods = vec![MethodPattern::service("grpc.health.v1.Health")];
     let (addr, handles, shutdown) = serve(&cfg).await;
     let mut c = client(addr).await;
     assert_eq!(check(&mut c).await, Code::Ok, "health is public at start");

@@ -41,7 +41,7 @@ fn the_benchmark_config_turns_every_part_on() {
         m.rate_limit
             .rules
             .iter()
-            .any(|r| r.methods == "helloworld.Greeter/*" && r.per_second > 0)
+            .any(|r| r.methods.to_string() == "helloworld.Greeter/*" && r.per_second > 0)
     );
     assert!(m.validate.enabled && m.log.enabled);
     assert!(cfg.telemetry.metrics.enabled);

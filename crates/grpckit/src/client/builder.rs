@@ -130,7 +130,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Adds endpoints from a comma-separated list (as `server.user_service` accepts).
+    /// Adds endpoints from a comma-separated list (as `services.user_service` accepts).
     pub fn endpoint_list(self, list: &str) -> Self {
         self.endpoints(list.split(',').map(str::trim).filter(|s| !s.is_empty()))
     }

@@ -12,7 +12,7 @@ pub enum ClientError {
     InvalidEndpoint(String),
     /// The client config is out of range.
     #[error("invalid client config: {0}")]
-    Config(String),
+    Config(#[from] crate::config::InvalidValue),
     /// Connecting failed.
     #[error("cannot connect to {addr}")]
     Connect {

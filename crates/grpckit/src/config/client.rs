@@ -204,54 +204,95 @@ pub fn default_retryable_codes() -> Vec<CodeName> {
     vec![CodeName(Code::Unavailable)]
 }
 
+use super::InvalidValue;
+
 impl ClientConfig {
     /// Range checks of the client section (called by `Config::validate`).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidValue> {
         let r = &self.retry;
         if r.max_attempts == 0 || r.max_attempts > 10 {
-            return Err("client.retry.max_attempts: must be between 1 and 10".into());
+            return Err(InvalidValue::new(
+                "client.retry.max_attempts",
+                "must be between 1 and 10",
+            ));
         }
         if r.initial_backoff > r.max_backoff {
-            return Err("client.retry.initial_backoff: must not exceed max_backoff".into());
+            return Err(InvalidValue::new(
+                "client.retry.initial_backoff",
+                "must not exceed max_backoff",
+            ));
         }
         if r.backoff_multiplier < 1.0 {
-            return Err("client.retry.backoff_multiplier: must be at least 1".into());
+            return Err(InvalidValue::new(
+                "client.retry.backoff_multiplier",
+                "must be at least 1",
+            ));
         }
         if r.budget.max_tokens == 0 || r.budget.max_tokens > 1000 {
-            return Err("client.retry.budget.max_tokens: must be between 1 and 1000".into());
+            return Err(InvalidValue::new(
+                "client.retry.budget.max_tokens",
+                "must be between 1 and 1000",
+            ));
         }
         if !(r.budget.token_ratio > 0.0 && r.budget.token_ratio <= 1.0) {
-            return Err("client.retry.budget.token_ratio: must be in (0, 1]".into());
+            return Err(InvalidValue::new(
+                "client.retry.budget.token_ratio",
+                "must be in (0, 1]",
+            ));
         }
         if self.connections_per_endpoint == 0 || self.connections_per_endpoint > 64 {
-            return Err("client.connections_per_endpoint: must be between 1 and 64".into());
+            return Err(InvalidValue::new(
+                "client.connections_per_endpoint",
+                "must be between 1 and 64",
+            ));
         }
         if self.dns_refresh_interval.is_zero() {
-            return Err("client.dns_refresh_interval: must be greater than 0".into());
+            return Err(InvalidValue::new(
+                "client.dns_refresh_interval",
+                "must be greater than 0",
+            ));
         }
         for (i, e) in self.endpoints.iter().enumerate() {
             if e.address().trim().is_empty() {
-                return Err(format!("client.endpoints[{i}]: empty address"));
+                return Err(InvalidValue::new(
+                    format!("client.endpoints[{i}]"),
+                    "empty address",
+                ));
             }
             if e.weight() == 0 || e.weight() > 1000 {
-                return Err(format!(
-                    "client.endpoints[{i}].weight: must be between 1 and 1000"
+                return Err(InvalidValue::new(
+                    format!("client.endpoints[{i}].weight"),
+                    "must be between 1 and 1000",
+                ));
+            }
+        }
+        for (i, p) in r.idempotent_methods.iter().enumerate() {
+            if let Err(e) = super::MethodPattern::parse(p.trim()) {
+                return Err(InvalidValue::new(
+                    format!("client.retry.idempotent_methods[{i}]"),
+                    e.to_string(),
                 ));
             }
         }
         let o = &self.outlier_detection;
         if !(0.0..=1.0).contains(&o.failure_ratio) {
-            return Err("client.outlier_detection.failure_ratio: must be in [0, 1]".into());
+            return Err(InvalidValue::new(
+                "client.outlier_detection.failure_ratio",
+                "must be in [0, 1]",
+            ));
         }
         if o.base_ejection_time > o.max_ejection_time {
-            return Err(
-                "client.outlier_detection.base_ejection_time: must not exceed max_ejection_time"
-                    .into(),
-            );
+            return Err(InvalidValue::new(
+                "client.outlier_detection.base_ejection_time",
+                "must not exceed max_ejection_time",
+            ));
         }
         let b = &self.circuit_breaker;
         if !(b.failure_ratio > 0.0 && b.failure_ratio <= 1.0) {
-            return Err("client.circuit_breaker.failure_ratio: must be in (0, 1]".into());
+            return Err(InvalidValue::new(
+                "client.circuit_breaker.failure_ratio",
+                "must be in (0, 1]",
+            ));
         }
         Ok(())
     }
@@ -299,6 +340,17 @@ client:
             }],
             ..ClientConfig::default()
         };
-        assert!(cfg.validate().unwrap_err().contains("weight"));
+        assert!(cfg.validate().unwrap_err().key.ends_with("weight"));
+    }
+
+    #[test]
+    fn idempotent_methods_use_the_method_pattern_grammar() {
+        let mut cfg = ClientConfig::default();
+        cfg.retry.idempotent_methods = vec!["/a.A/Get*".into(), "*/List*".into()];
+        assert_eq!(cfg.validate(), Ok(()));
+        cfg.retry.idempotent_methods.push("/a.A/B/C".into());
+        let e = cfg.validate().unwrap_err();
+        assert_eq!(e.key, "client.retry.idempotent_methods[2]");
+        assert!(e.reason.contains("more than one '/'"), "{e}");
     }
 }

@@ -1,59 +1,59 @@
 //! Reading and checking a YAML file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::Config;
+use serde::de::DeserializeOwned;
 
-/// Why a configuration could not be loaded. The message names the key.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// YAML syntax error, unknown key or wrong type.
-    #[error("{0}")]
-    Parse(String),
-    /// A value is out of range or inconsistent.
-    #[error("{0}")]
-    Invalid(String),
-}
+use super::{Config, ConfigError};
 
-/// Parses YAML text into a validated [`Config`].
+/// Parses YAML text into a validated [`Config`]; an empty text is the defaults.
 pub fn parse_yaml(text: &str) -> Result<Config, ConfigError> {
-    if text.trim().is_empty() {
-        return Ok(Config::default());
-    }
-    let de = serde_norway::Deserializer::from_str(text);
-    let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde_norway names the key itself for some errors: say it once.
-        if path.is_empty() || path == "." || inner.starts_with(&format!("{path}:")) {
-            ConfigError::Parse(inner)
-        } else {
-            ConfigError::Parse(format!("{path}: {inner}"))
-        }
-    })?;
-    cfg.validate().map_err(ConfigError::Invalid)?;
+    let cfg: Config = from_yaml_str(text)?;
+    cfg.validate()?;
     Ok(cfg)
 }
 
-/// Reads and parses a YAML file.
+/// Reads and parses a YAML file; errors name the file.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    parse_yaml(&read_file(path)?).map_err(|e| e.in_file(path))
+}
+
+/// The text of a config file.
+pub fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    parse_yaml(&text).map_err(|e| match e {
-        ConfigError::Parse(m) => ConfigError::Parse(format!("{}: {m}", path.display())),
-        ConfigError::Invalid(m) => ConfigError::Invalid(format!("{}: {m}", path.display())),
-        other => other,
     })
+}
+
+/// Deserializes YAML text into any config type (its default when the text is empty); errors
+/// name the key path, line and column. No cross-field checks.
+pub fn from_yaml_str<T: DeserializeOwned + Default>(text: &str) -> Result<T, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_path_to_error::deserialize(serde_norway::Deserializer::from_str(text))
+        .map_err(ConfigError::from_yaml)
+}
+
+/// Parses YAML text into a value, e.g. to move earlier key spellings
+/// ([`super::MovedKey`]) before [`from_yaml_value`].
+pub fn yaml_value(text: &str) -> Result<serde_norway::Value, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(serde_norway::Value::Null);
+    }
+    serde_norway::from_str(text).map_err(ConfigError::syntax)
+}
+
+/// Deserializes a YAML value into any config type (its default when the value is `null`);
+/// errors name the key path (a value has no line numbers).
+pub fn from_yaml_value<T: DeserializeOwned + Default>(
+    value: serde_norway::Value,
+) -> Result<T, ConfigError> {
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_path_to_error::deserialize(value).map_err(ConfigError::from_yaml)
 }
 
 #[cfg(test)]
@@ -127,10 +127,6 @@ client:
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.max_recv_size"), "{err}");
-        let err = parse_yaml("database:\n  url: mysql://x\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("database.url"), "{err}");
     }
 
     #[test]
@@ -152,6 +148,39 @@ client:
             cfg.server.unenforced_keys(),
             [("server.keep_alive.min_time", "5s".to_owned())]
         );
+    }
+
+    #[test]
+    fn errors_are_typed_with_the_key_and_position() {
+        let e = parse_yaml("log:\n  level: info\nserver:\n  keep_alive:\n    time: soon\n")
+            .unwrap_err();
+        assert_eq!(e.key(), Some("server.keep_alive.time"));
+        let at = e.location().unwrap();
+        assert_eq!((at.line, at.column), (5, 11), "{e}");
+        let e = parse_yaml("server:\n  max_recv_size: 0\n").unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid(v) if v.key == "server.max_recv_size"));
+        let e =
+            parse_yaml("middleware:\n  auth:\n    roles:\n      - { role: a, allow: [a/b/c] }\n")
+                .unwrap_err();
+        assert_eq!(e.key(), Some("middleware.auth.roles[0].allow[0]"), "{e}");
+        assert!(e.to_string().contains("more than one '/'"), "{e}");
+        let e = parse_yaml("server: [1\n").unwrap_err();
+        assert!(e.location().is_some(), "{e}");
+    }
+
+    #[test]
+    fn file_errors_name_the_file_and_keep_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yaml");
+        std::fs::write(&path, "server:\n  prot: 1\n").unwrap();
+        let e = load_file(&path).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&path.display().to_string()),
+            "{e}"
+        );
+        assert_eq!(e.key(), Some("server.prot"));
+        let missing = load_file(&dir.path().join("none.yaml")).unwrap_err();
+        assert!(matches!(missing, ConfigError::Read { .. }));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use tracing_subscriber::filter::{Directive, LevelFilter};
 
-use super::LogConfig;
+use super::{InvalidValue, LogConfig};
 
 /// The level names `log.level` accepts on their own.
 pub const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
@@ -14,8 +14,8 @@ pub const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "o
 impl LogConfig {
     /// Checks `level`: comma-separated level names (`info`) or `EnvFilter` directives
     /// naming a target (`grpckit=debug`, `h2=off`).
-    pub fn validate(&self) -> Result<(), String> {
-        check_log_level(&self.level).map_err(|e| format!("log.level: {e}"))
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        check_log_level(&self.level).map_err(|e| InvalidValue::new("log.level", e))
     }
 }
 

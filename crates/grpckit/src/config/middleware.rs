@@ -9,6 +9,8 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+use super::{InvalidValue, MethodPattern, RoleBinding};
+
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -27,7 +29,7 @@ pub struct MiddlewareConfig {
     pub timeout: TimeoutConfig,
     /// `buf.validate` request validation.
     pub validate: ValidateConfig,
-    /// Audit trail of mutating calls.
+    /// Audit trail of the calls in `audit.methods` and of stream opens.
     pub audit: AuditConfig,
 }
 
@@ -132,8 +134,8 @@ pub struct AccessLogConfig {
     /// `"slow": true` (a stream's time is its whole life). Default `500ms`; `0s` turns it off.
     #[serde(with = "humantime_serde")]
     pub slow_threshold: Duration,
-    /// Method patterns logged at `debug` only. Default health checks.
-    pub quiet_methods: Vec<String>,
+    /// Method patterns ([`MethodPattern`]) logged at `debug` only. Default health checks.
+    pub quiet_methods: Vec<MethodPattern>,
 }
 
 impl Default for AccessLogConfig {
@@ -143,25 +145,39 @@ impl Default for AccessLogConfig {
             level: AccessLevel::Info,
             success_sample: SampleRate(0.01),
             slow_threshold: Duration::from_millis(500),
-            quiet_methods: vec!["grpc.health.v1.Health/*".into()],
+            quiet_methods: vec![MethodPattern::service(HEALTH)],
         }
     }
 }
 
-/// `middleware.auth:`
+/// The gRPC health service, public by default.
+const HEALTH: &str = "grpc.health.v1.Health";
+/// The reflection services (v1 and v1alpha), public by default.
+const REFLECTION: [&str; 2] = [
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// `middleware.auth:` verification of the caller's credentials and authorization by method.
+/// A caller's roles are those of its token or API key plus those `bindings` give it; a call
+/// is allowed when the method is public or one of those roles allows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthnConfig {
     /// Default `true`.
     pub enabled: bool,
-    /// Methods callable without credentials. Default Login, CreateUser, health, reflection.
-    pub public_methods: Vec<String>,
+    /// Method patterns ([`MethodPattern`]) callable without credentials. Default: the
+    /// health and reflection services only.
+    pub public_methods: Vec<MethodPattern>,
     /// JWT bearer tokens.
     pub jwt: JwtConfig,
     /// API keys (`x-api-key`).
     pub api_keys: Vec<ApiKeyConfig>,
     /// Role -> allowed method patterns. Default: see [`RoleRule::defaults`].
     pub roles: Vec<RoleRule>,
+    /// Principal -> more roles (`{principal: "user:42", roles: [support]}`), added to the
+    /// roles of its credentials. Default none.
+    pub bindings: Vec<RoleBinding>,
     /// Verified tokens cached (by hash) to skip signature checks. Default `10000`; `0` off.
     pub token_cache_size: usize,
 }
@@ -170,15 +186,14 @@ impl Default for AuthnConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            public_methods: vec![
-                "user.v1.UserService/Login".into(),
-                "user.v1.UserService/CreateUser".into(),
-                "grpc.health.v1.Health/*".into(),
-                "grpc.reflection.*".into(),
-            ],
+            public_methods: std::iter::once(HEALTH)
+                .chain(REFLECTION)
+                .map(MethodPattern::service)
+                .collect(),
             jwt: JwtConfig::default(),
             api_keys: Vec::new(),
             roles: RoleRule::defaults(),
+            bindings: Vec::new(),
             token_cache_size: 10_000,
         }
     }
@@ -188,16 +203,19 @@ impl Default for AuthnConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
-    /// Accept tokens signed with `auth.jwt_secret` (HS256, no `kid`) as issued by `Login`.
-    /// Default `true`.
+    /// Accept tokens signed with the application's login secret
+    /// ([`crate::middleware::auth::AuthSecrets`]; the reference server's `auth.jwt_secret`),
+    /// HS256 without `kid`. Default `true`.
     pub accept_login_tokens: bool,
     /// Extra keys, selected by `kid`.
     pub keys: Vec<JwtKeyConfig>,
     /// A JWKS file (`{"keys": [...]}`); each key needs a `kid`.
     pub jwks_file: Option<PathBuf>,
-    /// Required `iss`. Default: `auth.issuer`. Empty string: not checked.
+    /// Required `iss`. Default: the application's issuer (`AuthSecrets::issuer`; the
+    /// reference server's `auth.issuer`). Empty string: not checked.
     pub issuer: Option<String>,
-    /// Required `aud`. Default: `auth.audience`. Empty string: not checked.
+    /// Required `aud`. Default: the application's audience (`AuthSecrets::audience`; the
+    /// reference server's `auth.audience`). Empty string: not checked.
     pub audience: Option<String>,
     /// Clock skew allowed on exp/nbf. Default `30s`.
     #[serde(with = "humantime_serde")]
@@ -257,50 +275,33 @@ pub struct ApiKeyConfig {
     pub roles: Vec<String>,
 }
 
-/// Role -> allowed methods (`*`, `pkg.Service/*`, `pkg.Service/Method`).
+/// Role -> allowed methods ([`MethodPattern`]s).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRule {
     /// Role name.
     pub role: String,
     /// Allowed method patterns.
-    pub allow: Vec<String>,
+    pub allow: Vec<MethodPattern>,
 }
 
 impl RoleRule {
-    /// The default rules: `admin` and `service` may call everything; `support` reads orders,
-    /// users and chats; `user` calls its own user and order methods (ownership enforced by
-    /// the handlers) and bulk sign-up, but not `ListUsers`.
-    pub fn defaults() -> Vec<Self> {
-        let r = |role: &str, allow: &[&str]| Self {
+    /// A rule: `role` may call the methods `allow` matches.
+    pub fn new(role: impl Into<String>, allow: Vec<MethodPattern>) -> Self {
+        Self {
             role: role.into(),
-            allow: allow.iter().map(|s| (*s).to_owned()).collect(),
-        };
+            allow,
+        }
+    }
+
+    /// The framework's default rules: `admin` and `service` (the roles
+    /// [`crate::middleware::auth::Principal::is_admin`] knows) may call every method. An
+    /// application adds its own roles; any other caller is refused (`PERMISSION_DENIED`)
+    /// outside the public methods.
+    pub fn defaults() -> Vec<Self> {
         vec![
-            r("admin", &["*"]),
-            r("service", &["*"]),
-            r(
-                "support",
-                &[
-                    "user.v1.UserService/GetUser",
-                    "user.v1.UserService/ListUsers",
-                    "order.v1.OrderService/GetOrder",
-                    "order.v1.OrderService/ListOrders",
-                    "order.v1.OrderService/TrackOrder",
-                    "order.v1.OrderService/Chat",
-                ],
-            ),
-            r(
-                "user",
-                &[
-                    "user.v1.UserService/GetUser",
-                    "user.v1.UserService/UpdateUser",
-                    "user.v1.UserService/DeleteUser",
-                    "user.v1.UserService/StreamUserActivity",
-                    "user.v1.UserService/BatchCreateUsers",
-                    "order.v1.OrderService/*",
-                ],
-            ),
+            Self::new("admin", vec![MethodPattern::any()]),
+            Self::new("service", vec![MethodPattern::any()]),
         ]
     }
 }
@@ -331,8 +332,8 @@ impl Default for RateLimitConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RateRule {
-    /// Method pattern.
-    pub methods: String,
+    /// Method pattern ([`MethodPattern`]).
+    pub methods: MethodPattern,
     /// Sustained calls per second per principal (peer IP when anonymous). `0`: no bucket.
     #[serde(default)]
     pub per_second: u32,
@@ -415,8 +416,8 @@ impl Default for TimeoutConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MethodTimeout {
-    /// Method pattern.
-    pub methods: String,
+    /// Method pattern ([`MethodPattern`]).
+    pub methods: MethodPattern,
     /// Deadline.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -480,8 +481,15 @@ pub struct AuditConfig {
     pub sink: AuditSinkKind,
     /// The file sink's path and rotation (only with `sink: file`).
     pub file: AuditFileConfig,
-    /// Extra method patterns audited besides the mutating ones and stream opens.
-    pub extra_methods: Vec<String>,
+    /// Unary methods audited ([`MethodPattern`]s; every stream open is audited). The
+    /// framework audits no unary method by default: an application lists the methods that
+    /// change its state (the reference app: see `docs/middleware.md`). The earlier key
+    /// `extra_methods` is read as this one.
+    #[serde(alias = "extra_methods")]
+    pub methods: Vec<MethodPattern>,
+    /// Request fields whose value is recorded as the record's `target` (the first present,
+    /// non-empty string field of the request, in this order). Default none.
+    pub target_fields: Vec<String>,
     /// Records buffered before writes are counted as dropped. Default `10000`.
     pub buffer: usize,
 }
@@ -492,20 +500,46 @@ impl Default for AuditConfig {
             enabled: true,
             sink: AuditSinkKind::Stderr,
             file: AuditFileConfig::default(),
-            extra_methods: Vec::new(),
+            methods: Vec::new(),
+            target_fields: Vec::new(),
             buffer: 10_000,
         }
     }
 }
 
+impl MiddlewareConfig {
+    /// Checks rules serde cannot express.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.auth.validate()?;
+        self.audit.validate()
+    }
+}
+
+impl AuthnConfig {
+    /// Every role a binding grants must be one of `roles` (a typo would grant nothing).
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        for (i, b) in self.bindings.iter().enumerate() {
+            for (j, role) in b.roles.iter().enumerate() {
+                if !self.roles.iter().any(|r| &r.role == role) {
+                    return Err(InvalidValue::new(
+                        format!("middleware.auth.bindings[{i}].roles[{j}]"),
+                        format!("unknown role '{role}' (not in middleware.auth.roles)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl AuditConfig {
     /// Rejects a `file:` section that would do nothing (`sink` is not `file`).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidValue> {
         if self.sink != AuditSinkKind::File && self.file != AuditFileConfig::default() {
-            return Err(
-                "middleware.audit.file: only used with `sink: file` (the audit trail goes to stderr)"
-                    .into(),
-            );
+            return Err(InvalidValue::new(
+                "middleware.audit.file",
+                "only used with `sink: file` (the audit trail goes to stderr)",
+            ));
         }
         Ok(())
     }

@@ -1,23 +1,35 @@
-//! Typed configuration with the shape of the original YAML (`server:`, `client:`, ...).
+//! Typed configuration of the framework's sections (`server:`, `client:`, `log:`,
+//! `middleware:`, `telemetry:`); an application adds its own sections in a type of its own
+//! that embeds these (see `grpckit_services::config::AppConfig`), loading it with
+//! [`yaml_value`], [`MovedKey`] and [`from_yaml_value`].
 //!
 //! This module reads one YAML document over the defaults ([`parse_yaml`], [`load_file`]);
 //! every key left out keeps its default. It reads no environment variables: merging the
 //! environment (`GRPCKIT_*`) and flags on top is the caller's job, as `grpckit server` does
 //! (defaults < file < environment < flags). Unknown keys and bad values are rejected with
-//! the key's path, e.g. `server.keep_alive.time: invalid value: expected a duration like 60s`.
+//! the key's path as a typed [`ConfigError`], e.g.
+//! `server.keep_alive.time: invalid value: expected a duration like 60s`. Every method rule
+//! uses one pattern grammar, [`MethodPattern`].
 
+mod binding;
 mod client;
+mod error;
 mod load;
 mod log_level;
 mod middleware;
+mod moved;
+mod pattern;
 mod runtime;
-mod split;
 mod telemetry;
 mod types;
 
+pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
 pub use client::*;
-pub use load::{ConfigError, load_file, parse_yaml};
+pub use error::{ConfigError, InvalidValue, Location};
+pub use load::{from_yaml_str, from_yaml_value, load_file, parse_yaml, read_file, yaml_value};
 pub use log_level::{LOG_LEVELS, check_log_level};
 pub use middleware::*;
+pub use moved::{MovedKey, has_key};
+pub use pattern::{MethodPattern, PatternError};
 pub use telemetry::{MetricsConfig, TelemetryConfig, TracingConfig};
 pub use types::*;

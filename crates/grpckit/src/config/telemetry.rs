@@ -64,27 +64,35 @@ impl Default for TracingConfig {
     }
 }
 
+use super::InvalidValue;
+
 impl TelemetryConfig {
     /// Range checks.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidValue> {
         let t = &self.tracing;
         if !(0.0..=1.0).contains(&t.sample_ratio) || t.sample_ratio.is_nan() {
-            return Err(format!(
-                "telemetry.tracing.sample_ratio: {} is not within 0..=1",
-                t.sample_ratio
+            return Err(InvalidValue::new(
+                "telemetry.tracing.sample_ratio",
+                format!("{} is not within 0..=1", t.sample_ratio),
             ));
         }
         if t.enabled && !(t.endpoint.starts_with("http://") || t.endpoint.starts_with("https://")) {
-            return Err(format!(
-                "telemetry.tracing.endpoint: '{}' must start with http:// or https://",
-                t.endpoint
+            return Err(InvalidValue::new(
+                "telemetry.tracing.endpoint",
+                format!("'{}' must start with http:// or https://", t.endpoint),
             ));
         }
         if t.service_name.trim().is_empty() {
-            return Err("telemetry.tracing.service_name: must not be empty".into());
+            return Err(InvalidValue::new(
+                "telemetry.tracing.service_name",
+                "must not be empty",
+            ));
         }
         if t.max_queue_size == 0 {
-            return Err("telemetry.tracing.max_queue_size: must be greater than 0".into());
+            return Err(InvalidValue::new(
+                "telemetry.tracing.max_queue_size",
+                "must be greater than 0",
+            ));
         }
         Ok(())
     }

@@ -1,12 +1,15 @@
-//! The configuration types. Every struct denies unknown fields; every field has a default.
+//! The framework's configuration types. Every struct denies unknown fields; every field has
+//! a default. An application's own sections live in its own config type, which embeds these
+//! sections (the reference services: `grpckit_services::config::AppConfig`).
 
 use std::{net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+use super::InvalidValue;
 pub use super::runtime::RuntimeFlavor;
 
-/// The whole configuration file.
+/// The framework's whole configuration file: the sections every grpckit server reads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -14,43 +17,12 @@ pub struct Config {
     pub server: ServerConfig,
     /// Settings of the framework's gRPC client (service-to-service, CLI).
     pub client: ClientConfig,
-    /// Storage.
-    pub database: DatabaseConfig,
-    /// Token issuing and admin bootstrap.
-    pub auth: AuthConfig,
-    /// Event bus for activity feed, tracking and chat.
-    pub events: EventsConfig,
-    /// The logistics simulator that moves paid orders along.
-    pub logistics: LogisticsConfig,
     /// Logging.
     pub log: LogConfig,
     /// The interceptor chain.
     pub middleware: super::middleware::MiddlewareConfig,
     /// Metrics and tracing.
     pub telemetry: super::TelemetryConfig,
-}
-
-/// Which reference services a process serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceName {
-    /// `user.v1.UserService`
-    User,
-    /// `order.v1.OrderService`
-    Order,
-}
-
-impl std::str::FromStr for ServiceName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "user" => Ok(Self::User),
-            "order" => Ok(Self::Order),
-            other => Err(format!(
-                "unknown service '{other}' (expected user or order)"
-            )),
-        }
-    }
 }
 
 /// `server:` section.
@@ -81,11 +53,6 @@ pub struct ServerConfig {
     /// balancers see it first (see `# Shutdown` on `ServerBuilder::run`). Default `0s`.
     #[serde(with = "humantime_serde")]
     pub drain_delay: Duration,
-    /// Services served by this process. Default both.
-    pub services: Vec<ServiceName>,
-    /// Address of UserService when this process serves only OrderService
-    /// (e.g. `http://127.0.0.1:9090`). Empty = in-process.
-    pub user_service: String,
     /// Runtime flavour: `auto` (default), `multi_thread`, `current_thread`, `thread_per_core`.
     pub runtime: RuntimeFlavor,
     /// Worker threads for `multi_thread`; 0 = one per available CPU. Default `0`.
@@ -109,8 +76,6 @@ impl Default for ServerConfig {
             keep_alive: ServerKeepAlive::default(),
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
-            services: vec![ServiceName::User, ServiceName::Order],
-            user_service: String::new(),
             runtime: RuntimeFlavor::Auto,
             workers: 0,
             cores: 0,
@@ -264,9 +229,9 @@ pub struct RetryConfig {
     pub backoff_multiplier: f64,
     /// Status codes that are retried. Default `[UNAVAILABLE]`.
     pub retryable_codes: Vec<super::client::CodeName>,
-    /// Methods safe to send twice: `/pkg.Service/Method`, `/pkg.Service/*`, a trailing `*`
-    /// prefix, or `*`. Others are retried only when the request surely never left the
-    /// client. Default empty.
+    /// Methods safe to send twice, as [`super::MethodPattern`]s (`/pkg.Service/Method`,
+    /// `/pkg.Service/*`, `/pkg.Service/Get*`, `*`; the leading `/` is optional). Others are
+    /// retried only when the request surely never left the client. Default empty.
     pub idempotent_methods: Vec<String>,
     /// Retry throttle (A6 `retryThrottling`).
     pub budget: super::client::RetryBudgetConfig,
@@ -286,141 +251,6 @@ impl Default for RetryConfig {
             idempotent_methods: Vec::new(),
             budget: Default::default(),
             max_buffer_bytes: 64 * 1024,
-        }
-    }
-}
-
-/// `database:` section.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseConfig {
-    /// `sqlite://grpckit.db` (default, created on first run) or `postgres://...`.
-    pub url: String,
-    /// Pool size. Default `10`.
-    pub max_connections: u32,
-    /// Connections kept open. Default `1`.
-    pub min_connections: u32,
-    /// Read cache of users by id (`GetUser`, OrderService's user check).
-    pub user_cache: UserCacheConfig,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: "sqlite://grpckit.db".into(),
-            max_connections: 10,
-            min_connections: 1,
-            user_cache: UserCacheConfig::default(),
-        }
-    }
-}
-
-/// `database.user_cache:` — users read by id are kept in memory for `ttl`. Writes through
-/// this process update the cache at once; writes by OTHER processes sharing the database are
-/// seen after at most `ttl`. `capacity: 0` turns it off.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct UserCacheConfig {
-    /// Most users kept. Default `10000`; `0` = no cache.
-    pub capacity: usize,
-    /// How long an entry is trusted. Default `2s`.
-    #[serde(with = "humantime_serde")]
-    pub ttl: Duration,
-}
-
-impl Default for UserCacheConfig {
-    fn default() -> Self {
-        Self {
-            capacity: 10_000,
-            ttl: Duration::from_secs(2),
-        }
-    }
-}
-
-/// `auth:` section.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthConfig {
-    /// HS256 secret for tokens issued by `Login` (env `GRPCKIT_JWT_SECRET`). Empty: a random
-    /// secret is generated at start and tokens do not survive a restart. Required in split
-    /// mode (see [`Config::split_mode`]).
-    pub jwt_secret: String,
-    /// `iss` claim. Default `grpckit`.
-    pub issuer: String,
-    /// `aud` claim. Default `grpckit`.
-    pub audience: String,
-    /// Lifetime of issued tokens. Default `1h`.
-    #[serde(with = "humantime_serde")]
-    pub token_ttl: Duration,
-    /// Admin created (or promoted) at start when both are set
-    /// (env `GRPCKIT_ADMIN_EMAIL`, `GRPCKIT_ADMIN_PASSWORD`).
-    pub admin_email: String,
-    /// See `admin_email`.
-    pub admin_password: String,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            jwt_secret: String::new(),
-            issuer: "grpckit".into(),
-            audience: "grpckit".into(),
-            token_ttl: Duration::from_secs(3600),
-            admin_email: String::new(),
-            admin_password: String::new(),
-        }
-    }
-}
-
-/// `events:` section. A topic exists while it has subscribers or retains replay history;
-/// history is bounded by count, bytes per topic, age and a process-wide byte budget.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct EventsConfig {
-    /// Events kept per topic for replay (`0`: no replay history). Default `100`.
-    pub history: usize,
-    /// Bytes of replay history kept per topic (approximate, oldest evicted first).
-    /// Default `65536` (64 KiB).
-    pub history_bytes: usize,
-    /// How long a published event stays replayable (`0s`: no replay history); an idle
-    /// topic is removed once its newest event is older. Default `60s`.
-    #[serde(with = "humantime_serde")]
-    pub replay_window: Duration,
-    /// Bytes of replay history kept by the whole process; past it new events are delivered
-    /// but not retained. Default `67108864` (64 MiB).
-    pub max_retained_bytes: usize,
-    /// Per-subscriber buffer; a subscriber further behind skips ahead. Default `256`.
-    pub buffer: usize,
-}
-
-impl Default for EventsConfig {
-    fn default() -> Self {
-        Self {
-            history: 100,
-            history_bytes: 64 * 1024,
-            replay_window: Duration::from_secs(60),
-            max_retained_bytes: 64 * 1024 * 1024,
-            buffer: 256,
-        }
-    }
-}
-
-/// `logistics:` section.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogisticsConfig {
-    /// Run the simulator. Default `true`.
-    pub enabled: bool,
-    /// Time between PAID -> SHIPPED -> DELIVERED steps. Default `5s`.
-    #[serde(with = "humantime_serde")]
-    pub interval: Duration,
-}
-
-impl Default for LogisticsConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            interval: Duration::from_secs(5),
         }
     }
 }
@@ -457,23 +287,31 @@ pub enum LogFormat {
 
 impl ServerConfig {
     /// The gRPC listen address built from `address` and `port`.
-    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+    pub fn listen_addr(&self) -> Result<SocketAddr, InvalidValue> {
         let host = self.address.trim_start_matches('[').trim_end_matches(']');
-        let ip: std::net::IpAddr = host
-            .parse()
-            .map_err(|_| format!("server.address: '{}' is not an IP address", self.address))?;
+        let ip: std::net::IpAddr = host.parse().map_err(|_| {
+            InvalidValue::new(
+                "server.address",
+                format!("'{}' is not an IP address", self.address),
+            )
+        })?;
         Ok(SocketAddr::new(ip, self.port))
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
     /// ignored: `enable_tls: true` would otherwise serve plaintext.
     pub fn check_available(&self) -> Result<(), String> {
-        if self.enable_tls {
-            return Err("server.enable_tls: TLS is not available yet; \
-                 set it to false (or remove it) and terminate TLS in front of the server"
-                .into());
-        }
-        Ok(())
+        self.unavailable().map_or(Ok(()), |e| Err(e.to_string()))
+    }
+
+    fn unavailable(&self) -> Option<InvalidValue> {
+        self.enable_tls.then(|| {
+            InvalidValue::new(
+                "server.enable_tls",
+                "TLS is not available yet; set it to false (or remove it) and terminate TLS \
+                 in front of the server",
+            )
+        })
     }
 
     /// Keys that parse but are not enforced yet and differ from their default, each with
@@ -489,51 +327,36 @@ impl ServerConfig {
         }
         keys
     }
+
+    /// Checks the `server:` section.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.listen_addr()?;
+        if let Some(e) = self.unavailable() {
+            return Err(e);
+        }
+        for (key, value) in [
+            ("server.max_recv_size", self.max_recv_size),
+            ("server.max_send_size", self.max_send_size),
+            (
+                "server.max_concurrent_streams",
+                usize::try_from(self.max_concurrent_streams).unwrap_or(usize::MAX),
+            ),
+        ] {
+            if value == 0 {
+                return Err(InvalidValue::new(key, "must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Config {
-    /// Checks cross-field rules that serde cannot express.
-    pub fn validate(&self) -> Result<(), String> {
-        self.server.listen_addr()?;
-        self.server.check_available()?;
-        if self.server.max_recv_size == 0 {
-            return Err("server.max_recv_size: must be greater than 0".into());
-        }
-        if self.server.max_send_size == 0 {
-            return Err("server.max_send_size: must be greater than 0".into());
-        }
-        if self.server.max_concurrent_streams == 0 {
-            return Err("server.max_concurrent_streams: must be greater than 0".into());
-        }
-        if self.server.services.is_empty() {
-            return Err("server.services: at least one of user, order".into());
-        }
-        if self.server.services == [ServiceName::Order] && self.server.user_service.is_empty() {
-            return Err("server.user_service: required when serving only the order service".into());
-        }
-        self.check_split_mode_key()?;
+    /// Checks rules serde cannot express (ranges, cross-field rules), section by section.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.server.validate()?;
         self.client.validate()?;
-        self.middleware.audit.validate()?;
-        if self.database.max_connections == 0 {
-            return Err("database.max_connections: must be greater than 0".into());
-        }
-        if !(self.database.url.starts_with("sqlite:")
-            || self.database.url.starts_with("postgres://")
-            || self.database.url.starts_with("postgresql://"))
-        {
-            return Err(format!(
-                "database.url: unsupported scheme in '{}' (use sqlite://FILE or postgres://...)",
-                self.database.url
-            ));
-        }
-        if self.events.buffer == 0 {
-            return Err("events.buffer: must be greater than 0".into());
-        }
+        self.middleware.validate()?;
         self.telemetry.validate()?;
-        self.log.validate()?;
-        if self.logistics.interval.is_zero() {
-            return Err("logistics.interval: must be greater than 0".into());
-        }
-        Ok(())
+        self.log.validate()
     }
 }

@@ -1,9 +1,11 @@
-//! Per-method facts computed once at start (call kind, input type, audit/validate flags)
-//! and method patterns (`*`, `pkg.Service/*`, `grpc.reflection.*`, exact).
+//! Per-method facts computed once at start (call kind, input type, audit/validate flags).
+//! Method patterns live in [`crate::config::MethodPattern`] (re-exported here).
 
 use std::sync::Arc;
 
 use tonic::Status;
+
+pub use crate::config::MethodPattern;
 
 /// The four gRPC call kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,44 +52,6 @@ impl CallKind {
     }
 }
 
-/// A method pattern: `*`, a prefix ending in `*`, or an exact `pkg.Service/Method`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MethodPattern {
-    text: Box<str>,
-    prefix: bool,
-}
-
-impl MethodPattern {
-    /// Parses a pattern (a leading `/` is ignored).
-    pub fn new(p: &str) -> Self {
-        let p = p.trim().trim_start_matches('/');
-        match p.strip_suffix('*') {
-            Some(prefix) => Self {
-                text: prefix.into(),
-                prefix: true,
-            },
-            None => Self {
-                text: p.into(),
-                prefix: false,
-            },
-        }
-    }
-
-    /// Whether `method` (`pkg.Service/Method`, no leading slash) matches.
-    pub fn matches(&self, method: &str) -> bool {
-        if self.prefix {
-            method.starts_with(&*self.text)
-        } else {
-            method == &*self.text
-        }
-    }
-
-    /// Whether any of `patterns` matches.
-    pub fn any(patterns: &[Self], method: &str) -> bool {
-        patterns.iter().any(|p| p.matches(method))
-    }
-}
-
 /// What the stack knows about one method.
 #[derive(Debug)]
 pub struct MethodInfo {
@@ -107,24 +71,6 @@ pub struct MethodInfo {
     pub set: usize,
     /// The method's metrics entry (the stack records the go-grpc-prometheus series).
     pub metered: &'static crate::telemetry::metrics::MethodInfo,
-}
-
-/// Words that make a method mutating (and so audited).
-const MUTATING: [&str; 8] = [
-    "Create",
-    "Update",
-    "Delete",
-    "Pay",
-    "Cancel",
-    "Login",
-    "Upload",
-    "BatchCreate",
-];
-
-/// Whether a method name (the part after `/`) mutates state.
-pub fn is_mutating(method: &str) -> bool {
-    let short = method.rsplit('/').next().unwrap_or(method);
-    MUTATING.iter().any(|m| short.starts_with(m))
 }
 
 /// All known methods by path.
@@ -182,8 +128,9 @@ impl MethodTable {
         })
     }
 
-    /// Looks up an HTTP path (`/pkg.Service/Method`); unknown paths get a fresh info.
-    pub fn lookup(&self, path: &str, audit_extra: &[MethodPattern]) -> Arc<MethodInfo> {
+    /// Looks up an HTTP path (`/pkg.Service/Method`); unknown paths get a fresh info, audited
+    /// when one of `audited` (`middleware.audit.methods`) matches.
+    pub fn lookup(&self, path: &str, audited: &[MethodPattern]) -> Arc<MethodInfo> {
         if let Some(m) = self.by_path.get(path) {
             return m.clone();
         }
@@ -194,7 +141,7 @@ impl MethodTable {
             kind: CallKind::Unary,
             input_type: None,
             has_rules: false,
-            audited: is_mutating(name) || MethodPattern::any(audit_extra, name),
+            audited: MethodPattern::any_matches(audited, name),
             set: usize::MAX,
             metered: crate::telemetry::metrics::lookup(path),
         })
@@ -204,27 +151,6 @@ impl MethodTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns() {
-        assert!(MethodPattern::new("*").matches("a.B/C"));
-        assert!(
-            MethodPattern::new("order.v1.OrderService/*").matches("order.v1.OrderService/GetOrder")
-        );
-        assert!(
-            !MethodPattern::new("order.v1.OrderService/*").matches("user.v1.UserService/GetUser")
-        );
-        assert!(
-            MethodPattern::new("/user.v1.UserService/Login").matches("user.v1.UserService/Login")
-        );
-        assert!(
-            !MethodPattern::new("user.v1.UserService/Login").matches("user.v1.UserService/LoginX")
-        );
-        assert!(
-            MethodPattern::new("grpc.reflection.*")
-                .matches("grpc.reflection.v1.ServerReflection/X")
-        );
-    }
 
     fn info(name: &str) -> MethodInfo {
         MethodInfo {
@@ -257,9 +183,11 @@ mod tests {
     }
 
     #[test]
-    fn mutating() {
-        assert!(is_mutating("user.v1.UserService/CreateUser"));
-        assert!(is_mutating("order.v1.OrderService/PayOrder"));
-        assert!(!is_mutating("order.v1.OrderService/GetOrder"));
+    fn unknown_methods_are_audited_by_the_configured_patterns_only() {
+        let t = MethodTable::default();
+        let audited = [MethodPattern::parse("*/Create*").unwrap()];
+        assert!(t.lookup("/a.B/CreateX", &audited).audited);
+        assert!(!t.lookup("/a.B/PayX", &audited).audited);
+        assert!(!t.lookup("/a.B/CreateX", &[]).audited);
     }
 }

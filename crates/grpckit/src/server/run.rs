@@ -33,8 +33,8 @@ pub enum RunError {
     #[error("cannot listen for signals")]
     Signals(#[source] std::io::Error),
     /// `server.address`/`server.port` do not form an address.
-    #[error("server: {0}")]
-    Address(String),
+    #[error("invalid server address")]
+    Address(#[source] crate::config::InvalidValue),
     /// A listener could not be bound.
     #[error("cannot listen on {addr} ({what})")]
     Bind {

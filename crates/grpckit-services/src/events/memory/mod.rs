@@ -27,7 +27,9 @@ use std::{
 use async_trait::async_trait;
 use dashmap::DashMap;
 use futures::StreamExt;
-use grpckit::{config::EventsConfig, server::Shutdown};
+use grpckit::server::Shutdown;
+
+use crate::config::EventsConfig;
 use tokio::{sync::broadcast, time::Instant};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
+use crate::config::EventsConfig;
 use futures::StreamExt;
-use grpckit::config::EventsConfig;
 
 use super::*;
 use crate::events::{EventBody, event};

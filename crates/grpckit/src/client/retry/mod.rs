@@ -15,7 +15,7 @@ use rand::Rng;
 use tokio::time::Duration;
 use tonic::Code;
 
-use crate::config::RetryConfig;
+use crate::config::{MethodPattern, RetryConfig};
 
 /// The validated retry policy.
 #[derive(Debug, Clone)]
@@ -25,36 +25,8 @@ pub(crate) struct RetryPolicy {
     max: Duration,
     multiplier: f64,
     codes: Vec<Code>,
-    idempotent: Vec<Pattern>,
+    idempotent: Vec<MethodPattern>,
     pub(crate) max_buffer: usize,
-}
-
-#[derive(Debug, Clone)]
-enum Pattern {
-    Any,
-    Exact(String),
-    Prefix(String),
-}
-
-impl Pattern {
-    fn parse(s: &str) -> Self {
-        let s = s.trim();
-        if s == "*" {
-            Self::Any
-        } else if let Some(p) = s.strip_suffix('*') {
-            Self::Prefix(p.to_owned())
-        } else {
-            Self::Exact(s.to_owned())
-        }
-    }
-
-    fn matches(&self, path: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Exact(p) => p == path,
-            Self::Prefix(p) => path.starts_with(p.as_str()),
-        }
-    }
 }
 
 // === impl RetryPolicy ===
@@ -70,7 +42,8 @@ impl RetryPolicy {
             idempotent: cfg
                 .idempotent_methods
                 .iter()
-                .map(|p| Pattern::parse(p))
+                // Invalid patterns were refused by `ClientConfig::validate`.
+                .filter_map(|p| MethodPattern::parse(p.trim()).ok())
                 .collect(),
             max_buffer: cfg.max_buffer_bytes,
         }

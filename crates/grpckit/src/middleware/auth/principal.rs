@@ -62,7 +62,8 @@ impl Principal {
         &self.0.subject_json
     }
 
-    /// Roles.
+    /// Roles: those of the credentials plus those bound to the principal
+    /// (`middleware.auth.bindings`).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
         self.0.roles.iter().map(|r| &**r)
     }
@@ -85,5 +86,16 @@ impl Principal {
     /// How the caller authenticated.
     pub fn auth_method(&self) -> AuthMethod {
         self.0.method
+    }
+
+    /// This principal with `extra` roles added (its effective roles once
+    /// `middleware.auth.bindings` are applied).
+    pub(crate) fn with_more_roles(&self, extra: &[&str]) -> Self {
+        let roles = self
+            .roles()
+            .chain(extra.iter().copied())
+            .map(str::to_owned)
+            .collect();
+        Self::new(self.subject(), roles, self.auth_method())
     }
 }

@@ -11,7 +11,11 @@ use super::{
     jwt::{KeyError, KeySet, TokenError},
     principal::{AuthMethod, Principal},
 };
-use crate::{config::AuthnConfig, middleware::method::MethodPattern, reason};
+use crate::{
+    config::{AuthnConfig, PrincipalSelector},
+    middleware::method::MethodPattern,
+    reason,
+};
 
 /// The message of every authentication failure (the reason is logged at debug only).
 pub const UNAUTHENTICATED_MSG: &str = "missing or invalid credentials";
@@ -28,16 +32,69 @@ pub struct AuthState {
     api_keys: foldhash::HashMap<String, Principal>,
     public: Vec<MethodPattern>,
     roles: foldhash::HashMap<String, Vec<MethodPattern>>,
+    bindings: Bindings,
 }
 
-/// Authentication secrets the config file does not hold (the login token secret).
+/// `middleware.auth.bindings` by principal kind: the roles each principal gets on top of
+/// those of its credentials.
+#[derive(Debug, Default)]
+struct Bindings {
+    users: foldhash::HashMap<String, Vec<String>>,
+    api_keys: foldhash::HashMap<String, Vec<String>>,
+    roles: foldhash::HashMap<String, Vec<String>>,
+}
+
+impl Bindings {
+    fn new(cfg: &AuthnConfig) -> Self {
+        let mut b = Self::default();
+        for binding in &cfg.bindings {
+            let (map, key) = match &binding.principal {
+                PrincipalSelector::User(id) => (&mut b.users, id),
+                PrincipalSelector::ApiKey(name) => (&mut b.api_keys, name),
+                PrincipalSelector::Role(role) => (&mut b.roles, role),
+            };
+            map.entry(key.clone())
+                .or_default()
+                .extend(binding.roles.iter().cloned());
+        }
+        b
+    }
+
+    /// `p` with the roles bound to it (to its subject by kind, and to each of its roles;
+    /// bindings do not chain). `p` itself when nothing is bound.
+    fn apply(&self, p: Principal) -> Principal {
+        let by_subject = match p.auth_method() {
+            AuthMethod::Jwt => &self.users,
+            AuthMethod::ApiKey => &self.api_keys,
+        };
+        let mut extra: Vec<&str> = Vec::new();
+        let bound = by_subject
+            .get(p.subject())
+            .into_iter()
+            .chain(p.roles().filter_map(|r| self.roles.get(r)))
+            .flatten();
+        for role in bound {
+            if !p.has_role(role) && !extra.contains(&role.as_str()) {
+                extra.push(role);
+            }
+        }
+        if extra.is_empty() {
+            return p;
+        }
+        p.with_more_roles(&extra)
+    }
+}
+
+/// What the application that issues tokens tells the verifier (the framework's config holds
+/// no token issuing): the reference server fills it from its `auth:` section.
 #[derive(Clone, Default)]
 pub struct AuthSecrets {
-    /// HS256 secret of `Login` tokens (`auth.jwt_secret`, or the generated one).
+    /// HS256 secret of the application's own tokens (no `kid`), accepted when
+    /// `middleware.auth.jwt.accept_login_tokens` is on; empty: none.
     pub login_secret: Vec<u8>,
-    /// `auth.issuer`.
+    /// Required `iss` unless `middleware.auth.jwt.issuer` says otherwise.
     pub issuer: String,
-    /// `auth.audience`.
+    /// Required `aud` unless `middleware.auth.jwt.audience` says otherwise.
     pub audience: String,
 }
 
@@ -78,14 +135,13 @@ impl AuthState {
             &secrets.issuer,
             &secrets.audience,
         )?;
+        let bindings = Bindings::new(cfg);
         let api_keys = cfg
             .api_keys
             .iter()
             .map(|k| {
-                (
-                    k.sha256.to_ascii_lowercase(),
-                    Principal::new(k.name.clone(), k.roles.clone(), AuthMethod::ApiKey),
-                )
+                let p = Principal::new(k.name.clone(), k.roles.clone(), AuthMethod::ApiKey);
+                (k.sha256.to_ascii_lowercase(), bindings.apply(p))
             })
             .collect();
         let mut roles: foldhash::HashMap<String, Vec<MethodPattern>> = Default::default();
@@ -93,32 +149,30 @@ impl AuthState {
             roles
                 .entry(r.role.clone())
                 .or_default()
-                .extend(r.allow.iter().map(|p| MethodPattern::new(p)));
+                .extend(r.allow.iter().cloned());
         }
         Ok(Self {
             keys,
             cache: TokenCache::new(cfg.token_cache_size),
             api_keys,
-            public: cfg
-                .public_methods
-                .iter()
-                .map(|p| MethodPattern::new(p))
-                .collect(),
+            public: cfg.public_methods.clone(),
             roles,
+            bindings,
         })
     }
 
     /// Whether `method` needs no credentials.
     pub fn is_public(&self, method: &str) -> bool {
-        MethodPattern::any(&self.public, method)
+        MethodPattern::any_matches(&self.public, method)
     }
 
-    /// Whether any role of `p` allows `method`.
+    /// Whether any role of `p` allows `method` (its roles include those bound to it: the
+    /// principals this state authenticates carry them).
     pub fn allows(&self, p: &Principal, method: &str) -> bool {
         p.roles().any(|r| {
             self.roles
                 .get(r)
-                .is_some_and(|pats| MethodPattern::any(pats, method))
+                .is_some_and(|pats| MethodPattern::any_matches(pats, method))
         })
     }
 
@@ -150,6 +204,7 @@ impl AuthState {
                 .ok_or("authorization header not ASCII")?;
             return match self.keys.verify(token) {
                 Ok((p, exp, nbf)) => {
+                    let p = self.bindings.apply(p);
                     self.cache.put(token, p.clone(), exp, nbf);
                     Ok(Some(p))
                 }

@@ -9,7 +9,10 @@ use serde_json::json;
 use tonic::Code;
 
 use super::*;
-use crate::config::{ApiKeyConfig, AuthnConfig, JwtAlgorithm, JwtKeyConfig};
+use crate::config::{
+    ApiKeyConfig, AuthnConfig, JwtAlgorithm, JwtKeyConfig, MethodPattern, PrincipalSelector,
+    RoleBinding, RoleRule,
+};
 
 const SECRET: &str = "login-secret-login-secret-login-secret";
 const RSA_PRIV: &[u8] = include_bytes!("../../../tests/fixtures/rsa_private.pem");
@@ -29,8 +32,44 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+fn patterns(list: &[&str]) -> Vec<MethodPattern> {
+    list.iter()
+        .map(|p| MethodPattern::parse(p).unwrap())
+        .collect()
+}
+
+/// Rules shaped like the reference app's: two public methods on top of the framework's, and
+/// `support` and `user` roles besides the framework's `admin` and `service`.
+fn app_rules(cfg: &mut AuthnConfig) {
+    cfg.public_methods.extend(patterns(&[
+        "user.v1.UserService/Login",
+        "user.v1.UserService/CreateUser",
+    ]));
+    cfg.roles.push(RoleRule::new(
+        "support",
+        patterns(&[
+            "user.v1.UserService/GetUser",
+            "user.v1.UserService/ListUsers",
+            "order.v1.OrderService/GetOrder",
+            "order.v1.OrderService/ListOrders",
+            "order.v1.OrderService/TrackOrder",
+            "order.v1.OrderService/Chat",
+        ]),
+    ));
+    cfg.roles.push(RoleRule::new(
+        "user",
+        patterns(&[
+            "user.v1.UserService/GetUser",
+            "user.v1.UserService/UpdateUser",
+            "user.v1.UserService/DeleteUser",
+            "order.v1.OrderService/*",
+        ]),
+    ));
+}
+
 fn state_with(tweak: impl FnOnce(&mut AuthnConfig)) -> AuthState {
     let mut cfg = AuthnConfig::default();
+    app_rules(&mut cfg);
     cfg.jwt.keys = vec![
         JwtKeyConfig {
             kid: "rsa1".into(),
@@ -386,4 +425,66 @@ fn rbac_matrix() {
         let got = [&user, &admin, &support, &key, &anon].map(|h| code(&s, method, h));
         assert_eq!(&got, want, "{method}");
     }
+}
+
+#[test]
+fn framework_defaults_open_only_health_and_reflection() {
+    let s = AuthState::from_config(&AuthnConfig::default(), &AuthSecrets::default()).unwrap();
+    assert!(s.is_public("grpc.health.v1.Health/Check"));
+    assert!(s.is_public("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+    assert!(!s.is_public("user.v1.UserService/Login"));
+    let admin = Principal::new("a", vec!["admin".into()], AuthMethod::Jwt);
+    let user = Principal::new("u", vec!["user".into()], AuthMethod::Jwt);
+    assert!(s.allows(&admin, "any.v1.Svc/Anything"));
+    assert!(!s.allows(&user, GET_USER));
+}
+
+#[test]
+fn bindings_add_roles_by_user_api_key_and_role() {
+    let bind = |principal: &str, roles: &[&str]| RoleBinding {
+        principal: principal.parse::<PrincipalSelector>().unwrap(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    let s = state_with(|c| {
+        c.bindings = vec![
+            bind("user:u7", &["support"]),
+            bind("apikey:order-service", &["user"]),
+            bind("role:auditor", &["support"]),
+            // Bindings do not chain: support -> admin is not applied to a bound support.
+            bind("role:support", &["admin"]),
+        ];
+    });
+    // A token without roles gets support through its subject...
+    let bound = bearer(&hs(&claims("u7", &[])));
+    assert_eq!(code(&s, LIST_USERS, &bound), Code::Ok);
+    assert_eq!(
+        code(&s, "user.v1.UserService/DeleteUser", &bound),
+        Code::PermissionDenied
+    );
+    let p = s.decide(LIST_USERS, &bound).unwrap().unwrap();
+    assert_eq!(p.roles().collect::<Vec<_>>(), ["support"]);
+    // ...and keeps it when the token is served from the cache.
+    assert_eq!(code(&s, LIST_USERS, &bound), Code::Ok);
+    // Another subject does not.
+    assert_eq!(
+        code(&s, LIST_USERS, &bearer(&hs(&claims("u8", &[])))),
+        Code::PermissionDenied
+    );
+    // A role claim binds too; a directly held role is not doubled.
+    let auditor = s
+        .decide(
+            LIST_USERS,
+            &bearer(&hs(&claims("x", &["auditor", "support"]))),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        auditor.roles().collect::<Vec<_>>(),
+        ["auditor", "support", "admin"]
+    );
+    // An API key gets the roles bound to its name.
+    let mut key = HeaderMap::new();
+    key.insert("x-api-key", HeaderValue::from_static("k-123"));
+    let p = s.decide(GET_USER, &key).unwrap().unwrap();
+    assert!(p.has_role("service") && p.has_role("user"));
 }

@@ -71,11 +71,7 @@ impl LogPolicy {
             level: cfg.level,
             success_sample: cfg.success_sample,
             slow_threshold: (!cfg.slow_threshold.is_zero()).then_some(cfg.slow_threshold),
-            quiet: cfg
-                .quiet_methods
-                .iter()
-                .map(|p| MethodPattern::new(p))
-                .collect(),
+            quiet: cfg.quiet_methods.clone(),
         }
     }
 
@@ -83,7 +79,7 @@ impl LogPolicy {
     /// slow calls at `info`, a sampled share of the rest at `level`, the others at `debug`
     /// (quiet methods always at `debug`).
     pub(crate) fn verdict(&self, method: &str, code: Code, elapsed: Duration) -> Verdict {
-        if MethodPattern::any(&self.quiet, method) {
+        if MethodPattern::any_matches(&self.quiet, method) {
             return Verdict::Debug;
         }
         if code != Code::Ok {

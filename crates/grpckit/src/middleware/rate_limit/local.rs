@@ -49,7 +49,7 @@ impl RuleLimiter {
             DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
         Self {
-            name: rule.methods.clone().into(),
+            name: rule.methods.as_str().into(),
             bucket,
             clock: DefaultClock::default(),
             concurrency: (rule.max_concurrent > 0)
@@ -90,12 +90,7 @@ impl RateState {
     pub fn new(rules: &[RateRule], methods: &[&str]) -> Self {
         let rules: Vec<_> = rules
             .iter()
-            .map(|r| {
-                (
-                    MethodPattern::new(&r.methods),
-                    Arc::new(RuleLimiter::new(r)),
-                )
-            })
+            .map(|r| (r.methods.clone(), Arc::new(RuleLimiter::new(r))))
             .collect();
         let per_method = methods
             .iter()
@@ -133,7 +128,7 @@ mod tests {
 
     fn rule(per_second: u32, burst: u32, max_concurrent: u32) -> RateRule {
         RateRule {
-            methods: "*".into(),
+            methods: MethodPattern::any(),
             per_second,
             burst,
             cluster_limit: 0,
@@ -168,7 +163,7 @@ mod tests {
     #[test]
     fn first_matching_rule_per_method() {
         let mut a = rule(5, 5, 0);
-        a.methods = "order.v1.OrderService/*".into();
+        a.methods = MethodPattern::service("order.v1.OrderService");
         let s = RateState::new(
             &[a],
             &[

@@ -1,6 +1,7 @@
-//! Audit: one record per audited call (mutating methods and stream opens), written when
-//! the call ends; its target is read from the first request message by the request body
-//! wrapper (`middleware::audit`).
+//! Audit: one record per audited call (the unary methods `middleware.audit.methods` names,
+//! and every stream open), written when the call ends. Its target (the first of
+//! `middleware.audit.target_fields` that is set) is read from the first request message by
+//! the request body wrapper (`middleware::audit`).
 
 use std::time::{Duration, SystemTime};
 

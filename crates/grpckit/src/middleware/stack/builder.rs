@@ -161,12 +161,12 @@ impl<'a> GrpcStackBuilder<'a> {
             // The method table points at the sets' metrics entries.
             metrics::register_descriptor_set(set);
         }
-        let schemas = Arc::new(Schemas::new(sets));
+        let targets = self.audit.as_ref().map_or(&[][..], |a| &a.target_fields);
+        let schemas = Arc::new(Schemas::new(sets).with_audit_targets(targets));
         let audit_extra: Vec<MethodPattern> = self
             .audit
             .iter()
-            .flat_map(|a| &a.extra_methods)
-            .map(|p| MethodPattern::new(p))
+            .flat_map(|a| a.methods.iter().cloned())
             .collect();
         let methods = schemas.method_table(&audit_extra);
         let names: Vec<&str> = methods.methods().iter().map(|m| &*m.name).collect();

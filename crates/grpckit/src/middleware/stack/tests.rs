@@ -16,7 +16,7 @@ use tower::{Layer, ServiceExt, service_fn};
 
 use super::GrpcStackLayer;
 use crate::{
-    config::{AuthnConfig, RateLimitConfig, RateRule},
+    config::{AuthnConfig, MethodPattern, RateLimitConfig, RateRule},
     middleware::auth::AuthSecrets,
 };
 
@@ -60,7 +60,7 @@ fn closed_auth() -> AuthnConfig {
 fn one_per_second() -> RateLimitConfig {
     RateLimitConfig {
         rules: vec![RateRule {
-            methods: "*".into(),
+            methods: MethodPattern::any(),
             per_second: 1,
             burst: 1,
             cluster_limit: 0,

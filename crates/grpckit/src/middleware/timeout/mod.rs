@@ -41,7 +41,7 @@ impl TimeoutState {
         let rules: Vec<_> = cfg
             .methods
             .iter()
-            .map(|m| (MethodPattern::new(&m.methods), m.timeout))
+            .map(|m| (m.methods.clone(), m.timeout))
             .collect();
         let pick = |name: &str| {
             rules

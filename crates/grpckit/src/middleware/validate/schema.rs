@@ -12,7 +12,7 @@ type Bridge = super::rules::Rules;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 use tonic::Status;
 
-use crate::middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable, is_mutating};
+use crate::middleware::method::{CallKind, MethodInfo, MethodPattern, MethodTable};
 
 /// A request message that does not parse is INTERNAL, as gRPC's status-code table, grpc-go and
 /// tonic's own codec have it (for methods without rules too), with a message that says why.
@@ -28,12 +28,15 @@ struct Set {
 #[derive(Default)]
 pub struct Schemas {
     sets: Vec<Set>,
+    /// `middleware.audit.target_fields`.
+    targets: Vec<Box<str>>,
 }
 
 impl std::fmt::Debug for Schemas {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Schemas")
             .field("sets", &self.sets.len())
+            .field("targets", &self.targets)
             .finish()
     }
 }
@@ -86,11 +89,22 @@ impl Schemas {
                 }
             })
             .collect();
-        Self { sets }
+        Self {
+            sets,
+            targets: Vec::new(),
+        }
     }
 
-    /// The method table of every service in the sets.
-    pub fn method_table(&self, audit_extra: &[MethodPattern]) -> MethodTable {
+    /// Records the value of the first of `fields` (`middleware.audit.target_fields`) present
+    /// in a request as its audit target ([`Self::target_id`]).
+    pub fn with_audit_targets(mut self, fields: &[String]) -> Self {
+        self.targets = fields.iter().map(|f| f.as_str().into()).collect();
+        self
+    }
+
+    /// The method table of every service in the sets: a method is audited when it streams
+    /// or one of `audited` (`middleware.audit.methods`) matches it.
+    pub fn method_table(&self, audited: &[MethodPattern]) -> MethodTable {
         let mut t = MethodTable::default();
         let mut seen = HashSet::new();
         for (i, set) in self.sets.iter().enumerate() {
@@ -104,9 +118,8 @@ impl Schemas {
                         CallKind::from_flags(m.is_client_streaming(), m.is_server_streaming());
                     let input = m.input();
                     let rules = set.bridge.is_some() && has_rules(&input, &mut HashSet::new());
-                    let audited = is_mutating(&name)
-                        || kind != CallKind::Unary
-                        || MethodPattern::any(audit_extra, &name);
+                    let audited =
+                        kind != CallKind::Unary || MethodPattern::any_matches(audited, &name);
                     let metered = crate::telemetry::metrics::lookup(&format!("/{name}"));
                     t.insert(MethodInfo {
                         name: name.into(),
@@ -154,16 +167,24 @@ impl Schemas {
         }
     }
 
-    /// The audit target of a message: its `id`, `order_id` or `user_id` field.
+    /// The audit target of a message: the first non-empty string (or integer) field of the
+    /// configured target fields; `None` when none is configured or present.
     pub fn target_id(&self, set: usize, type_name: &str, bytes: &[u8]) -> Option<String> {
+        if self.targets.is_empty() {
+            return None;
+        }
         let desc = self.sets.get(set)?.pool.get_message_by_name(type_name)?;
         let msg = DynamicMessage::decode(desc, bytes).ok()?;
-        ["id", "order_id", "user_id"].iter().find_map(|f| {
-            match msg.get_field_by_name(f).as_deref() {
+        self.targets
+            .iter()
+            .find_map(|f| match msg.get_field_by_name(f).as_deref() {
+                Some(Value::I64(n)) if *n != 0 => Some(n.to_string()),
+                Some(Value::U64(n)) if *n != 0 => Some(n.to_string()),
+                Some(Value::I32(n)) if *n != 0 => Some(n.to_string()),
+                Some(Value::U32(n)) if *n != 0 => Some(n.to_string()),
                 Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
                 _ => None,
-            }
-        })
+            })
     }
 }
 

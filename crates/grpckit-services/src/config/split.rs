@@ -1,52 +1,49 @@
 //! Split mode (a process serving only some of the services): tokens issued by one process
 //! must verify in the others, so a random per-process secret cannot work there.
 
-use super::{Config, ServiceName};
+use grpckit::config::InvalidValue;
 
-impl Config {
-    /// Whether this process serves only some of the services (`server.services` other than
+use super::{AppConfig, ServiceName};
+
+impl AppConfig {
+    /// Whether this process serves only some of the services (`services.serve` other than
     /// both `user` and `order`).
     pub fn split_mode(&self) -> bool {
         ![ServiceName::User, ServiceName::Order]
             .iter()
-            .all(|s| self.server.services.contains(s))
+            .all(|s| self.services.serve.contains(s))
     }
 
     /// Split mode needs a configured key: a process serving `user` signs `Login` tokens with
     /// `auth.jwt_secret` for the others to verify; an `order`-only process with
     /// authentication on verifies them with that secret, `middleware.auth.jwt.keys` or a
     /// JWKS file.
-    pub(super) fn check_split_mode_key(&self) -> Result<(), String> {
+    pub(super) fn check_split_mode_key(&self) -> Result<(), InvalidValue> {
         if !self.split_mode() || !self.auth.jwt_secret.is_empty() {
             return Ok(());
         }
-        let issues = self.server.services.contains(&ServiceName::User);
+        let issues = self.services.serve.contains(&ServiceName::User);
         let auth = &self.middleware.auth;
         let verifies = self.middleware.enabled && auth.enabled;
         let has_keys = !auth.jwt.keys.is_empty() || auth.jwt.jwks_file.is_some();
         if !issues && (!verifies || has_keys) {
             return Ok(());
         }
-        let services: Vec<&str> = self
-            .server
-            .services
-            .iter()
-            .map(|s| match s {
-                ServiceName::User => "user",
-                ServiceName::Order => "order",
-            })
-            .collect();
+        let services: Vec<&str> = self.services.serve.iter().map(|s| s.as_str()).collect();
         let alternative = if issues {
             ""
         } else {
             " (or verify with middleware.auth.jwt.keys or middleware.auth.jwt.jwks_file)"
         };
-        Err(format!(
-            "auth.jwt_secret: required in split mode (server.services: {}): tokens issued by \
-             UserService must verify in every process, so give each process the same secret \
-             with --jwt-secret SECRET, the GRPCKIT_JWT_SECRET environment variable or \
-             auth.jwt_secret in the config file{alternative}",
-            services.join(",")
+        Err(InvalidValue::new(
+            "auth.jwt_secret",
+            format!(
+                "required in split mode (services.serve: {}): tokens issued by \
+                 UserService must verify in every process, so give each process the same secret \
+                 with --jwt-secret SECRET, the GRPCKIT_JWT_SECRET environment variable or \
+                 auth.jwt_secret in the config file{alternative}",
+                services.join(",")
+            ),
         ))
     }
 }
@@ -54,25 +51,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::JwtKeyConfig;
+    use grpckit::config::{JwtAlgorithm, JwtKeyConfig};
 
-    fn split(services: &[ServiceName]) -> Config {
-        let mut c = Config::default();
-        c.server.services = services.to_vec();
-        c.server.user_service = "http://127.0.0.1:9090".into();
+    fn split(services: &[ServiceName]) -> AppConfig {
+        let mut c = AppConfig::default();
+        c.services.serve = services.to_vec();
+        c.services.user_service = "http://127.0.0.1:9090".into();
         c
     }
 
     #[test]
     fn both_services_need_no_key() {
-        assert!(!Config::default().split_mode());
-        assert_eq!(Config::default().validate(), Ok(()));
+        assert!(!AppConfig::default().split_mode());
+        assert_eq!(AppConfig::default().validate(), Ok(()));
     }
 
     #[test]
     fn each_split_process_needs_a_key_and_says_how_to_give_one() {
         for s in [[ServiceName::User], [ServiceName::Order]] {
-            let e = split(&s).validate().unwrap_err();
+            let e = split(&s).validate().unwrap_err().to_string();
             for how in ["--jwt-secret", "GRPCKIT_JWT_SECRET", "auth.jwt_secret"] {
                 assert!(e.contains(how), "{e}");
             }
@@ -87,7 +84,7 @@ mod tests {
         let mut keys = split(&[ServiceName::Order]);
         keys.middleware.auth.jwt.keys.push(JwtKeyConfig {
             kid: "k1".into(),
-            algorithm: crate::config::JwtAlgorithm::HS256,
+            algorithm: JwtAlgorithm::HS256,
             secret: Some("s".into()),
             file: None,
         });
