@@ -31,11 +31,11 @@ use crate::{
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use grpckit::config::{RateLimitConfig, RateRule};
+/// use grpckit::config::{MethodPattern, RateLimitConfig, RateRule};
 /// use grpckit::middleware::GrpcStackLayer;
 ///
 /// let rule = |per_second| RateRule {
-///     methods: "*".into(),
+///     methods: MethodPattern::any(),
 ///     per_second,
 ///     burst: per_second,
 ///     cluster_limit: 0,
