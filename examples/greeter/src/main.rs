@@ -3,6 +3,9 @@
 
 use greeter_example::{FILE_DESCRIPTOR_SET, Greeter, pb::greeter_server::GreeterServer};
 
+#[global_allocator] // optional: jemalloc serves the stack's per-call allocations faster
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = match std::env::args_os().nth(1) {
         Some(path) => grpckit::config::load_file(path.as_ref())?,
