@@ -202,6 +202,29 @@ async fn every_service_is_held_to_the_send_limit() {
     running.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn without_the_stack_the_limits_and_the_drain_still_hold() {
+    let mut cfg = config();
+    cfg.middleware.enabled = false;
+    cfg.server.max_send_size = 1000;
+    let running = App::new(cfg).add_service(Ticker).start().await.unwrap();
+    let ch = channel(&running).await;
+    let err = big(ch.clone(), 5000).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    let mut ticks = tick(ch).await.unwrap();
+    assert_eq!(ticks.message().await.unwrap().as_deref(), Some("tick"));
+    let shutdown = running.shutdown.clone();
+    let stopped = tokio::spawn(running.wait());
+    shutdown.trigger();
+    let end = ticks.message().await.unwrap_err();
+    assert_eq!(end.code(), Code::Unavailable, "{end:?}");
+    tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("server stopped")
+        .unwrap()
+        .unwrap();
+}
+
 /// What an outer layer saw of each call: its path, whether the stack had set a request id
 /// yet, and the status the server answered.
 type Seen = Arc<Mutex<Vec<(String, bool, Option<String>)>>>;

@@ -33,6 +33,7 @@ use crate::{
         auth::{AuthSecrets, KeyError},
         metrics::MetricsLayer,
         msg_size::MessageSizeLayer,
+        stack::ResponseLimits,
         trace::TraceLayer,
     },
 };
@@ -538,15 +539,20 @@ impl<L> ServerBuilder<L> {
         // alone says OUT_OF_RANGE), or, without it, the metrics and size layers. Then the
         // response limits, the user layers (innermost, just around the routes; `Identity`
         // hands the routes through unchanged) and the routes.
-        let stack = self
-            .stack
-            .clone()
-            .map(|s| s.limit_messages(cfg.max_recv_size).routed_services(&routed));
+        // With the stack, its own body wrapper holds responses to the limits (one wrapper
+        // per call); without it, `responses` does.
+        let stack = self.stack.clone().map(|s| {
+            s.limit_messages(cfg.max_recv_size)
+                .routed_services(&routed)
+                .limit_responses(ResponseLimits {
+                    max_send: cfg.max_send_size,
+                    drained: drained.token().clone(),
+                })
+        });
         match (stack, self.outer.clone()) {
             (Some(stack), None) => run!(
                 base.layer(TraceLayer::server())
                     .layer(stack)
-                    .layer(responses)
                     .layer(self.layer)
             ),
             (None, None) => run!(
@@ -560,7 +566,6 @@ impl<L> ServerBuilder<L> {
                 base.layer(outer)
                     .layer(TraceLayer::server())
                     .layer(stack)
-                    .layer(responses)
                     .layer(self.layer)
             ),
             (None, Some(outer)) => run!(

@@ -15,7 +15,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use tonic::Status;
 
 /// The message of the final `UNAVAILABLE` status.
-pub(super) const SHUTTING_DOWN: &str = "server shutting down; reconnect to continue";
+pub(crate) const SHUTTING_DOWN: &str = "server shutting down; reconnect to continue";
 
 pin_project! {
     /// Yields the inner stream's items until shutdown starts, then one

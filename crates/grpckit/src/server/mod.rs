@@ -15,6 +15,7 @@ mod signals;
 pub use app::App;
 pub use builder::{OuterService, ServeError, ServerBuilder};
 pub use end_stream::EndOnShutdown;
+pub(crate) use end_stream::SHUTTING_DOWN;
 pub use reflection::google_rpc_descriptors;
 pub use run::{RunError, Running, run_blocking, start};
 pub use shutdown::{Shutdown, wait_for_signal};

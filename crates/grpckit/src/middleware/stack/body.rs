@@ -1,6 +1,7 @@
 //! The ONE response body wrapper of the stack: counts response messages, reads the final
 //! `grpc-status`, turns a panic while polling a response stream into `INTERNAL`, enforces
-//! stream lifetime/idle timeouts, and finishes the [`CallRecord`] exactly once.
+//! stream lifetime/idle timeouts and the server's response limits (send size, end of open
+//! streams when the drain starts), and finishes the [`CallRecord`] exactly once.
 
 use std::{
     panic::AssertUnwindSafe,
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic::{Code, Status, body::Body};
 
 use super::record::CallRecord;
@@ -50,6 +52,15 @@ impl Timers {
     }
 }
 
+/// What the server holds every response body to (see `ServerBuilder::serve`): messages
+/// above `max_send` end the call with `RESOURCE_EXHAUSTED` (the message is not sent); a
+/// body still waiting for its next message when `drained` fires ends with `UNAVAILABLE`.
+#[derive(Debug, Clone)]
+pub(crate) struct ResponseLimits {
+    pub(crate) max_send: usize,
+    pub(crate) drained: CancellationToken,
+}
+
 /// Response body of [`super::GrpcStack`].
 pub struct StackBody {
     inner: Body,
@@ -60,6 +71,11 @@ pub struct StackBody {
     timers: Option<Timers>,
     /// Counts the messages sent, however they are split into chunks.
     frames: FrameScanner,
+    /// Largest message sent (`usize::MAX`: no limit).
+    max_send: usize,
+    /// Fires when the server drains; waited on only while the inner body is pending.
+    drained: Option<CancellationToken>,
+    wait: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     finished: bool,
 }
 
@@ -81,6 +97,7 @@ impl StackBody {
         rec: Option<Box<CallRecord>>,
         recover: bool,
         timers: Option<Timers>,
+        limits: Option<&ResponseLimits>,
     ) -> Self {
         Self {
             inner,
@@ -88,19 +105,29 @@ impl StackBody {
             recover,
             timers,
             frames: FrameScanner::default(),
+            max_send: limits.map_or(usize::MAX, |l| l.max_send),
+            drained: limits.map(|l| l.drained.clone()),
+            wait: None,
             finished: false,
         }
     }
 
     /// An empty body for a response that already carries its status in the headers.
     pub(crate) fn empty() -> Self {
-        let mut b = Self::new(Body::empty(), None, false, None);
+        let mut b = Self::new(Body::empty(), None, false, None, None);
         b.finished = true;
         b
     }
 
-    fn count(&mut self, data: &[u8]) {
-        let n = self.frames.count(data);
+    /// Counts the messages in `data`; `Err(len)` for the first one above `max_send`.
+    fn count(&mut self, data: &[u8]) -> Result<(), u32> {
+        let max = self.max_send;
+        let n = self.frames.feed(
+            data,
+            |len| {
+                if len as usize > max { Err(len) } else { Ok(()) }
+            },
+        )?;
         if let Some(r) = &mut self.rec {
             r.out_msgs = r
                 .out_msgs
@@ -113,6 +140,7 @@ impl StackBody {
                 m.response_messages(n);
             }
         }
+        Ok(())
     }
 
     fn finish(&mut self, code: Code) {
@@ -166,10 +194,25 @@ impl HttpBody for StackBody {
             Pin::new(&mut this.inner).poll_frame(cx)
         };
         match polled {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let Some(drained) = &this.drained else {
+                    return Poll::Pending;
+                };
+                let wait = this
+                    .wait
+                    .get_or_insert_with(|| Box::pin(drained.clone().cancelled_owned()));
+                std::task::ready!(wait.as_mut().poll(cx));
+                this.end_with(&Status::unavailable(crate::server::SHUTTING_DOWN))
+            }
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
-                    this.count(d);
+                    if let Err(len) = this.count(d) {
+                        let max = this.max_send;
+                        return this.end_with(&crate::reason::MESSAGE_TOO_LARGE.status(
+                            Code::ResourceExhausted,
+                            format!("trying to send message larger than max ({len} vs. {max})"),
+                        ));
+                    }
                     if let Some(t) = &mut this.timers {
                         t.touch();
                     }

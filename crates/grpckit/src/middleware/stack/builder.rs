@@ -196,6 +196,7 @@ impl<'a> GrpcStackBuilder<'a> {
         drop(names);
         Ok(GrpcStackLayer {
             max_recv: None,
+            responses: None,
             routed: None,
             shared: Arc::new(StackShared {
                 methods,

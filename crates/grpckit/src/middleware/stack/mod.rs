@@ -48,6 +48,7 @@ use std::{
     task::{Context, Poll},
 };
 
+pub(crate) use body::ResponseLimits;
 pub use body::StackBody;
 pub use builder::GrpcStackBuilder;
 use futures::future::BoxFuture;
@@ -84,6 +85,7 @@ use super::audit::AuditSink;
 pub struct GrpcStackLayer {
     shared: Arc<StackShared>,
     max_recv: Option<usize>,
+    responses: Option<ResponseLimits>,
     routed: Option<Arc<foldhash::HashSet<Box<str>>>>,
 }
 
@@ -93,6 +95,13 @@ impl GrpcStackLayer {
     /// wrapper of validation instead of adding one).
     pub fn limit_messages(mut self, max: usize) -> Self {
         self.max_recv = Some(max);
+        self
+    }
+
+    /// Holds every response body to the server's limits ([`ResponseLimits`]) in the stack's
+    /// own body wrapper, so a server with the stack wraps each response once.
+    pub(crate) fn limit_responses(mut self, limits: ResponseLimits) -> Self {
+        self.responses = Some(limits);
         self
     }
 
@@ -123,6 +132,7 @@ impl<S> Layer<S> for GrpcStackLayer {
             inner,
             shared: self.shared.clone(),
             max_recv: self.max_recv,
+            responses: self.responses.clone(),
             routed: self.routed.clone(),
         }
     }
@@ -134,6 +144,7 @@ pub struct GrpcStack<S> {
     inner: S,
     shared: Arc<StackShared>,
     max_recv: Option<usize>,
+    responses: Option<ResponseLimits>,
     routed: Option<Arc<foldhash::HashSet<Box<str>>>>,
 }
 
@@ -173,6 +184,7 @@ fn respond(
     handled: Result<Response<Body>, Status>,
     recover: bool,
     timing: Timing,
+    limits: Option<&ResponseLimits>,
 ) -> Response<StackBody> {
     let resp = match handled {
         Ok(r) => r,
@@ -185,7 +197,10 @@ fn respond(
         return Response::from_parts(parts, StackBody::empty());
     }
     let timers = timeout::stream_timers(&rec, timing);
-    Response::from_parts(parts, StackBody::new(body, Some(rec), recover, timers))
+    Response::from_parts(
+        parts,
+        StackBody::new(body, Some(rec), recover, timers, limits),
+    )
 }
 
 impl<S> Service<Request<Body>> for GrpcStack<S>
@@ -237,6 +252,7 @@ where
                 )))
             }
         };
+        let limits = self.responses.clone();
         Box::pin(async move {
             let fut = match next {
                 Next::Call(fut) => fut,
@@ -250,7 +266,7 @@ where
             };
             let handled =
                 timeout::within(timing.deadline(), recover::catch(recover, fut, &rec)).await;
-            Ok(respond(rec, handled, recover, timing))
+            Ok(respond(rec, handled, recover, timing, limits.as_ref()))
         })
     }
 }
