@@ -123,10 +123,10 @@ struct MiddlewareSource {
 ///   anything else: calls of unknown methods, unauthenticated and rate-limited calls
 ///   included, and no request extension set by the stack.
 /// - `trace` is always on ([`TraceLayer`]).
-/// - `IP filter` (`middleware.ip_filter`, on only when it has a list) refuses a client
-///   address before anything looks at the call's method or credentials: a denied address
-///   gets `PERMISSION_DENIED` even for an unknown method. Routing (an unknown method is
-///   `UNIMPLEMENTED`) is the first step of `auth`.
+/// - `IP filter` (`middleware.ip_filter`, in the stack only when it has a list) refuses a
+///   client address before routing and auth: a denied address gets `PERMISSION_DENIED`
+///   (reason `IP_DENIED`) even for an unknown method, and its token is never read. Routing
+///   (an unknown method is `UNIMPLEMENTED`) is the first step of `auth`.
 /// - `metrics + message size` through `audit` are the fused stack,
 ///   [`GrpcStackLayer`](crate::middleware::GrpcStackLayer), one service that runs these parts
 ///   in this order (set by [`ServerBuilder::middleware`] or [`ServerBuilder::stack`]). Without
