@@ -18,6 +18,8 @@ pub const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `x-api-key`.
 pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+/// `x-forwarded-for` (read only from trusted proxies: `middleware::ip_filter`).
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The final code in `grpc-status` (trailers, or the headers of a trailers-only response);
 /// `None` when the header is absent. A value that is not a known code's number is

@@ -55,6 +55,9 @@ pub const TOKEN_MISSING: Reason = Reason::new(DOMAIN, "TOKEN_MISSING");
 pub const TOKEN_INVALID: Reason = Reason::new(DOMAIN, "TOKEN_INVALID");
 /// `UNAUTHENTICATED`: the bearer token has expired; get a new one.
 pub const TOKEN_EXPIRED: Reason = Reason::new(DOMAIN, "TOKEN_EXPIRED");
+/// `PERMISSION_DENIED`: the client address may not call the method
+/// (`middleware.ip_filter`).
+pub const IP_DENIED: Reason = Reason::new(DOMAIN, "IP_DENIED");
 /// `PERMISSION_DENIED`: no role of the caller allows the method.
 pub const ROLE_FORBIDDEN: Reason = Reason::new(DOMAIN, "ROLE_FORBIDDEN");
 /// `RESOURCE_EXHAUSTED`: a rate limit was hit (a `RetryInfo` says when to retry).
@@ -78,6 +81,7 @@ pub const ALL: &[Reason] = &[
     TOKEN_MISSING,
     TOKEN_INVALID,
     TOKEN_EXPIRED,
+    IP_DENIED,
     ROLE_FORBIDDEN,
     RATE_LIMITED,
     OVERLOADED,

@@ -1,6 +1,6 @@
-//! Hot reload through `StackHandles` on a real server on loopback: a new rate-limit rule and
-//! new auth rules, swapped in while the server runs, apply to the next calls without a
-//! restart.
+//! Hot reload through `StackHandles` on a real server on loopback: a new rate-limit rule,
+//! new auth rules and new IP lists, swapped in while the server runs, apply to the next
+//! calls without a restart.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -141,5 +141,40 @@ async fn auth_rules_swapped_while_serving() {
         .set_auth(&cfg.auth, &AuthSecrets::default())
         .expect("auth reloads");
     assert_eq!(check(&mut c).await, Code::Ok);
+    shutdown.trigger();
+}
+
+#[tokio::test]
+async fn ip_lists_swapped_while_serving() {
+    let lists = |yaml: &str| -> grpckit::config::IpFilterConfig {
+        serde_norway::from_str(yaml).expect("ip_filter yaml")
+    };
+    let mut cfg = parts_off();
+    cfg.ip_filter = lists("{deny: [192.0.2.1]}");
+    let (addr, handles, shutdown) = serve(&cfg).await;
+    let mut c = client(addr).await;
+    assert_eq!(check(&mut c).await, Code::Ok, "loopback is not denied");
+
+    handles
+        .set_ip_filter(&lists("{deny: [127.0.0.0/8]}"))
+        .expect("the stack filters addresses");
+    assert_eq!(check(&mut c).await, Code::PermissionDenied);
+
+    handles
+        .set_ip_filter(&lists("{allow: [127.0.0.1]}"))
+        .expect("swap again");
+    assert_eq!(
+        check(&mut c).await,
+        Code::Ok,
+        "the same connection, new lists"
+    );
+    shutdown.trigger();
+
+    // Without lists at start the part is not in the stack: nothing to swap.
+    let (_, handles, shutdown) = serve(&parts_off()).await;
+    assert!(matches!(
+        handles.set_ip_filter(&lists("{deny: [127.0.0.1]}")),
+        Err(ReloadError::PartOff(_))
+    ));
     shutdown.trigger();
 }

@@ -1,5 +1,5 @@
-//! `middleware:` section: the interceptor chain (recover, log, auth, rate limit, timeout,
-//! validate, audit). Every part has `enabled` and defaults that work with zero config.
+//! `middleware:` section: the interceptor chain (recover, log, IP filter, auth, rate limit,
+//! timeout, validate, audit). Every part has `enabled` and defaults that work with zero config.
 
 use std::{
     num::{NonZeroU64, NonZeroUsize},
@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, MethodPattern, RoleBinding};
+use super::{InvalidValue, IpFilterConfig, MethodPattern, RoleBinding};
 
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -21,6 +21,8 @@ pub struct MiddlewareConfig {
     pub recover: RecoverConfig,
     /// Access log and request ids.
     pub log: AccessLogConfig,
+    /// Client address allow/deny lists (off while it has no list).
+    pub ip_filter: IpFilterConfig,
     /// Authentication and authorization.
     pub auth: AuthnConfig,
     /// Rate limits and load shedding.
@@ -39,6 +41,7 @@ impl Default for MiddlewareConfig {
             enabled: true,
             recover: RecoverConfig::default(),
             log: AccessLogConfig::default(),
+            ip_filter: IpFilterConfig::default(),
             auth: AuthnConfig::default(),
             rate_limit: RateLimitConfig::default(),
             timeout: TimeoutConfig::default(),
@@ -510,6 +513,15 @@ impl Default for AuditConfig {
 impl MiddlewareConfig {
     /// Checks rules serde cannot express.
     pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.ip_filter.validate()?;
+        if !self.enabled && self.ip_filter.is_configured() {
+            // Lists that silently stop refusing would be worse than a start that fails.
+            return Err(InvalidValue::new(
+                "middleware.ip_filter",
+                "has no effect with `middleware.enabled: false` (no layer runs): remove the \
+                 lists or enable the middleware",
+            ));
+        }
         self.auth.validate()?;
         self.audit.validate()
     }

@@ -14,6 +14,7 @@
 mod binding;
 mod client;
 mod error;
+mod ip_filter;
 mod load;
 mod log_level;
 mod middleware;
@@ -26,6 +27,7 @@ mod types;
 pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
 pub use client::*;
 pub use error::{ConfigError, InvalidValue, Location};
+pub use ip_filter::{Cidr, CidrError, IpFilterConfig, IpRule};
 pub use load::{from_yaml_str, from_yaml_value, load_file, parse_yaml, read_file, yaml_value};
 pub use log_level::{LOG_LEVELS, check_log_level};
 pub use middleware::*;

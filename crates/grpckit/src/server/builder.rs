@@ -116,13 +116,18 @@ struct MiddlewareSource {
 /// The canonical order of the server's tower stack, outermost first:
 ///
 /// `outer layers -> trace -> metrics + message size -> recover -> request id + access log ->
-/// auth -> rate limit / load shed -> timeout -> validate -> audit -> user layers -> handler`
+/// IP filter -> auth -> rate limit / load shed -> timeout -> validate -> audit -> user layers
+/// -> handler`
 ///
 /// - `outer layers` are the layers added with [`ServerBuilder::layer_outer`], in the order
 ///   added (the first added runs first). They see every call as it arrives, before
 ///   anything else: calls of unknown methods, unauthenticated and rate-limited calls
 ///   included, and no request extension set by the stack.
 /// - `trace` is always on ([`TraceLayer`]).
+/// - `IP filter` (`middleware.ip_filter`, in the stack only when it has a list) refuses a
+///   client address before routing and auth: a denied address gets `PERMISSION_DENIED`
+///   (reason `IP_DENIED`) even for an unknown method, and its token is never read. Routing
+///   (an unknown method is `UNIMPLEMENTED`) is the first step of `auth`.
 /// - `metrics + message size` through `audit` are the fused stack,
 ///   [`GrpcStackLayer`](crate::middleware::GrpcStackLayer), one service that runs these parts
 ///   in this order (set by [`ServerBuilder::middleware`] or [`ServerBuilder::stack`]). Without

@@ -8,11 +8,13 @@ use foldhash::fast::RandomState;
 use super::{GrpcStackLayer, StackShared};
 use crate::{
     config::{
-        AccessLogConfig, AuditConfig, AuthnConfig, MiddlewareConfig, RateLimitConfig, TimeoutConfig,
+        AccessLogConfig, AuditConfig, AuthnConfig, IpFilterConfig, MiddlewareConfig,
+        RateLimitConfig, TimeoutConfig,
     },
     middleware::{
         audit::AuditSink,
         auth::{AuthSecrets, AuthState, KeyError},
+        ip_filter::IpFilter,
         log::LogPolicy,
         method::MethodPattern,
         rate_limit::{ClusterLimiter, RateState},
@@ -23,7 +25,8 @@ use crate::{
 };
 
 impl GrpcStackLayer {
-    /// Builds the stack from config: every part whose `enabled` key is true. The metrics
+    /// Builds the stack from config: every part whose `enabled` key is true, and the IP
+    /// filter when `ip_filter` has a list (it has no `enabled` key). The metrics
     /// are recorded too (do not add `MetricsLayer` as well). `descriptor_sets` are the
     /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules).
     ///
@@ -40,6 +43,9 @@ impl GrpcStackLayer {
         }
         if cfg.log.enabled {
             b = b.log(&cfg.log);
+        }
+        if cfg.ip_filter.is_configured() {
+            b = b.ip_filter(&cfg.ip_filter);
         }
         if cfg.auth.enabled {
             b = b.auth(&cfg.auth, secrets);
@@ -67,6 +73,7 @@ impl GrpcStackLayer {
             metrics: true,
             recover: false,
             log: None,
+            ip_filter: None,
             auth: None,
             rate_limit: None,
             timeout: None,
@@ -86,6 +93,7 @@ pub struct GrpcStackBuilder<'a> {
     metrics: bool,
     recover: bool,
     log: Option<AccessLogConfig>,
+    ip_filter: Option<IpFilterConfig>,
     auth: Option<(AuthnConfig, AuthSecrets)>,
     rate_limit: Option<RateLimitConfig>,
     timeout: Option<TimeoutConfig>,
@@ -118,6 +126,14 @@ impl<'a> GrpcStackBuilder<'a> {
     /// Request ids and the access log.
     pub fn log(mut self, config: &AccessLogConfig) -> Self {
         self.log = Some(config.clone());
+        self
+    }
+
+    /// Client address allow/deny lists (`PERMISSION_DENIED`, reason `IP_DENIED`), before
+    /// routing and auth. On even when `config` has no list (then it refuses nothing, and
+    /// lists can be swapped in later through [`StackHandles`](super::StackHandles)).
+    pub fn ip_filter(mut self, config: &IpFilterConfig) -> Self {
+        self.ip_filter = Some(config.clone());
         self
     }
 
@@ -192,6 +208,10 @@ impl<'a> GrpcStackBuilder<'a> {
             .log
             .as_ref()
             .map(|l| Arc::new(ArcSwap::from_pointee(LogPolicy::new(l))));
+        let ip_filter = self
+            .ip_filter
+            .as_ref()
+            .map(|f| Arc::new(ArcSwap::from_pointee(IpFilter::new(f, &names))));
         let audit = self.audit.as_ref().map(AuditSink::from_config);
         drop(names);
         Ok(GrpcStackLayer {
@@ -204,6 +224,7 @@ impl<'a> GrpcStackBuilder<'a> {
                 metrics: self.metrics,
                 recover: self.recover,
                 log,
+                ip_filter,
                 auth,
                 rate,
                 cluster,

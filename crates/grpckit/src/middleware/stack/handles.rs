@@ -6,9 +6,10 @@ use arc_swap::ArcSwap;
 
 use super::StackShared;
 use crate::{
-    config::{AccessLogConfig, AuthnConfig, RateRule, TimeoutConfig},
+    config::{AccessLogConfig, AuthnConfig, IpFilterConfig, RateRule, TimeoutConfig},
     middleware::{
         auth::{AuthSecrets, AuthState, KeyError},
+        ip_filter::IpFilter,
         log::LogPolicy,
         rate_limit::RateState,
         timeout::TimeoutState,
@@ -21,7 +22,8 @@ use crate::{
 /// the policy of the calls that start afterwards; calls already running keep the state they
 /// started with. A handle is `None` when its part is off (switch it on at build time to be
 /// able to reload it): auth (keys, API keys, RBAC), rate limits (present only when the
-/// stack was built with at least one rule), timeouts and the access-log policy. The
+/// stack was built with at least one rule), timeouts, the access-log policy and the IP
+/// filter (present only when the stack was built with it). The
 /// `set_*` methods build the new state from config the way the stack does at start; a new
 /// rate-limit state starts with full buckets.
 ///
@@ -58,6 +60,8 @@ pub struct StackHandles {
     pub timeout: Option<Arc<ArcSwap<TimeoutState>>>,
     /// Access-log level, sampling, slow threshold (`None` when the access log is off).
     pub log: Option<Arc<ArcSwap<LogPolicy>>>,
+    /// Client address lists (`None` when the IP filter is off).
+    pub ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
     /// The stack's known methods, in table order (per-method state is resolved for them).
     methods: Arc<[Box<str>]>,
 }
@@ -80,6 +84,7 @@ impl StackHandles {
             rate: sh.rate.clone(),
             timeout: sh.timeout.clone(),
             log: sh.log.clone(),
+            ip_filter: sh.ip_filter.clone(),
             methods: sh
                 .methods
                 .methods()
@@ -137,6 +142,20 @@ impl StackHandles {
     pub fn set_access_log(&self, cfg: &AccessLogConfig) -> Result<(), ReloadError> {
         let h = self.log.as_ref().ok_or(ReloadError::PartOff("log"))?;
         h.store(Arc::new(LogPolicy::new(cfg)));
+        Ok(())
+    }
+
+    /// Replaces the IP filter's lists and trusted proxies. The config is taken as it is:
+    /// check it first with [`IpFilterConfig::validate`] (loading a config file does).
+    ///
+    /// # Errors
+    /// The stack was built without the IP filter ([`ReloadError::PartOff`]).
+    pub fn set_ip_filter(&self, cfg: &IpFilterConfig) -> Result<(), ReloadError> {
+        let h = self
+            .ip_filter
+            .as_ref()
+            .ok_or(ReloadError::PartOff("ip filter"))?;
+        h.store(Arc::new(IpFilter::new(cfg, &self.names())));
         Ok(())
     }
 }

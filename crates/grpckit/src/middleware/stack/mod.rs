@@ -27,6 +27,7 @@ mod auth;
 mod body;
 mod builder;
 mod handles;
+mod ip_filter;
 mod log;
 mod metrics;
 mod rate_limit;
@@ -285,6 +286,7 @@ impl<S> GrpcStack<S> {
         metrics::start(rec, req, now);
         let recover = recover::enabled(rec);
         log::start(rec, req);
+        ip_filter::check(rec, req)?;
         route::check(rec, req, self.routed.as_deref())?;
         auth::check(rec, req, now)?;
         let cluster = rate_limit::check(rec)?;

@@ -8,6 +8,7 @@ use foldhash::fast::RandomState;
 use crate::middleware::{
     audit::AuditSink,
     auth::AuthState,
+    ip_filter::IpFilter,
     log::LogPolicy,
     method::{MethodPattern, MethodTable},
     rate_limit::{ClusterLimiter, RateState},
@@ -25,6 +26,7 @@ pub(crate) struct StackShared {
     pub(crate) metrics: bool,
     pub(crate) recover: bool,
     pub(crate) log: Option<Arc<ArcSwap<LogPolicy>>>,
+    pub(crate) ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
     pub(crate) auth: Option<Arc<ArcSwap<AuthState>>>,
     pub(crate) rate: Option<Arc<ArcSwap<RateState>>>,
     pub(crate) cluster: Option<Arc<ClusterLimiter>>,

@@ -137,3 +137,60 @@ async fn parts_run_in_the_documented_order() {
     let (codes, _) = run(&stack, &["/a.S/M", "/a.S/M"]).await;
     assert_eq!(codes, [Code::Ok, Code::ResourceExhausted]);
 }
+
+#[tokio::test]
+async fn ip_filter_refuses_before_routing_and_auth() {
+    use tonic::transport::server::TcpConnectInfo;
+    use tonic_types::StatusExt;
+
+    let lists: crate::config::IpFilterConfig =
+        serde_norway::from_str("{deny: [10.0.0.1]}").expect("ip_filter");
+    let stack = GrpcStackLayer::builder()
+        .auth(&closed_auth(), &AuthSecrets::default())
+        .ip_filter(&lists)
+        .build()
+        .expect("builds")
+        .routed_services(&["a.S"]);
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    let svc = stack.layer(service_fn(move |_req: Request<Body>| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, Infallible>(Response::new(Body::empty())) }
+    }));
+    let from = |peer: &str, path: &str| {
+        let mut req = request(path);
+        req.extensions_mut().insert(TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(format!("{peer}:5000").parse().expect("addr")),
+        });
+        svc.clone().oneshot(req)
+    };
+    // The denied address learns nothing: not which services exist, not whether auth runs.
+    for path in ["/a.S/M", "/b.T/M"] {
+        let resp = from("10.0.0.1", path).await.expect("infallible");
+        assert_eq!(code(&resp), Code::PermissionDenied, "{path}");
+        let status = tonic::Status::from_header_map(resp.headers()).expect("status");
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("IP_DENIED", "grpckit")
+        );
+    }
+    // Another address goes on to routing and auth.
+    let resp = from("10.0.0.2", "/b.T/M").await.expect("infallible");
+    assert_eq!(code(&resp), Code::Unimplemented);
+    let resp = from("10.0.0.2", "/a.S/M").await.expect("infallible");
+    assert_eq!(code(&resp), Code::Unauthenticated);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    // Swapped while serving: the new lists decide the next calls.
+    stack
+        .handles()
+        .set_ip_filter(&serde_norway::from_str("{deny: [10.0.0.2]}").expect("ip_filter"))
+        .expect("the stack filters addresses");
+    let resp = from("10.0.0.2", "/b.T/M").await.expect("infallible");
+    assert_eq!(code(&resp), Code::PermissionDenied);
+    // A stack without the part cannot take lists.
+    let bare = GrpcStackLayer::builder().build().expect("builds");
+    assert!(bare.handles().set_ip_filter(&lists).is_err());
+}

@@ -52,6 +52,7 @@ pub struct Metrics {
     pub(crate) client: grpc::SideVecs,
     pub(crate) in_flight: IntGauge,
     auth_rejected: IntCounterVec,
+    ip_rejected: IntCounterVec,
     rate_limited: IntCounterVec,
 }
 
@@ -68,6 +69,13 @@ impl Metrics {
             Opts::new(
                 "grpckit_auth_rejected_total",
                 "Calls rejected by authentication or authorization.",
+            ),
+            &["reason"],
+        )?;
+        let ip_rejected = IntCounterVec::new(
+            Opts::new(
+                "grpckit_ip_rejected_total",
+                "Calls rejected by the IP filter (middleware.ip_filter).",
             ),
             &["reason"],
         )?;
@@ -89,6 +97,7 @@ impl Metrics {
         build.set(1);
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(auth_rejected.clone()))?;
+        registry.register(Box::new(ip_rejected.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(build))?;
         registry.register(Box::new(
@@ -102,6 +111,7 @@ impl Metrics {
             client,
             in_flight,
             auth_rejected,
+            ip_rejected,
             rate_limited,
         })
     }
@@ -134,6 +144,12 @@ pub fn global() -> &'static Metrics {
 /// set (e.g. `missing_token`, `invalid_token`, `expired`, `forbidden`), never from input.
 pub fn auth_rejected(reason: &'static str) {
     global().auth_rejected.with_label_values(&[reason]).inc();
+}
+
+/// Counts a call rejected by the IP filter. `reason` must come from a fixed set (`denied`,
+/// `not_allowed`, `unknown_address`).
+pub fn ip_rejected(reason: &'static str) {
+    global().ip_rejected.with_label_values(&[reason]).inc();
 }
 
 /// Counts a call rejected by a rate limit or the load shedder. `reason` must come from a
