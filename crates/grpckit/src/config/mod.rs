@@ -13,6 +13,7 @@
 
 mod binding;
 mod client;
+mod client_tls;
 mod error;
 mod load;
 mod log_level;
@@ -25,6 +26,7 @@ mod types;
 
 pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
 pub use client::*;
+pub use client_tls::ClientTlsConfig;
 pub use error::{ConfigError, InvalidValue, Location};
 pub use load::{from_yaml_str, from_yaml_value, load_file, parse_yaml, read_file, yaml_value};
 pub use log_level::{LOG_LEVELS, check_log_level};
