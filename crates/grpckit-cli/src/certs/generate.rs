@@ -49,8 +49,13 @@ pub fn generate(extra_sans: &[String], client_id: &str) -> anyhow::Result<Pki> {
 
     let mut ca = CertificateParams::new(Vec::<String>::new()).context("CA parameters")?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.distinguished_name
-        .push(DnType::CommonName, "grpckit development CA");
+    // A name of its own per run: a certificate from another `certs init` then fails as
+    // "unknown issuer" instead of a signature mismatch under the same CA name.
+    let ca_name = format!(
+        "grpckit development CA {:x}",
+        now.unix_timestamp_nanos() & 0xffff_ffff_ffff
+    );
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
     ca.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
