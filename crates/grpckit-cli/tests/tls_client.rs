@@ -99,6 +99,24 @@ async fn balanced_client_speaks_tls_and_mutual_tls() {
         ServingStatus::Serving
     );
 
+    // insecure_skip_verify: any server certificate (no CA file needed).
+    let insecure = ClientTlsConfig {
+        insecure_skip_verify: true,
+        ..ClientTlsConfig::default()
+    };
+    let ch = channel(addr.to_string(), insecure).expect("build");
+    assert_eq!(
+        check(ch).await.expect("insecure TLS"),
+        ServingStatus::Serving
+    );
+
+    // A plaintext client cannot talk to the TLS port.
+    let plain = ClientBuilder::new(ClientConfig::default())
+        .endpoint(addr.to_string())
+        .build()
+        .expect("build");
+    assert!(check(plain).await.is_err());
+
     // mTLS: the server requires a client certificate from the same CA.
     let addr = tls_server(&pki, true).await;
     let ch = channel(addr.to_string(), tls_config(dir.path(), true)).expect("build");
