@@ -77,6 +77,9 @@ pub enum Command {
     List(ListArgs),
     /// Describe a service, method, message or enum as proto text.
     Describe(DescribeArgs),
+    /// Development certificates for TLS and mutual TLS (`certs init --out DIR`).
+    #[command(subcommand)]
+    Certs(crate::certs::CertsCommand),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),

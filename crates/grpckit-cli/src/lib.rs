@@ -1,10 +1,11 @@
-//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `admin`. Commands live
+//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `certs`, `admin`. Commands live
 //! in this library so tests can call them; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod args;
 pub mod call;
+pub mod certs;
 pub mod client;
 pub mod conn;
 pub mod go_flags;

@@ -1,14 +1,16 @@
 //! Connection options shared by `call`, `list`, `describe` and `perf`: address, plaintext or
-//! TLS (`--cacert`, `--cert`/`--key`, `--insecure`), `-H 'key: value'` metadata, connect timeout.
+//! TLS (`--cacert`, `--cert`/`--key`, `--servername`, `--insecure`), `-H 'key: value'`
+//! metadata, connect timeout. TLS is the framework's connector
+//! ([`grpckit::client::TlsConnector`]), the one `client.tls` configures.
 
 mod direct;
 mod metadata;
-mod tls;
 
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::Args;
+use grpckit::{client::TlsConnector, config::ClientTlsConfig};
 use tonic::transport::{Channel, Endpoint};
 
 pub use direct::{CallHead, DirectChannel, frame};
@@ -90,7 +92,10 @@ impl ConnArgs {
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
         let ch = if let Some(connector) = self.tls_connector()? {
-            ep.connect_with_connector(connector).await
+            // The connector does the handshake; requests still say `:scheme https`.
+            ep.origin(self.origin()?)
+                .connect_with_connector(connector)
+                .await
         } else {
             ep.connect().await
         };
@@ -99,15 +104,32 @@ impl ConnArgs {
 
     /// The TLS connector for `--tls`/`--cacert`/`--insecure`/`https://`; `None` for plaintext.
     /// The verified name is `--servername` or the host of `--addr`.
-    fn tls_connector(&self) -> anyhow::Result<Option<tls::TlsConnector>> {
+    fn tls_connector(&self) -> anyhow::Result<Option<TlsConnector>> {
         if !self.wants_tls() {
             return Ok(None);
+        }
+        if self.cacert.is_none() && !self.insecure {
+            anyhow::bail!("TLS needs --cacert FILE (or --insecure): no system roots are bundled");
         }
         let host = self
             .servername
             .clone()
             .unwrap_or_else(|| host_of(self.authority()).to_owned());
-        tls::TlsConnector::new(self, &host).map(Some)
+        TlsConnector::new(&self.tls_config())
+            .and_then(|c| c.with_server_name(&host))
+            .map(Some)
+            .context("TLS setup from --cacert/--cert/--key/--servername")
+    }
+
+    /// The TLS options as the framework's `client.tls` section.
+    pub fn tls_config(&self) -> ClientTlsConfig {
+        ClientTlsConfig {
+            ca_file: self.cacert.clone(),
+            cert_file: self.cert.clone(),
+            key_file: self.key.clone(),
+            server_name: self.servername.clone(),
+            insecure_skip_verify: self.insecure,
+        }
     }
 
     /// `http(s)://host:port`: the `:scheme` and `:authority` of requests on a
@@ -147,5 +169,24 @@ mod tests {
         let mut b = ConnArgs::plaintext("127.0.0.1:1");
         b.plaintext = false;
         assert!(!b.wants_tls());
+    }
+
+    #[test]
+    fn tls_flags_are_the_client_tls_keys() {
+        let mut a = ConnArgs::plaintext("https://localhost:1");
+        a.plaintext = false;
+        a.cacert = Some("ca.pem".into());
+        a.cert = Some("c.pem".into());
+        a.key = Some("c.key".into());
+        a.servername = Some("users.internal".into());
+        let t = a.tls_config();
+        assert_eq!(t.ca_file, a.cacert);
+        assert_eq!((t.cert_file, t.key_file), (a.cert.clone(), a.key.clone()));
+        assert_eq!(t.server_name.as_deref(), Some("users.internal"));
+        assert!(!t.insecure_skip_verify);
+
+        a.cacert = None;
+        let e = a.tls_connector().expect_err("no roots");
+        assert!(e.to_string().contains("--cacert"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use super::{
     BalancedChannel, BoxError, ClientError, ClientService, ResponseBody,
     balance::Balancer,
     breaker::{Breaker, BreakerSettings},
-    channel::endpoint,
+    channel::{Target, tls_connector},
     discovery::{self, Discovery},
     health,
     pool::Pool,
@@ -20,7 +20,10 @@ use crate::config::{ClientConfig, EndpointSpec, LoadBalancingPolicy};
 /// Defaults come from [`ClientConfig`]: `round_robin`, 3 attempts, back-off 100ms..5s,
 /// retry only `UNAVAILABLE`, no method idempotent, budget 10 tokens / 0.1, ejection after 5
 /// consecutive failures for 1s (doubling up to 30s), client breaker at 50% failures of at
-/// least 20 calls in 10s, DNS refresh 30s, 1 connection per endpoint.
+/// least 20 calls in 10s, DNS refresh 30s, 1 connection per endpoint, plaintext.
+///
+/// With `client.tls` set, every endpoint is reached over TLS (mutual TLS when it has
+/// `cert_file` and `key_file`); an `https://` endpoint needs `client.tls`.
 ///
 /// ```no_run
 /// # fn demo() -> Result<(), grpckit::client::ClientError> {
@@ -148,6 +151,30 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets `client.tls`: every endpoint is reached over TLS, with a client certificate when
+    /// `cert_file` and `key_file` are given. The files are read by [`Self::build`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn demo() -> Result<(), grpckit::client::ClientError> {
+    /// use grpckit::{client::ClientBuilder, config::{ClientConfig, ClientTlsConfig}};
+    ///
+    /// let channel = ClientBuilder::new(ClientConfig::default())
+    ///     .endpoint("users.internal:9090")
+    ///     .tls(ClientTlsConfig {
+    ///         ca_file: Some("certs/ca.pem".into()),
+    ///         cert_file: Some("certs/client.pem".into()),
+    ///         key_file: Some("certs/client.key".into()),
+    ///         ..ClientTlsConfig::default()
+    ///     })
+    ///     .build()?; // needs a Tokio runtime
+    /// # let _ = channel; Ok(()) }
+    /// ```
+    pub fn tls(mut self, tls: crate::config::ClientTlsConfig) -> Self {
+        self.cfg.tls = Some(tls);
+        self
+    }
+
     /// The config as it stands.
     pub fn config_mut(&mut self) -> &mut ClientConfig {
         &mut self.cfg
@@ -157,7 +184,9 @@ impl ClientBuilder {
     /// Connections are made lazily, on first use.
     ///
     /// # Errors
-    /// An invalid config or endpoint address.
+    /// An invalid config or endpoint address; a `client.tls` file that cannot be read or
+    /// used (the error names the key and the file); an `https://` endpoint without
+    /// `client.tls`.
     ///
     /// # Panics
     /// Outside a Tokio runtime.
@@ -165,11 +194,23 @@ impl ClientBuilder {
         let layers = self.layers;
         let cfg = self.cfg;
         cfg.validate().map_err(ClientError::Config)?;
+        let tls = tls_connector(&cfg)?;
+        for e in &cfg.endpoints {
+            if tls.is_none() && e.address().trim().starts_with("https://") {
+                return Err(ClientError::TlsRequired(e.address().trim().to_owned()));
+            }
+        }
         let conn_cfg = cfg.clone();
         let per = cfg.connections_per_endpoint.max(1);
         let connector = Box::new(move |addr: &str| {
             (0..per)
-                .map(|_| endpoint(addr, &conn_cfg).ok().map(|e| e.connect_lazy()))
+                .map(|_| match Target::new(addr, &conn_cfg, tls.as_ref()) {
+                    Ok(t) => Some(t.connect_lazy()),
+                    Err(e) => {
+                        tracing::warn!(endpoint = %addr, error = %e, "client endpoint skipped");
+                        None
+                    }
+                })
                 .collect()
         });
         let od = &cfg.outlier_detection;

@@ -66,6 +66,9 @@ impl Attempts<'_> {
         let mut tried: Vec<Arc<Backend>> = Vec::new();
         let mut sent = 0u32; // attempts that count toward max_attempts
         let mut retries = 0u32; // back-off exponent
+        // The last transport failure of this call, said again when no endpoint is left (a
+        // connect or TLS handshake error ejects its endpoint at once).
+        let mut last_error = String::new();
         for total in 0..max + EXTRA_TRANSPARENT {
             self.wait_resolved().await;
             let now = Instant::now();
@@ -85,7 +88,7 @@ impl Attempts<'_> {
                 Err(0) => return self.fail(Status::unavailable("no endpoints to send to")),
                 Err(n) => {
                     return self.fail(Status::unavailable(format!(
-                        "all {n} endpoints are ejected"
+                        "all {n} endpoints are ejected{last_error}"
                     )));
                 }
             };
@@ -166,6 +169,7 @@ impl Attempts<'_> {
                         }
                     };
                     tracing::debug!(endpoint = %backend.addr, ?kind, may_retry, "client attempt failed");
+                    last_error = format!("; last error: {}", status.message());
                     if !may_retry {
                         return self.fail(status);
                     }
@@ -179,7 +183,9 @@ impl Attempts<'_> {
                 }
             }
         }
-        self.fail(Status::unavailable("too many attempts"))
+        self.fail(Status::unavailable(format!(
+            "too many attempts{last_error}"
+        )))
     }
 
     /// How long to wait before retrying a trailers-only failure, or `None` to stop.

@@ -10,7 +10,9 @@
 //!   `p2c_ewma` (see `balance.rs`), over `connections_per_endpoint` HTTP/2 connections each;
 //! - outlier ejection and a per-client circuit breaker (`breaker.rs`), optional
 //!   `grpc.health.v1` probing (`health.rs`), connect errors and GOAWAY eject at once;
-//! - retries per gRPC A6 with a token-bucket budget (`retry/`).
+//! - retries per gRPC A6 with a token-bucket budget (`retry/`);
+//! - TLS and mutual TLS (`client.tls`, `https://` endpoints) through one rustls
+//!   [`TlsConnector`] (`tls/`), also used by the `grpckit` command line.
 //!
 //! [`connect`] and [`connect_lazy`] still give a plain tonic `Channel` to one address.
 //! User guide: `docs/client.md`.
@@ -29,11 +31,13 @@ mod pool;
 mod response;
 mod retry;
 mod service;
+mod tls;
 
 pub use builder::ClientBuilder;
 pub use channel::{ClientError, connect, connect_lazy};
 pub use response::ResponseBody;
 pub use service::{BalancedChannel, BoxError, ClientService, EndpointStatus, ResponseFuture};
+pub use tls::{TlsConnector, TlsError, TlsFile};
 
 /// Internals exposed for the criterion benches only (feature `bench-internals`).
 #[cfg(feature = "bench-internals")]

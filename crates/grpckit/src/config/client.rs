@@ -294,6 +294,9 @@ impl ClientConfig {
                 "must be in (0, 1]",
             ));
         }
+        if let Some(tls) = &self.tls {
+            tls.validate()?;
+        }
         Ok(())
     }
 }

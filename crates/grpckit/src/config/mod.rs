@@ -13,6 +13,7 @@
 
 mod binding;
 mod client;
+mod client_tls;
 mod error;
 mod ip_filter;
 mod load;
@@ -26,6 +27,7 @@ mod types;
 
 pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
 pub use client::*;
+pub use client_tls::ClientTlsConfig;
 pub use error::{ConfigError, InvalidValue, Location};
 pub use ip_filter::{Cidr, CidrError, IpFilterConfig, IpRule};
 pub use load::{from_yaml_str, from_yaml_value, load_file, parse_yaml, read_file, yaml_value};

@@ -158,6 +158,9 @@ pub struct ClientConfig {
     pub circuit_breaker: super::client::CircuitBreakerConfig,
     /// Active `grpc.health.v1` probing.
     pub health_check: super::client::HealthCheckConfig,
+    /// TLS (and mutual TLS) to the endpoints; absent = plaintext except `https://`
+    /// endpoints. Default none.
+    pub tls: Option<super::ClientTlsConfig>,
 }
 
 impl Default for ClientConfig {
@@ -174,6 +177,7 @@ impl Default for ClientConfig {
             outlier_detection: Default::default(),
             circuit_breaker: Default::default(),
             health_check: Default::default(),
+            tls: None,
         }
     }
 }
