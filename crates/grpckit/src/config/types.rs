@@ -35,9 +35,15 @@ pub struct ServerConfig {
     pub port: u16,
     /// Admin/metrics listener. Default `0.0.0.0:9091`.
     pub metrics_listen: SocketAddr,
-    /// TLS on the gRPC port. Not available yet: `true` is rejected at start (see
-    /// [`ServerConfig::check_available`]) rather than serving plaintext. Default `false`.
+    /// TLS on the gRPC port with `tls` (its `cert_file` and `key_file` are then required).
+    /// Default `false`.
     pub enable_tls: bool,
+    /// The gRPC port's certificate, key and client certificate checks
+    /// ([`super::ServerTlsConfig`]).
+    pub tls: super::ServerTlsConfig,
+    /// TLS on the admin port. Not available yet: setting it is refused at start
+    /// ([`ServerConfig::check_available`]); the admin port is plain HTTP.
+    pub admin_tls: super::AdminTlsConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
     /// Largest sent message in bytes. Default `4194304` (4 MiB).
@@ -70,6 +76,8 @@ impl Default for ServerConfig {
             port: 9090,
             metrics_listen: ([0, 0, 0, 0], 9091).into(),
             enable_tls: false,
+            tls: Default::default(),
+            admin_tls: Default::default(),
             max_recv_size: 4 * 1024 * 1024,
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,
@@ -299,17 +307,21 @@ impl ServerConfig {
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
-    /// ignored: `enable_tls: true` would otherwise serve plaintext.
+    /// ignored (`server.admin_tls` would otherwise serve the admin port in plain HTTP), and
+    /// a TLS section that cannot work (`enable_tls: true` without a certificate or key).
     pub fn check_available(&self) -> Result<(), String> {
-        self.unavailable().map_or(Ok(()), |e| Err(e.to_string()))
+        self.unavailable()
+            .map_or(Ok(()), Err)
+            .and_then(|()| self.tls.validate(self.enable_tls))
+            .map_err(|e| e.to_string())
     }
 
     fn unavailable(&self) -> Option<InvalidValue> {
-        self.enable_tls.then(|| {
+        self.admin_tls.is_set().then(|| {
             InvalidValue::new(
-                "server.enable_tls",
-                "TLS is not available yet; set it to false (or remove it) and terminate TLS \
-                 in front of the server",
+                "server.admin_tls",
+                "TLS on the admin port is not available yet; remove it (the admin port \
+                 serves plain HTTP) and keep it on a private network",
             )
         })
     }
@@ -334,6 +346,7 @@ impl ServerConfig {
         if let Some(e) = self.unavailable() {
             return Err(e);
         }
+        self.tls.validate(self.enable_tls)?;
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),

@@ -9,25 +9,25 @@ use tonic::{
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
-    transport::Server,
 };
 use tonic_health::{
     pb::health_server::HealthServer,
     server::{HealthReporter, HealthService},
 };
 use tower::{
-    Layer, Service, ServiceExt,
+    Layer, Service, ServiceBuilder, ServiceExt,
     layer::util::{Identity, Stack},
     util::BoxCloneSyncService,
 };
 
 use super::{
     Shutdown,
-    incoming::{tcp_incoming, tcp_keepalive},
+    accept::{Connections, serve_connections},
     response_body::ResponseLimitsLayer,
+    tls::{ServerTls, TlsError},
 };
 use crate::{
-    config::{KeepAliveProbe, MiddlewareConfig, ServerConfig},
+    config::{MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
         auth::{AuthSecrets, KeyError},
@@ -54,10 +54,15 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport failed")]
     Transport(#[from] tonic::transport::Error),
-    /// The configuration asks for a feature that does not exist yet, e.g.
-    /// `server.enable_tls: true` (the message names the key).
+    /// The configuration asks for a feature that does not exist yet (e.g.
+    /// `server.admin_tls`) or cannot work (`server.enable_tls: true` without
+    /// `server.tls.cert_file`/`key_file`); the message names the key.
     #[error("{0}")]
     NotAvailable(String),
+    /// The TLS certificate, key or client CA could not be loaded (the message names the
+    /// key).
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// The middleware stack could not be rebuilt when a descriptor set was added after
     /// [`ServerBuilder::middleware`].
     #[error("middleware config")]
@@ -412,6 +417,17 @@ impl<L> ServerBuilder<L> {
 
     /// Serves on `listener` until `shutdown` fires, then drains.
     ///
+    /// Connections are served by the server's own accept loop: TCP_NODELAY and
+    /// `server.keep_alive`, then TLS when `server.enable_tls` is on (`server.tls`: rustls,
+    /// TLS 1.3 unless `min_version: "1.2"`, ALPN `h2` and `http/1.1`, client certificates
+    /// checked against `client_ca_file`; a handshake must finish within 10 s), then HTTP/2
+    /// or HTTP/1.1 (hyper-util's automatic builder, upgrades allowed) with
+    /// `server.max_concurrent_streams` and a 16 KiB header list limit. Every request
+    /// carries tonic's `TcpConnectInfo` (and on TLS `TlsConnectInfo`, and the verified
+    /// client's [`CertIdentity`](crate::middleware::auth::CertIdentity)), so
+    /// `remote_addr()` and `peer_certs()` work as with tonic's server; a call still running
+    /// when the caller's `grpc-timeout` passes is answered `CANCELLED`.
+    ///
     /// # Shutdown
     /// The one shutdown sequence of a grpckit server, for every service it serves:
     ///
@@ -481,16 +497,12 @@ impl<L> ServerBuilder<L> {
         let (routes, routed) = self.all_routes()?;
 
         let cfg = &self.config;
-        let base = Server::builder()
-            .max_concurrent_streams(Some(cfg.max_concurrent_streams))
-            // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
-            // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
-            .http2_keepalive_interval(
-                (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
-            )
-            .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
-            .http2_max_header_list_size(Some(16 * 1024))
-            .tcp_nodelay(true);
+        let tls = if cfg.enable_tls {
+            Some(ServerTls::from_config(&cfg.tls)?)
+        } else {
+            None
+        };
+        let conns = Connections::new(cfg, tls);
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
@@ -517,18 +529,18 @@ impl<L> ServerBuilder<L> {
                 tracing::info!(grace = ?grace, "GOAWAY sent, open streams ended (UNAVAILABLE); in-flight calls may finish within the grace period");
             }
         };
-        let incoming = tcp_incoming(listener, tcp_keepalive(&cfg.keep_alive));
         let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
+        let token = drained.token().clone();
         // One arm per type of the layered router.
         macro_rules! run {
-            ($server:expr) => {{
-                let serve = $server.add_routes(routes).serve_with_incoming_shutdown(incoming, drain_signal);
-                tokio::pin!(serve);
-                tokio::select! {
-                    res = &mut serve => res?,
-                    _ = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
-                        tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
-                    }
+            ($layers:expr) => {{
+                let svc = $layers.service(routes.prepare());
+                let ((), closed) = tokio::join!(
+                    drain_signal,
+                    serve_connections(listener, conns, svc, token, grace)
+                );
+                if !closed {
+                    tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
                 }
             }};
         }
@@ -542,6 +554,7 @@ impl<L> ServerBuilder<L> {
             .stack
             .clone()
             .map(|s| s.limit_messages(cfg.max_recv_size).routed_services(&routed));
+        let base = ServiceBuilder::new();
         match (stack, self.outer.clone()) {
             (Some(stack), None) => run!(
                 base.layer(TraceLayer::server())
