@@ -30,6 +30,7 @@ const OTHER_ID: &str = "spiffe://example.org/ns/prod/sa/billing";
 struct Pki {
     dir: tempfile::TempDir,
     ca_pem: String,
+    issuer: Issuer<'static, KeyPair>,
 }
 
 impl Pki {
@@ -43,20 +44,14 @@ impl Pki {
             .push(DnType::CommonName, "grpckit test CA");
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
-        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
         let ca_pem = ca_cert.pem();
-        write("ca.pem", &ca_pem);
-
-        let mut server =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().unwrap();
-        write(
-            "server.pem",
-            &server.signed_by(&key, &issuer).unwrap().pem(),
-        );
-        write("server.key", &key.serialize_pem());
-
+        std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+        let pki = Self {
+            dir,
+            ca_pem,
+            issuer,
+        };
+        pki.write_server();
         for (name, id) in [("order", ORDER_ID), ("billing", OTHER_ID)] {
             let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
             client.subject_alt_names = vec![SanType::URI(id.try_into().unwrap())];
@@ -65,13 +60,38 @@ impl Pki {
                 .push(DnType::CommonName, format!("{name} service"));
             client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
             let key = KeyPair::generate().unwrap();
-            write(
+            pki.write(
                 &format!("{name}.pem"),
-                &client.signed_by(&key, &issuer).unwrap().pem(),
+                &client.signed_by(&key, &pki.issuer).unwrap().pem(),
             );
-            write(&format!("{name}.key"), &key.serialize_pem());
+            pki.write(&format!("{name}.key"), &key.serialize_pem());
         }
-        Self { dir, ca_pem }
+        pki
+    }
+
+    /// Issues a new server certificate and key (`server.pem`, `server.key`).
+    fn write_server(&self) {
+        let mut server =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().unwrap();
+        self.write(
+            "server.pem",
+            &server.signed_by(&key, &self.issuer).unwrap().pem(),
+        );
+        self.write("server.key", &key.serialize_pem());
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    /// The DER of the first certificate of a PEM file.
+    fn der(&self, name: &str) -> Vec<u8> {
+        let pem = self.read(name);
+        let cert: rustls_pki_types::CertificateDer<'static> =
+            rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
+        cert.to_vec()
     }
 
     fn path(&self, name: &str) -> String {
@@ -223,12 +243,13 @@ async fn required_client_certificates_refuse_a_client_without_one() {
     server.stop().await;
 }
 
-/// A TLS handshake by a client that offers only `versions`; `Ok` when it completes.
+/// A TLS handshake by a client that offers only `versions`; the server's certificate (DER)
+/// when it completes.
 async fn handshake(
     port: u16,
     pki: &Pki,
     versions: &[&'static rustls::SupportedProtocolVersion],
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<u8>> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls_pki_types::pem::PemObject::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
@@ -245,7 +266,7 @@ async fn handshake(
     tokio_rustls::TlsConnector::from(Arc::new(cfg))
         .connect(name, tcp)
         .await
-        .map(drop)
+        .map(|tls| tls.get_ref().1.peer_certificates().unwrap()[0].to_vec())
 }
 
 #[tokio::test]
@@ -347,5 +368,61 @@ async fn python_grpcio_checks_health_over_tls_and_mtls() {
         String::from_utf8_lossy(&mtls.stdout).into_owned() + &String::from_utf8_lossy(&mtls.stderr);
     assert!(mtls.status.success(), "{text}");
     assert!(text.contains("SERVING"), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn changed_certificate_files_serve_new_connections_and_broken_ones_are_refused() {
+    let pki = Pki::new();
+    let tls13: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    let server = Server::start(&config(&pki, "", "")).await;
+    let open = channel(server.port, &pki, None).await.unwrap();
+    assert_eq!(check(open.clone()).await.unwrap(), ServingStatus::Serving);
+    let first = pki.der("server.pem");
+    assert_eq!(handshake(server.port, &pki, tls13).await.unwrap(), first);
+
+    pki.write_server();
+    let second = pki.der("server.pem");
+    assert_ne!(first, second);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while handshake(server.port, &pki, tls13).await.unwrap() != second {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new certificate is served within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The connection opened before keeps working.
+    assert_eq!(check(open.clone()).await.unwrap(), ServingStatus::Serving);
+
+    // A corrupt replacement is refused: the previous certificate stays in force.
+    pki.write(
+        "server.pem",
+        "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n",
+    );
+    let failures = || {
+        grpckit::telemetry::metrics::global()
+            .render()
+            .lines()
+            .find(|l| l.starts_with("grpckit_tls_reload_total{result=\"failure\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while failures() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the failure is counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(handshake(server.port, &pki, tls13).await.unwrap(), second);
+    assert_eq!(check(open).await.unwrap(), ServingStatus::Serving);
+    let expiry = grpckit::telemetry::metrics::global().render();
+    assert!(
+        expiry.contains("grpckit_tls_cert_not_after_seconds "),
+        "the expiry gauge is exported"
+    );
     server.stop().await;
 }

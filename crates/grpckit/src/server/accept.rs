@@ -48,12 +48,12 @@ const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 pub(crate) struct Connections {
     http: Builder<TokioExecutor>,
     keepalive: Option<TcpKeepalive>,
-    tls: Option<ServerTls>,
+    tls: Option<Arc<ServerTls>>,
 }
 
 impl Connections {
     /// The settings of `server:` (TLS loaded by the caller, when enabled).
-    pub(crate) fn new(cfg: &ServerConfig, tls: Option<ServerTls>) -> Self {
+    pub(crate) fn new(cfg: &ServerConfig, tls: Option<Arc<ServerTls>>) -> Self {
         let mut http = Builder::new(TokioExecutor::new());
         http.http2()
             .timer(TokioTimer::new())
@@ -163,7 +163,7 @@ async fn serve_one<S, B>(
         );
         return;
     };
-    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream));
+    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream));
     let stream = tokio::select! {
         res = handshake => match res {
             Ok(Ok(stream)) => stream,

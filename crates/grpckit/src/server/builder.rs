@@ -25,6 +25,7 @@ use super::{
     accept::{Connections, serve_connections},
     response_body::ResponseLimitsLayer,
     tls::{ServerTls, TlsError},
+    tls_reload::watch_files,
 };
 use crate::{
     config::{MiddlewareConfig, ServerConfig},
@@ -498,7 +499,10 @@ impl<L> ServerBuilder<L> {
 
         let cfg = &self.config;
         let tls = if cfg.enable_tls {
-            Some(ServerTls::from_config(&cfg.tls)?)
+            let tls = Arc::new(ServerTls::from_config(&cfg.tls)?);
+            // New handshakes use the certificate files as they change on disk.
+            tokio::spawn(watch_files(tls.clone(), drained.token().clone()));
+            Some(tls)
         } else {
             None
         };

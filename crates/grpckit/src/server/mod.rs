@@ -14,6 +14,7 @@ pub mod runtime;
 mod shutdown;
 mod signals;
 mod tls;
+mod tls_reload;
 
 pub use app::App;
 pub use builder::{OuterService, ServeError, ServerBuilder};

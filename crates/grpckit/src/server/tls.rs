@@ -2,8 +2,9 @@
 //! AEAD with forward secrecy), TLS 1.3 unless `server.tls.min_version: "1.2"`, ALPN `h2`
 //! and `http/1.1`, and client certificates checked against `server.tls.client_ca_file`.
 //!
-//! The serving certificate is held by [`CertResolver`], behind an `ArcSwap`: replacing it
-//! changes the certificate of new handshakes while open connections keep theirs.
+//! The serving certificate is held by [`CertResolver`], behind an `ArcSwap`, and the rustls
+//! settings (client CA included) by [`ServerTls`]: [`ServerTls::reload`] replaces both, so
+//! new handshakes use the new files while open connections keep theirs.
 
 use std::{
     path::{Path, PathBuf},
@@ -55,7 +56,6 @@ pub(crate) struct CertResolver(ArcSwap<CertifiedKey>);
 
 impl CertResolver {
     /// Presents `key` from the next handshake on.
-    #[allow(dead_code)] // Live reload swaps the certificate through it.
     pub(crate) fn replace(&self, key: CertifiedKey) {
         self.0.store(Arc::new(key));
     }
@@ -112,18 +112,19 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
     Ok(certs)
 }
 
-/// The server's TLS: the acceptor of new connections and the resolver holding the
-/// certificate they are shown.
-#[derive(Clone)]
+/// The server's TLS: the rustls settings new connections are accepted with and the
+/// resolver holding the certificate they are shown; [`ServerTls::reload`] replaces both.
 pub(crate) struct ServerTls {
-    pub(crate) acceptor: TlsAcceptor,
-    #[allow(dead_code)] // Live reload swaps the certificate through it.
-    pub(crate) resolver: Arc<CertResolver>,
+    settings: ServerTlsConfig,
+    provider: Arc<CryptoProvider>,
+    resolver: Arc<CertResolver>,
+    config: ArcSwap<RustlsConfig>,
 }
 
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")
+            .field("settings", &self.settings)
             .field("resolver", &self.resolver)
             .finish_non_exhaustive()
     }
@@ -133,51 +134,96 @@ impl ServerTls {
     /// Loads the certificate, key and client CA of `cfg`.
     pub(crate) fn from_config(cfg: &ServerTlsConfig) -> Result<Self, TlsError> {
         let provider = provider();
-        let resolver = Arc::new(CertResolver(ArcSwap::from_pointee(load_certified_key(
-            cfg, &provider,
-        )?)));
-        static TLS13_ONLY: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
-        static TLS12_UP: &[&SupportedProtocolVersion] =
-            &[&rustls::version::TLS13, &rustls::version::TLS12];
-        let versions = match cfg.min_version {
-            TlsVersion::Tls13 => TLS13_ONLY,
-            TlsVersion::Tls12 => TLS12_UP,
-        };
-        let builder = RustlsConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(versions)
-            .map_err(TlsError::Config)?;
-        let auth = cfg.client_auth();
-        let builder = match (&cfg.client_ca_file, auth) {
-            (Some(ca), ClientAuth::Optional | ClientAuth::Required) => {
-                let mut roots = RootCertStore::empty();
-                for cert in read_certs("server.tls.client_ca_file", ca)? {
-                    roots.add(cert).map_err(|e| TlsError::Read {
-                        key: "server.tls.client_ca_file",
-                        path: ca.clone(),
-                        reason: e.to_string(),
-                    })?;
-                }
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-                let verifier = if auth == ClientAuth::Optional {
-                    verifier.allow_unauthenticated()
-                } else {
-                    verifier
-                };
-                builder.with_client_cert_verifier(verifier.build().map_err(TlsError::ClientCa)?)
-            }
-            (None, ClientAuth::Optional | ClientAuth::Required) => {
-                return Err(TlsError::Missing("server.tls.client_ca_file"));
-            }
-            _ => builder.with_no_client_auth(),
-        };
-        let mut config = builder.with_cert_resolver(resolver.clone());
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let key = load_certified_key(cfg, &provider)?;
+        super::tls_reload::serving_certificate(&key);
+        let resolver = Arc::new(CertResolver(ArcSwap::from_pointee(key)));
+        let config = build_config(cfg, &provider, resolver.clone())?;
         Ok(Self {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
+            settings: cfg.clone(),
+            provider,
             resolver,
+            config: ArcSwap::from_pointee(config),
         })
     }
+
+    /// The acceptor of the next connection (the settings in force now).
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(self.config.load_full())
+    }
+
+    /// Re-reads the certificate, key and client CA files: new handshakes use them, open
+    /// connections keep what they negotiated. On error nothing changes.
+    pub(crate) fn reload(&self) -> Result<(), TlsError> {
+        let key = load_certified_key(&self.settings, &self.provider)?;
+        let config = build_config(&self.settings, &self.provider, self.resolver.clone())?;
+        super::tls_reload::serving_certificate(&key);
+        self.resolver.replace(key);
+        self.config.store(Arc::new(config));
+        Ok(())
+    }
+
+    /// The files the settings are read from.
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
+        let s = &self.settings;
+        [&s.cert_file, &s.key_file, &s.client_ca_file]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The rustls settings of `cfg` presenting the certificate of `resolver`.
+fn build_config(
+    cfg: &ServerTlsConfig,
+    provider: &Arc<CryptoProvider>,
+    resolver: Arc<CertResolver>,
+) -> Result<RustlsConfig, TlsError> {
+    static TLS13_ONLY: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
+    static TLS12_UP: &[&SupportedProtocolVersion] =
+        &[&rustls::version::TLS13, &rustls::version::TLS12];
+    let versions = match cfg.min_version {
+        TlsVersion::Tls13 => TLS13_ONLY,
+        TlsVersion::Tls12 => TLS12_UP,
+    };
+    let builder = RustlsConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(TlsError::Config)?;
+    let auth = cfg.client_auth();
+    let builder = match (&cfg.client_ca_file, auth) {
+        (Some(ca), ClientAuth::Optional | ClientAuth::Required) => {
+            let mut roots = RootCertStore::empty();
+            for cert in read_certs("server.tls.client_ca_file", ca)? {
+                roots.add(cert).map_err(|e| TlsError::Read {
+                    key: "server.tls.client_ca_file",
+                    path: ca.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            let verifier = if auth == ClientAuth::Optional {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            builder.with_client_cert_verifier(verifier.build().map_err(TlsError::ClientCa)?)
+        }
+        (None, ClientAuth::Optional | ClientAuth::Required) => {
+            return Err(TlsError::Missing("server.tls.client_ca_file"));
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// When a certificate stops being valid (Unix seconds).
+pub(crate) fn not_after(cert: &CertificateDer<'_>) -> Option<i64> {
+    use x509_parser::prelude::FromDer;
+    let (_, x) = x509_parser::certificate::X509Certificate::from_der(cert.as_ref()).ok()?;
+    Some(x.validity().not_after.timestamp())
 }
 
 /// The identity of a verified client certificate: its first URI SAN (a SPIFFE ID such as
