@@ -1,6 +1,8 @@
 //! TLS on the gRPC port with real handshakes on 127.0.0.1: tonic's client over TLS, mTLS
-//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum, and an outside
-//! client (Python grpcio) checking health over TLS. Certificates are made here with rcgen.
+//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum, certificate files
+//! reloaded while a connection stays open, the connection info every request carries, and
+//! an outside client (Python grpcio) checking health over TLS and mTLS. Certificates are
+//! made here with rcgen.
 
 use std::{path::Path, process::Command, sync::Arc, time::Duration};
 
@@ -425,4 +427,52 @@ async fn changed_certificate_files_serve_new_connections_and_broken_ones_are_ref
         "the expiry gauge is exported"
     );
     server.stop().await;
+}
+
+/// What a request carried: the peer address, how many peer certificates, the identity.
+type Seen = (Option<std::net::SocketAddr>, Option<usize>, Option<String>);
+
+#[tokio::test]
+async fn requests_carry_the_peer_address_certificates_and_identity() {
+    use grpckit::{middleware::auth::CertIdentity, server::OuterService};
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    use tower::ServiceExt;
+
+    let pki = Pki::new();
+    let ca = format!("    client_ca_file: {}\n", pki.path("ca.pem"));
+    let cfg = config(&pki, &ca, "");
+    let seen: Arc<std::sync::Mutex<Option<Seen>>> = Arc::default();
+    let record = seen.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let shutdown = Shutdown::new();
+    let builder = ServerBuilder::new(cfg.server.clone()).layer_outer(tower::layer::layer_fn(
+        move |inner: OuterService| {
+            let record = record.clone();
+            inner.map_request(move |req: http::Request<tonic::body::Body>| {
+                let ext = req.extensions();
+                *record.lock().unwrap() = Some((
+                    ext.get::<TcpConnectInfo>()
+                        .and_then(TcpConnectInfo::remote_addr),
+                    ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                        .and_then(TlsConnectInfo::peer_certs)
+                        .map(|c| c.len()),
+                    ext.get::<CertIdentity>().map(|c| c.as_str().to_owned()),
+                ));
+                req
+            })
+        },
+    ));
+    let task = tokio::spawn(builder.serve(listener, shutdown.clone()));
+    let ch = channel(port, &pki, Some("order")).await.unwrap();
+    assert_eq!(check(ch).await.unwrap(), ServingStatus::Serving);
+    let (peer, certs, id) = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        peer.map(|p| p.ip().to_string()).as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(certs, Some(1), "the client's certificate");
+    assert_eq!(id.as_deref(), Some(ORDER_ID));
+    shutdown.trigger();
+    task.await.unwrap().unwrap();
 }

@@ -482,6 +482,12 @@ impl<L> ServerBuilder<L> {
                  unless `.max_decoding_message_size(..)` is set on each of them"
             );
         }
+        // Certificate files are read before health reports SERVING.
+        let tls = if self.config.enable_tls {
+            Some(Arc::new(ServerTls::from_config(&self.config.tls)?))
+        } else {
+            None
+        };
         let reporter = self.health.clone();
         // Fired after health reported NOT_SERVING and `drain_delay` passed: the listener
         // closes, GOAWAY goes out and open response streams end (UNAVAILABLE).
@@ -496,16 +502,12 @@ impl<L> ServerBuilder<L> {
             .await;
 
         let (routes, routed) = self.all_routes()?;
+        if let Some(tls) = &tls {
+            // New handshakes use the certificate files as they change on disk (or on SIGHUP).
+            tokio::spawn(watch_files(tls.clone(), drained.token().clone()));
+        }
 
         let cfg = &self.config;
-        let tls = if cfg.enable_tls {
-            let tls = Arc::new(ServerTls::from_config(&cfg.tls)?);
-            // New handshakes use the certificate files as they change on disk.
-            tokio::spawn(watch_files(tls.clone(), drained.token().clone()));
-            Some(tls)
-        } else {
-            None
-        };
         let conns = Connections::new(cfg, tls);
 
         let names = self.service_names.clone();
