@@ -59,6 +59,15 @@ pub struct ServerConfig {
     /// balancers see it first (see `# Shutdown` on `ServerBuilder::run`). Default `0s`.
     #[serde(with = "humantime_serde")]
     pub drain_delay: Duration,
+    /// A connection older than this gets GOAWAY (its open calls may finish), so clients
+    /// reconnect and long-lived connections spread again behind a load balancer. Default
+    /// none (`~`): connections live as long as the client keeps them.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Option<Duration>,
+    /// How long the calls of a connection past `max_connection_age` may still run before
+    /// the connection is closed. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age_grace: Duration,
     /// Runtime flavour: `auto` (default), `multi_thread`, `current_thread`, `thread_per_core`.
     pub runtime: RuntimeFlavor,
     /// Worker threads for `multi_thread`; 0 = one per available CPU. Default `0`.
@@ -84,6 +93,8 @@ impl Default for ServerConfig {
             keep_alive: ServerKeepAlive::default(),
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
+            max_connection_age: None,
+            max_connection_age_grace: Duration::from_secs(10),
             runtime: RuntimeFlavor::Auto,
             workers: 0,
             cores: 0,

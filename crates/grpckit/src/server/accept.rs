@@ -49,6 +49,8 @@ pub(crate) struct Connections {
     http: Builder<TokioExecutor>,
     keepalive: Option<TcpKeepalive>,
     tls: Option<Arc<ServerTls>>,
+    /// `server.max_connection_age` and its grace.
+    age: (Option<Duration>, Duration),
 }
 
 impl Connections {
@@ -71,6 +73,7 @@ impl Connections {
             http,
             keepalive: tcp_keepalive(&cfg.keep_alive),
             tls,
+            age: (cfg.max_connection_age, cfg.max_connection_age_grace),
         }
     }
 }
@@ -78,14 +81,31 @@ impl Connections {
 /// Runs a hyper connection to its end; when the drain starts, sends GOAWAY (HTTP/2) or
 /// closes after the current request (HTTP/1.1) and lets the open streams finish.
 macro_rules! drive {
-    ($conn:expr, $drain:expr) => {{
+    ($conn:expr, $drain:expr, $age:expr) => {{
         let conn = $conn;
         tokio::pin!(conn);
+        let (max_age, grace) = $age;
+        let aged = async move {
+            match max_age {
+                Some(age) => tokio::time::sleep(age).await,
+                None => std::future::pending().await,
+            }
+        };
         let res = tokio::select! {
             res = conn.as_mut() => res,
             _ = $drain.changed() => {
                 conn.as_mut().graceful_shutdown();
                 conn.await
+            }
+            () = aged => {
+                conn.as_mut().graceful_shutdown();
+                match tokio::time::timeout(grace, conn).await {
+                    Ok(res) => res,
+                    Err(_) => {
+                        tracing::debug!("connection past its age and grace: closed");
+                        Ok(())
+                    }
+                }
             }
         };
         if let Err(e) = res {
@@ -159,7 +179,8 @@ async fn serve_one<S, B>(
             conns
                 .http
                 .serve_connection_with_upgrades(TokioIo::new(stream), svc),
-            drain
+            drain,
+            conns.age
         );
         return;
     };
@@ -195,6 +216,7 @@ async fn serve_one<S, B>(
         conns
             .http
             .serve_connection_with_upgrades(TokioIo::new(stream), svc),
-        drain
+        drain,
+        conns.age
     );
 }
