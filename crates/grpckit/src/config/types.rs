@@ -68,6 +68,10 @@ pub struct ServerConfig {
     /// the connection is closed. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub max_connection_age_grace: Duration,
+    /// Open connections the gRPC port holds at most (all `thread_per_core` threads
+    /// together); one more is closed as soon as it is accepted. `0`: no cap. Default
+    /// `20000`.
+    pub max_connections: usize,
     /// Runtime flavour: `auto` (default), `multi_thread`, `current_thread`, `thread_per_core`.
     pub runtime: RuntimeFlavor,
     /// Worker threads for `multi_thread`; 0 = one per available CPU. Default `0`.
@@ -95,6 +99,7 @@ impl Default for ServerConfig {
             drain_delay: Duration::ZERO,
             max_connection_age: None,
             max_connection_age_grace: Duration::from_secs(10),
+            max_connections: 20_000,
             runtime: RuntimeFlavor::Auto,
             workers: 0,
             cores: 0,

@@ -17,7 +17,7 @@ use hyper_util::{
 use socket2::TcpKeepalive;
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::watch,
+    sync::{Semaphore, watch},
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -51,11 +51,17 @@ pub(crate) struct Connections {
     tls: Option<Arc<ServerTls>>,
     /// `server.max_connection_age` and its grace.
     age: (Option<Duration>, Duration),
+    /// `server.max_connections`: a permit per open connection.
+    budget: Option<Arc<Semaphore>>,
 }
 
 impl Connections {
     /// The settings of `server:` (TLS loaded by the caller, when enabled).
-    pub(crate) fn new(cfg: &ServerConfig, tls: Option<Arc<ServerTls>>) -> Self {
+    pub(crate) fn new(
+        cfg: &ServerConfig,
+        tls: Option<Arc<ServerTls>>,
+        budget: Option<Arc<Semaphore>>,
+    ) -> Self {
         let mut http = Builder::new(TokioExecutor::new());
         http.http2()
             .timer(TokioTimer::new())
@@ -74,6 +80,7 @@ impl Connections {
             keepalive: tcp_keepalive(&cfg.keep_alive),
             tls,
             age: (cfg.max_connection_age, cfg.max_connection_age_grace),
+            budget,
         }
     }
 }
@@ -140,14 +147,22 @@ where
             () = drained.cancelled() => break,
             accepted = accept(&listener, conns.keepalive.as_ref()) => accepted,
         };
+        let permit = match &conns.budget {
+            None => None,
+            Some(budget) => match budget.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::debug!("server.max_connections reached: connection closed");
+                    continue;
+                }
+            },
+        };
         let tcp = stream.connect_info();
-        tokio::spawn(serve_one(
-            stream,
-            tcp,
-            conns.clone(),
-            svc.clone(),
-            watcher.clone(),
-        ));
+        let conn = serve_one(stream, tcp, conns.clone(), svc.clone(), watcher.clone());
+        tokio::spawn(async move {
+            conn.await;
+            drop(permit);
+        });
     }
     drop(listener);
     drop(watcher);

@@ -172,6 +172,9 @@ pub struct ServerBuilder<L = Identity> {
     health: HealthReporter,
     layer: L,
     outer: Option<OuterLayers>,
+    /// The open-connection budget (`server.max_connections`), shared by the clones of this
+    /// builder (the `thread_per_core` threads).
+    connections: Arc<std::sync::OnceLock<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl ServerBuilder {
@@ -191,6 +194,7 @@ impl ServerBuilder {
             health,
             layer: Identity::new(),
             outer: None,
+            connections: Arc::default(),
         }
     }
 }
@@ -249,6 +253,7 @@ impl<L> ServerBuilder<L> {
             health: self.health,
             layer: Stack::new(layer, self.layer),
             outer: self.outer,
+            connections: self.connections,
         }
     }
 
@@ -508,7 +513,12 @@ impl<L> ServerBuilder<L> {
         }
 
         let cfg = &self.config;
-        let conns = Connections::new(cfg, tls);
+        let budget = (cfg.max_connections > 0).then(|| {
+            self.connections
+                .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(cfg.max_connections)))
+                .clone()
+        });
+        let conns = Connections::new(cfg, tls, budget);
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
