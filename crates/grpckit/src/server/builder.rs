@@ -428,7 +428,11 @@ impl<L> ServerBuilder<L> {
     /// TLS 1.3 unless `min_version: "1.2"`, ALPN `h2` and `http/1.1`, client certificates
     /// checked against `client_ca_file`; a handshake must finish within 10 s), then HTTP/2
     /// or HTTP/1.1 (hyper-util's automatic builder, upgrades allowed) with
-    /// `server.max_concurrent_streams` and a 16 KiB header list limit. Every request
+    /// `server.max_concurrent_streams`, a 16 KiB header list limit and hyper's limits on
+    /// reset streams (GOAWAY after 1024 locally reset streams). At most
+    /// `server.max_connections` connections are open (one more is closed when accepted);
+    /// a connection older than `server.max_connection_age` gets GOAWAY and is closed
+    /// `server.max_connection_age_grace` later. Every request
     /// carries tonic's `TcpConnectInfo` (and on TLS `TlsConnectInfo`, and the verified
     /// client's [`CertIdentity`](crate::middleware::auth::CertIdentity)), so
     /// `remote_addr()` and `peer_certs()` work as with tonic's server; a call still running
