@@ -145,6 +145,17 @@ pub struct ServerArgs {
     /// For local development only; a warning is logged.
     #[arg(long, env = "GRPCKIT_NO_AUTH", value_parser = BoolishValueParser::new())]
     pub no_auth: bool,
+    /// Serve TLS with this PEM certificate chain (`server.tls.cert_file`; turns
+    /// `server.enable_tls` on). Needs --tls-key.
+    #[arg(long, env = "GRPCKIT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (`server.tls.key_file`).
+    #[arg(long, env = "GRPCKIT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Check client certificates against this PEM CA file (`server.tls.client_ca_file`;
+    /// every client must then present one, `server.tls.client_auth: required`).
+    #[arg(long, env = "GRPCKIT_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Target of `client` and `stream`.

@@ -105,6 +105,16 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<AppConfig> {
     if args.pin_cores {
         cfg.server.pin_cores = true;
     }
+    if let Some(cert) = &args.tls_cert {
+        cfg.server.enable_tls = true;
+        cfg.server.tls.cert_file = Some(cert.clone());
+    }
+    if let Some(key) = &args.tls_key {
+        cfg.server.tls.key_file = Some(key.clone());
+    }
+    if let Some(ca) = &args.tls_client_ca {
+        cfg.server.tls.client_ca_file = Some(ca.clone());
+    }
     cfg.validate()?;
     Ok(cfg)
 }
@@ -290,6 +300,24 @@ mod tests {
         assert_eq!(
             effective_config(&flags).unwrap().services.serve,
             [ServiceName::User, ServiceName::Order]
+        );
+    }
+
+    #[test]
+    fn tls_flags_turn_tls_on() {
+        let args = ServerArgs {
+            tls_cert: Some("s.pem".into()),
+            tls_key: Some("s.key".into()),
+            tls_client_ca: Some("ca.pem".into()),
+            ..ServerArgs::default()
+        };
+        let cfg = effective_config(&args).unwrap();
+        assert!(cfg.server.enable_tls);
+        assert_eq!(cfg.server.tls.cert_file.as_deref(), Some("s.pem".as_ref()));
+        assert_eq!(cfg.server.tls.key_file.as_deref(), Some("s.key".as_ref()));
+        assert_eq!(
+            cfg.server.tls.client_auth(),
+            grpckit::config::ClientAuth::Required
         );
     }
 

@@ -26,9 +26,12 @@ pub struct RoleBinding {
 /// | `user:ID` | the caller whose bearer token's subject (`sub`) is `ID` |
 /// | `apikey:NAME` | the API key named `NAME` in `middleware.auth.api_keys` |
 /// | `role:NAME` | every caller whose token or API key carries the role `NAME` |
+/// | `spiffe://TRUST-DOMAIN/PATH` | the caller whose verified TLS client certificate has this SPIFFE ID (URI SAN) |
+/// | `cert:NAME` | the caller whose verified TLS client certificate is `NAME`: its first URI SAN, else its first DNS SAN, else its CN |
 ///
-/// Kinds for certificate identities, OIDC subjects and groups are added here later; an
-/// unknown kind is refused when the configuration is loaded.
+/// Certificate principals apply to calls that carry no token or API key (mTLS,
+/// `server.tls.client_ca_file`). Kinds for OIDC subjects and groups are added here later;
+/// an unknown kind is refused when the configuration is loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum PrincipalSelector {
@@ -38,11 +41,19 @@ pub enum PrincipalSelector {
     ApiKey(String),
     /// `role:NAME`: every caller whose credentials carry that role.
     Role(String),
+    /// `spiffe://...` or `cert:NAME`: the identity of a verified client certificate
+    /// ([`crate::middleware::auth::CertIdentity`]); holds the identity without `cert:`.
+    Certificate(String),
 }
+
+/// The scheme of SPIFFE IDs, written as principals as they are.
+const SPIFFE: &str = "spiffe://";
 
 /// Why a principal was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid principal '{0}': expected user:ID, apikey:NAME or role:NAME")]
+#[error(
+    "invalid principal '{0}': expected user:ID, apikey:NAME, role:NAME, spiffe://ID or cert:NAME"
+)]
 pub struct PrincipalError(pub String);
 
 impl std::str::FromStr for PrincipalSelector {
@@ -50,6 +61,13 @@ impl std::str::FromStr for PrincipalSelector {
 
     fn from_str(s: &str) -> Result<Self, PrincipalError> {
         let err = || PrincipalError(s.to_owned());
+        if let Some(id) = s.strip_prefix(SPIFFE) {
+            return if id.is_empty() {
+                Err(err())
+            } else {
+                Ok(Self::Certificate(s.to_owned()))
+            };
+        }
         let (kind, value) = s.split_once(':').ok_or_else(err)?;
         if value.is_empty() {
             return Err(err());
@@ -59,6 +77,7 @@ impl std::str::FromStr for PrincipalSelector {
             "user" => Ok(Self::User(value)),
             "apikey" => Ok(Self::ApiKey(value)),
             "role" => Ok(Self::Role(value)),
+            "cert" => Ok(Self::Certificate(value)),
             _ => Err(err()),
         }
     }
@@ -78,6 +97,8 @@ impl fmt::Display for PrincipalSelector {
             Self::User(v) => write!(f, "user:{v}"),
             Self::ApiKey(v) => write!(f, "apikey:{v}"),
             Self::Role(v) => write!(f, "role:{v}"),
+            Self::Certificate(v) if v.starts_with(SPIFFE) => f.write_str(v),
+            Self::Certificate(v) => write!(f, "cert:{v}"),
         }
     }
 }
@@ -99,6 +120,14 @@ mod tests {
             ("apikey:ci-bot", PrincipalSelector::ApiKey("ci-bot".into())),
             ("role:admin", PrincipalSelector::Role("admin".into())),
             ("user:a:b", PrincipalSelector::User("a:b".into())),
+            (
+                "spiffe://example.org/ns/prod/sa/order",
+                PrincipalSelector::Certificate("spiffe://example.org/ns/prod/sa/order".into()),
+            ),
+            (
+                "cert:order.internal",
+                PrincipalSelector::Certificate("order.internal".into()),
+            ),
         ] {
             let p: PrincipalSelector = text.parse().unwrap();
             assert_eq!(p, want);
@@ -108,7 +137,15 @@ mod tests {
 
     #[test]
     fn unknown_kinds_and_empty_values_are_refused() {
-        for bad in ["42", "user:", "group:ops", "User:42", ""] {
+        for bad in [
+            "42",
+            "user:",
+            "group:ops",
+            "User:42",
+            "",
+            "spiffe://",
+            "cert:",
+        ] {
             let e = bad.parse::<PrincipalSelector>().unwrap_err();
             assert!(e.to_string().contains("user:ID"), "{e}");
         }

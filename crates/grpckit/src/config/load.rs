@@ -130,13 +130,28 @@ client:
     }
 
     #[test]
-    fn tls_is_refused_until_it_exists() {
+    fn tls_without_certificate_and_key_names_them() {
         let err = parse_yaml("server:\n  enable_tls: true\n")
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("server.enable_tls:"), "{err}");
-        assert!(err.contains("not available yet"), "{err}");
+        assert!(err.contains("server.tls.cert_file"), "{err}");
+        assert!(err.contains("server.tls.key_file"), "{err}");
         assert!(parse_yaml("server:\n  enable_tls: false\n").is_ok());
+        let cfg = parse_yaml(
+            "server:\n  enable_tls: true\n  tls:\n    cert_file: s.pem\n    key_file: s.key\n    min_version: \"1.2\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.server.tls.min_version, crate::config::TlsVersion::Tls12);
+    }
+
+    #[test]
+    fn admin_tls_is_refused_until_it_exists() {
+        let err = parse_yaml("server:\n  admin_tls: {cert_file: a.pem, key_file: a.key}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("server.admin_tls:"), "{err}");
+        assert!(err.contains("not available yet"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod moved;
 mod pattern;
 mod runtime;
 mod telemetry;
+mod tls;
 mod types;
 
 pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
@@ -36,4 +37,5 @@ pub use middleware::*;
 pub use moved::{MovedKey, has_key};
 pub use pattern::{MethodPattern, PatternError};
 pub use telemetry::{MetricsConfig, TelemetryConfig, TracingConfig};
+pub use tls::{AdminTlsConfig, ClientAuth, ServerTlsConfig, TlsVersion};
 pub use types::*;

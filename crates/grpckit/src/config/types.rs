@@ -35,9 +35,15 @@ pub struct ServerConfig {
     pub port: u16,
     /// Admin/metrics listener. Default `0.0.0.0:9091`.
     pub metrics_listen: SocketAddr,
-    /// TLS on the gRPC port. Not available yet: `true` is rejected at start (see
-    /// [`ServerConfig::check_available`]) rather than serving plaintext. Default `false`.
+    /// TLS on the gRPC port with `tls` (its `cert_file` and `key_file` are then required).
+    /// Default `false`.
     pub enable_tls: bool,
+    /// The gRPC port's certificate, key and client certificate checks
+    /// ([`super::ServerTlsConfig`]).
+    pub tls: super::ServerTlsConfig,
+    /// TLS on the admin port. Not available yet: setting it is refused at start
+    /// ([`ServerConfig::check_available`]); the admin port is plain HTTP.
+    pub admin_tls: super::AdminTlsConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
     /// Largest sent message in bytes. Default `4194304` (4 MiB).
@@ -53,6 +59,19 @@ pub struct ServerConfig {
     /// balancers see it first (see `# Shutdown` on `ServerBuilder::run`). Default `0s`.
     #[serde(with = "humantime_serde")]
     pub drain_delay: Duration,
+    /// A connection older than this gets GOAWAY (its open calls may finish), so clients
+    /// reconnect and long-lived connections spread again behind a load balancer. Default
+    /// none (`~`): connections live as long as the client keeps them.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Option<Duration>,
+    /// How long the calls of a connection past `max_connection_age` may still run before
+    /// the connection is closed. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age_grace: Duration,
+    /// Open connections the gRPC port holds at most (all `thread_per_core` threads
+    /// together); one more is closed as soon as it is accepted. `0`: no cap. Default
+    /// `20000`.
+    pub max_connections: usize,
     /// Runtime flavour: `auto` (default), `multi_thread`, `current_thread`, `thread_per_core`.
     pub runtime: RuntimeFlavor,
     /// Worker threads for `multi_thread`; 0 = one per available CPU. Default `0`.
@@ -70,12 +89,17 @@ impl Default for ServerConfig {
             port: 9090,
             metrics_listen: ([0, 0, 0, 0], 9091).into(),
             enable_tls: false,
+            tls: Default::default(),
+            admin_tls: Default::default(),
             max_recv_size: 4 * 1024 * 1024,
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,
             keep_alive: ServerKeepAlive::default(),
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
+            max_connection_age: None,
+            max_connection_age_grace: Duration::from_secs(10),
+            max_connections: 20_000,
             runtime: RuntimeFlavor::Auto,
             workers: 0,
             cores: 0,
@@ -303,17 +327,21 @@ impl ServerConfig {
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
-    /// ignored: `enable_tls: true` would otherwise serve plaintext.
+    /// ignored (`server.admin_tls` would otherwise serve the admin port in plain HTTP), and
+    /// a TLS section that cannot work (`enable_tls: true` without a certificate or key).
     pub fn check_available(&self) -> Result<(), String> {
-        self.unavailable().map_or(Ok(()), |e| Err(e.to_string()))
+        self.unavailable()
+            .map_or(Ok(()), Err)
+            .and_then(|()| self.tls.validate(self.enable_tls))
+            .map_err(|e| e.to_string())
     }
 
     fn unavailable(&self) -> Option<InvalidValue> {
-        self.enable_tls.then(|| {
+        self.admin_tls.is_set().then(|| {
             InvalidValue::new(
-                "server.enable_tls",
-                "TLS is not available yet; set it to false (or remove it) and terminate TLS \
-                 in front of the server",
+                "server.admin_tls",
+                "TLS on the admin port is not available yet; remove it (the admin port \
+                 serves plain HTTP) and keep it on a private network",
             )
         })
     }
@@ -338,6 +366,7 @@ impl ServerConfig {
         if let Some(e) = self.unavailable() {
             return Err(e);
         }
+        self.tls.validate(self.enable_tls)?;
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),

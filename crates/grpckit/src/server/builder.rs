@@ -9,25 +9,26 @@ use tonic::{
     body::Body,
     server::NamedService,
     service::{Routes, RoutesBuilder},
-    transport::Server,
 };
 use tonic_health::{
     pb::health_server::HealthServer,
     server::{HealthReporter, HealthService},
 };
 use tower::{
-    Layer, Service, ServiceExt,
+    Layer, Service, ServiceBuilder, ServiceExt,
     layer::util::{Identity, Stack},
     util::BoxCloneSyncService,
 };
 
 use super::{
     Shutdown,
-    incoming::{tcp_incoming, tcp_keepalive},
+    accept::{Connections, serve_connections},
     response_body::ResponseLimitsLayer,
+    tls::{ServerTls, TlsError},
+    tls_reload::watch_files,
 };
 use crate::{
-    config::{KeepAliveProbe, MiddlewareConfig, ServerConfig},
+    config::{MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
         auth::{AuthSecrets, KeyError},
@@ -55,10 +56,15 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport failed")]
     Transport(#[from] tonic::transport::Error),
-    /// The configuration asks for a feature that does not exist yet, e.g.
-    /// `server.enable_tls: true` (the message names the key).
+    /// The configuration asks for a feature that does not exist yet (e.g.
+    /// `server.admin_tls`) or cannot work (`server.enable_tls: true` without
+    /// `server.tls.cert_file`/`key_file`); the message names the key.
     #[error("{0}")]
     NotAvailable(String),
+    /// The TLS certificate, key or client CA could not be loaded (the message names the
+    /// key).
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// The middleware stack could not be rebuilt when a descriptor set was added after
     /// [`ServerBuilder::middleware`].
     #[error("middleware config")]
@@ -172,6 +178,9 @@ pub struct ServerBuilder<L = Identity> {
     health: HealthReporter,
     layer: L,
     outer: Option<OuterLayers>,
+    /// The open-connection budget (`server.max_connections`), shared by the clones of this
+    /// builder (the `thread_per_core` threads).
+    connections: Arc<std::sync::OnceLock<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl ServerBuilder {
@@ -191,6 +200,7 @@ impl ServerBuilder {
             health,
             layer: Identity::new(),
             outer: None,
+            connections: Arc::default(),
         }
     }
 }
@@ -249,6 +259,7 @@ impl<L> ServerBuilder<L> {
             health: self.health,
             layer: Stack::new(layer, self.layer),
             outer: self.outer,
+            connections: self.connections,
         }
     }
 
@@ -418,6 +429,21 @@ impl<L> ServerBuilder<L> {
 
     /// Serves on `listener` until `shutdown` fires, then drains.
     ///
+    /// Connections are served by the server's own accept loop: TCP_NODELAY and
+    /// `server.keep_alive`, then TLS when `server.enable_tls` is on (`server.tls`: rustls,
+    /// TLS 1.3 unless `min_version: "1.2"`, ALPN `h2` and `http/1.1`, client certificates
+    /// checked against `client_ca_file`; a handshake must finish within 10 s), then HTTP/2
+    /// or HTTP/1.1 (hyper-util's automatic builder, upgrades allowed) with
+    /// `server.max_concurrent_streams`, a 16 KiB header list limit and hyper's limits on
+    /// reset streams (GOAWAY after 1024 locally reset streams). At most
+    /// `server.max_connections` connections are open (one more is closed when accepted);
+    /// a connection older than `server.max_connection_age` gets GOAWAY and is closed
+    /// `server.max_connection_age_grace` later. Every request
+    /// carries tonic's `TcpConnectInfo` (and on TLS `TlsConnectInfo`, and the verified
+    /// client's [`CertIdentity`](crate::middleware::auth::CertIdentity)), so
+    /// `remote_addr()` and `peer_certs()` work as with tonic's server; a call still running
+    /// when the caller's `grpc-timeout` passes is answered `CANCELLED`.
+    ///
     /// # Shutdown
     /// The one shutdown sequence of a grpckit server, for every service it serves:
     ///
@@ -471,6 +497,12 @@ impl<L> ServerBuilder<L> {
                  unless `.max_decoding_message_size(..)` is set on each of them"
             );
         }
+        // Certificate files are read before health reports SERVING.
+        let tls = if self.config.enable_tls {
+            Some(Arc::new(ServerTls::from_config(&self.config.tls)?))
+        } else {
+            None
+        };
         let reporter = self.health.clone();
         // Fired after health reported NOT_SERVING and `drain_delay` passed: the listener
         // closes, GOAWAY goes out and open response streams end (UNAVAILABLE).
@@ -485,18 +517,18 @@ impl<L> ServerBuilder<L> {
             .await;
 
         let (routes, routed) = self.all_routes()?;
+        if let Some(tls) = &tls {
+            // New handshakes use the certificate files as they change on disk (or on SIGHUP).
+            tokio::spawn(watch_files(tls.clone(), drained.token().clone()));
+        }
 
         let cfg = &self.config;
-        let base = Server::builder()
-            .max_concurrent_streams(Some(cfg.max_concurrent_streams))
-            // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
-            // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
-            .http2_keepalive_interval(
-                (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
-            )
-            .http2_keepalive_timeout(Some(cfg.keep_alive.timeout))
-            .http2_max_header_list_size(Some(16 * 1024))
-            .tcp_nodelay(true);
+        let budget = (cfg.max_connections > 0).then(|| {
+            self.connections
+                .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(cfg.max_connections)))
+                .clone()
+        });
+        let conns = Connections::new(cfg, tls, budget);
 
         let names = self.service_names.clone();
         let grace = cfg.shutdown_grace;
@@ -523,18 +555,18 @@ impl<L> ServerBuilder<L> {
                 tracing::info!(grace = ?grace, "GOAWAY sent, open streams ended (UNAVAILABLE); in-flight calls may finish within the grace period");
             }
         };
-        let incoming = tcp_incoming(listener, tcp_keepalive(&cfg.keep_alive));
         let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
+        let token = drained.token().clone();
         // One arm per type of the layered router.
         macro_rules! run {
-            ($server:expr) => {{
-                let serve = $server.add_routes(routes).serve_with_incoming_shutdown(incoming, drain_signal);
-                tokio::pin!(serve);
-                tokio::select! {
-                    res = &mut serve => res?,
-                    _ = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
-                        tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
-                    }
+            ($layers:expr) => {{
+                let svc = $layers.service(routes.prepare());
+                let ((), closed) = tokio::join!(
+                    drain_signal,
+                    serve_connections(listener, conns, svc, token, grace)
+                );
+                if !closed {
+                    tracing::warn!(grace = ?grace, "grace period over; dropping the calls still running");
                 }
             }};
         }
@@ -554,6 +586,7 @@ impl<L> ServerBuilder<L> {
                     drained: drained.token().clone(),
                 })
         });
+        let base = ServiceBuilder::new();
         match (stack, self.outer.clone()) {
             (Some(stack), None) => run!(
                 base.layer(TraceLayer::server())

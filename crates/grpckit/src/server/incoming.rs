@@ -1,9 +1,8 @@
-//! Accept loop that sets TCP_NODELAY (and TCP keep-alive when configured) and survives
+//! Accepting connections: sets TCP_NODELAY (and TCP keep-alive when configured) and survives
 //! transient accept errors (EMFILE etc.).
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
-use futures::Stream;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -20,40 +19,39 @@ pub(crate) fn tcp_keepalive(cfg: &ServerKeepAlive) -> Option<TcpKeepalive> {
     })
 }
 
-/// Turns a listener into the stream of connections tonic serves.
-pub(crate) fn tcp_incoming(
-    listener: TcpListener,
-    keepalive: Option<TcpKeepalive>,
-) -> impl Stream<Item = std::io::Result<TcpStream>> {
-    futures::stream::unfold(listener, move |listener| {
-        let keepalive = keepalive.clone();
-        async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        if let Some(ka) = &keepalive
-                            && let Err(e) = SockRef::from(&stream).set_tcp_keepalive(ka)
-                        {
-                            tracing::debug!(error = %e, "TCP keep-alive not set");
-                        }
-                        return Some((Ok(stream), listener));
-                    }
-                    Err(e) => {
-                        // Out of fds or a connection reset before accept: keep serving the rest.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
+/// Sets TCP_NODELAY and, when configured, TCP keep-alive on an accepted socket.
+pub(crate) fn prepare_socket(stream: &TcpStream, keepalive: Option<&TcpKeepalive>) {
+    let _ = stream.set_nodelay(true);
+    if let Some(ka) = keepalive
+        && let Err(e) = SockRef::from(stream).set_tcp_keepalive(ka)
+    {
+        tracing::debug!(error = %e, "TCP keep-alive not set");
+    }
+}
+
+/// The next connection of `listener`, prepared ([`prepare_socket`]); transient accept
+/// errors (out of file descriptors, a connection reset before accept) are logged and
+/// retried after 50 ms, so the server keeps serving the connections it has.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    keepalive: Option<&TcpKeepalive>,
+) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                prepare_socket(&stream, keepalive);
+                return (stream, remote);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use futures::StreamExt;
-
     use super::*;
 
     #[tokio::test]
@@ -65,10 +63,8 @@ mod tests {
             timeout: Duration::from_secs(7),
             ..ServerKeepAlive::default()
         };
-        let incoming = tcp_incoming(listener, tcp_keepalive(&cfg));
-        tokio::pin!(incoming);
         let _client = TcpStream::connect(addr).await.unwrap();
-        let server = incoming.next().await.unwrap().unwrap();
+        let (server, _) = accept(&listener, tcp_keepalive(&cfg).as_ref()).await;
         let sock = SockRef::from(&server);
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
@@ -89,10 +85,8 @@ mod tests {
         assert!(tcp_keepalive(&cfg).is_none());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let incoming = tcp_incoming(listener, tcp_keepalive(&cfg));
-        tokio::pin!(incoming);
         let _client = TcpStream::connect(addr).await.unwrap();
-        let server = incoming.next().await.unwrap().unwrap();
+        let (server, _) = accept(&listener, tcp_keepalive(&cfg).as_ref()).await;
         assert!(!SockRef::from(&server).keepalive().unwrap());
     }
 }

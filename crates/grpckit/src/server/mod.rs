@@ -1,8 +1,10 @@
 //! [`ServerBuilder`]: assembles listeners, the ONE tower stack, health, reflection and
 //! graceful shutdown around the services you add; [`App`] runs it as a process.
 
+mod accept;
 mod app;
 mod builder;
+mod conn;
 mod end_stream;
 mod incoming;
 mod reflection;
@@ -11,6 +13,8 @@ mod run;
 pub mod runtime;
 mod shutdown;
 mod signals;
+mod tls;
+mod tls_reload;
 
 pub use app::App;
 pub use builder::{OuterService, ServeError, ServerBuilder};
@@ -20,3 +24,4 @@ pub use reflection::google_rpc_descriptors;
 pub use run::{RunError, Running, run_blocking, start};
 pub use shutdown::{Shutdown, wait_for_signal};
 pub use signals::{Signals, signal_exit_code};
+pub use tls::TlsError;

@@ -2,7 +2,8 @@
 //!
 //! SIGINT and SIGTERM stop the server: the first starts the graceful drain, a second one
 //! means "now" (the caller exits at once). SIGHUP would kill the process with its default
-//! action; until configuration reload exists it is logged and ignored.
+//! action; until configuration reload exists it is logged and ignored here (a server
+//! serving TLS reads its certificate files again on SIGHUP).
 
 /// SIGINT, SIGTERM and SIGHUP, registered when [`Signals::install`] runs: from then on none
 /// of them takes its default action (killing the process).
@@ -45,7 +46,7 @@ impl Signals {
                 _ = self.term.recv() => return "SIGTERM",
                 _ = self.hup.recv() => tracing::warn!(
                     signal = "SIGHUP",
-                    "SIGHUP received: configuration reload is not supported yet; ignoring it (SIGTERM or SIGINT stop the server)"
+                    "SIGHUP received: configuration reload is not supported yet (with TLS, the certificate files are read again); otherwise ignoring it (SIGTERM or SIGINT stop the server)"
                 ),
             }
         }

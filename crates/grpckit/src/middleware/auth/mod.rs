@@ -1,4 +1,4 @@
-//! Authentication (JWT bearer tokens, API keys) and authorization (RBAC by method pattern).
+//! Authentication (JWT bearer tokens, API keys, verified client certificates) and authorization (RBAC by method pattern).
 //!
 //! The [`Principal`] is put into request extensions; handlers enforce ownership with
 //! [`Principal::may_act_for`]. Failures: `UNAUTHENTICATED` with one generic message,
@@ -12,5 +12,5 @@ mod state;
 mod tests;
 
 pub use jwt::{KeyError, KeySet, TokenError};
-pub use principal::{AuthMethod, Principal};
+pub use principal::{AuthMethod, CertIdentity, Principal};
 pub use state::{AuthSecrets, AuthState, UNAUTHENTICATED_MSG, hash_api_key};

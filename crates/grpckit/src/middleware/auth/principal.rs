@@ -9,14 +9,17 @@ pub enum AuthMethod {
     Jwt,
     /// `x-api-key`.
     ApiKey,
+    /// A verified TLS client certificate (mTLS), when the call carries no token or key.
+    Certificate,
 }
 
 impl AuthMethod {
-    /// `jwt` or `api_key`.
+    /// `jwt`, `api_key` or `certificate`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Jwt => "jwt",
             Self::ApiKey => "api_key",
+            Self::Certificate => "certificate",
         }
     }
 }
@@ -52,7 +55,7 @@ impl Principal {
         }))
     }
 
-    /// User id (JWT `sub`) or API key name.
+    /// User id (JWT `sub`), API key name or client certificate identity.
     pub fn subject(&self) -> &str {
         &self.0.subject
     }
@@ -97,5 +100,26 @@ impl Principal {
             .map(str::to_owned)
             .collect();
         Self::new(self.subject(), roles, self.auth_method())
+    }
+}
+
+/// The identity of the client certificate the TLS handshake verified (mTLS): its first URI
+/// SAN (a SPIFFE ID such as `spiffe://example.org/ns/prod/sa/order`), else its first DNS
+/// SAN, else its subject's common name. The server puts it in the request extensions of
+/// every call of the connection; auth turns it into a [`Principal`] (auth method
+/// [`AuthMethod::Certificate`]) when the call carries no token or API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertIdentity(Arc<str>);
+
+impl CertIdentity {
+    /// An identity.
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
+        Self(id.into())
+    }
+
+    /// The identity as written in `middleware.auth.bindings` (a SPIFFE URI as is, a DNS
+    /// name or CN after `cert:`), without the `cert:` prefix.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }

@@ -9,7 +9,7 @@ use tonic::{Code, Status};
 use super::{
     cache::TokenCache,
     jwt::{KeyError, KeySet, TokenError},
-    principal::{AuthMethod, Principal},
+    principal::{AuthMethod, CertIdentity, Principal},
 };
 use crate::{
     config::{AuthnConfig, PrincipalSelector},
@@ -33,6 +33,8 @@ pub struct AuthState {
     public: Vec<MethodPattern>,
     roles: foldhash::HashMap<String, Vec<MethodPattern>>,
     bindings: Bindings,
+    /// The principal of each certificate identity that has bindings, built once.
+    cert_principals: foldhash::HashMap<String, Principal>,
 }
 
 /// `middleware.auth.bindings` by principal kind: the roles each principal gets on top of
@@ -42,6 +44,7 @@ struct Bindings {
     users: foldhash::HashMap<String, Vec<String>>,
     api_keys: foldhash::HashMap<String, Vec<String>>,
     roles: foldhash::HashMap<String, Vec<String>>,
+    certs: foldhash::HashMap<String, Vec<String>>,
 }
 
 impl Bindings {
@@ -52,6 +55,7 @@ impl Bindings {
                 PrincipalSelector::User(id) => (&mut b.users, id),
                 PrincipalSelector::ApiKey(name) => (&mut b.api_keys, name),
                 PrincipalSelector::Role(role) => (&mut b.roles, role),
+                PrincipalSelector::Certificate(id) => (&mut b.certs, id),
             };
             map.entry(key.clone())
                 .or_default()
@@ -66,6 +70,7 @@ impl Bindings {
         let by_subject = match p.auth_method() {
             AuthMethod::Jwt => &self.users,
             AuthMethod::ApiKey => &self.api_keys,
+            AuthMethod::Certificate => &self.certs,
         };
         let mut extra: Vec<&str> = Vec::new();
         let bound = by_subject
@@ -144,6 +149,14 @@ impl AuthState {
                 (k.sha256.to_ascii_lowercase(), bindings.apply(p))
             })
             .collect();
+        let cert_principals = bindings
+            .certs
+            .keys()
+            .map(|id| {
+                let p = Principal::new(id.as_str(), Vec::new(), AuthMethod::Certificate);
+                (id.clone(), bindings.apply(p))
+            })
+            .collect();
         let mut roles: foldhash::HashMap<String, Vec<MethodPattern>> = Default::default();
         for r in &cfg.roles {
             roles
@@ -158,6 +171,7 @@ impl AuthState {
             public: cfg.public_methods.clone(),
             roles,
             bindings,
+            cert_principals,
         })
     }
 
@@ -242,8 +256,34 @@ impl AuthState {
         headers: &HeaderMap,
         now: u64,
     ) -> Result<Option<Principal>, Status> {
+        self.decide_with_cert(method, headers, None, now)
+    }
+
+    /// The principal of a verified client certificate: the roles bound to its identity
+    /// (`middleware.auth.bindings`), none when nothing is bound.
+    pub fn certificate_principal(&self, id: &CertIdentity) -> Principal {
+        self.cert_principals
+            .get(id.as_str())
+            .cloned()
+            .unwrap_or_else(|| Principal::new(id.as_str(), Vec::new(), AuthMethod::Certificate))
+    }
+
+    /// [`Self::decide_at`] for a call over a connection whose client certificate was
+    /// verified (`cert`): without a token or API key, the certificate's identity is the
+    /// principal ([`Self::certificate_principal`]).
+    pub fn decide_with_cert(
+        &self,
+        method: &str,
+        headers: &HeaderMap,
+        cert: Option<&CertIdentity>,
+        now: u64,
+    ) -> Result<Option<Principal>, Status> {
         let public = self.is_public(method);
-        match self.authenticate_at(headers, now) {
+        let authenticated = match self.authenticate_at(headers, now) {
+            Ok(None) => Ok(cert.map(|c| self.certificate_principal(c))),
+            other => other,
+        };
+        match authenticated {
             Ok(Some(p)) => {
                 if public || self.allows(&p, method) {
                     Ok(Some(p))

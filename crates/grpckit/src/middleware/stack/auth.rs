@@ -1,4 +1,4 @@
-//! Auth: JWT / API key -> [`Principal`](crate::middleware::auth::Principal) in the request
+//! Auth: JWT / API key / verified client certificate -> [`Principal`](crate::middleware::auth::Principal) in the request
 //! extensions; RBAC -> `PERMISSION_DENIED` (`middleware::auth`).
 
 use http::Request;
@@ -18,9 +18,10 @@ pub(super) fn check(
     let Some(auth) = &rec.shared.auth else {
         return Ok(());
     };
-    let decided = auth.load().decide_at(
+    let decided = auth.load().decide_with_cert(
         &rec.method.name,
         req.headers(),
+        req.extensions().get(),
         crate::clock::unix_secs(now.into_std()),
     );
     match decided {

@@ -1,0 +1,237 @@
+//! The server's own accept loop: tokio listener -> optional rustls handshake -> hyper-util's
+//! automatic HTTP/1.1 + HTTP/2 connection (upgrades allowed) -> one tower service, the
+//! server's stack, per request ([`super::conn::ConnService`]).
+//!
+//! Draining: once `drained` fires the listener closes, every connection gets GOAWAY
+//! (hyper's graceful shutdown: streams already open may finish) and [`serve_connections`]
+//! returns when the last connection has closed or `grace` has passed.
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto::Builder,
+};
+use socket2::TcpKeepalive;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{Semaphore, watch},
+};
+use tokio_util::sync::CancellationToken;
+use tonic::{
+    body::Body,
+    transport::server::{Connected, TcpConnectInfo},
+};
+use tower::Service;
+
+use super::{
+    conn::{ConnInfo, ConnService},
+    incoming::{accept, tcp_keepalive},
+    tls::{ServerTls, certificate_identity},
+};
+use crate::{
+    config::{KeepAliveProbe, ServerConfig},
+    middleware::auth::CertIdentity,
+};
+
+/// A TLS handshake not done within this closes the connection (a client that opens
+/// connections and never speaks holds no more than this).
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest header block a request may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
+const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// How connections are served: the HTTP settings, TCP keep-alive and TLS.
+#[derive(Debug)]
+pub(crate) struct Connections {
+    http: Builder<TokioExecutor>,
+    keepalive: Option<TcpKeepalive>,
+    tls: Option<Arc<ServerTls>>,
+    /// `server.max_connection_age` and its grace.
+    age: (Option<Duration>, Duration),
+    /// `server.max_connections`: a permit per open connection.
+    budget: Option<Arc<Semaphore>>,
+}
+
+impl Connections {
+    /// The settings of `server:` (TLS loaded by the caller, when enabled).
+    pub(crate) fn new(
+        cfg: &ServerConfig,
+        tls: Option<Arc<ServerTls>>,
+        budget: Option<Arc<Semaphore>>,
+    ) -> Self {
+        let mut http = Builder::new(TokioExecutor::new());
+        http.http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(cfg.max_concurrent_streams)
+            .max_header_list_size(MAX_HEADER_LIST_SIZE)
+            // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
+            // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
+            .keep_alive_interval(
+                (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
+            )
+            .keep_alive_timeout(cfg.keep_alive.timeout);
+        // hyper enforces its HTTP/1 header read timeout (30s) only with a timer.
+        http.http1().timer(TokioTimer::new());
+        Self {
+            http,
+            keepalive: tcp_keepalive(&cfg.keep_alive),
+            tls,
+            age: (cfg.max_connection_age, cfg.max_connection_age_grace),
+            budget,
+        }
+    }
+}
+
+/// Runs a hyper connection to its end; when the drain starts, sends GOAWAY (HTTP/2) or
+/// closes after the current request (HTTP/1.1) and lets the open streams finish.
+macro_rules! drive {
+    ($conn:expr, $drain:expr, $age:expr) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        let (max_age, grace) = $age;
+        let aged = async move {
+            match max_age {
+                Some(age) => tokio::time::sleep(age).await,
+                None => std::future::pending().await,
+            }
+        };
+        let res = tokio::select! {
+            res = conn.as_mut() => res,
+            _ = $drain.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+            () = aged => {
+                conn.as_mut().graceful_shutdown();
+                match tokio::time::timeout(grace, conn).await {
+                    Ok(res) => res,
+                    Err(_) => {
+                        tracing::debug!("connection past its age and grace: closed");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }};
+}
+
+/// Accepts on `listener` and serves every connection with `svc` until `drained` fires,
+/// then drains (see the module doc). Returns whether every connection closed within
+/// `grace`.
+pub(crate) async fn serve_connections<S, B>(
+    listener: TcpListener,
+    conns: Connections,
+    svc: S,
+    drained: CancellationToken,
+    grace: Duration,
+) -> bool
+where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conns = Arc::new(conns);
+    // Every connection holds a receiver: `closed()` resolves once the last one is gone.
+    let (goaway, watcher) = watch::channel(());
+    loop {
+        let (stream, _) = tokio::select! {
+            biased;
+            () = drained.cancelled() => break,
+            accepted = accept(&listener, conns.keepalive.as_ref()) => accepted,
+        };
+        let permit = match &conns.budget {
+            None => None,
+            Some(budget) => match budget.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::debug!("server.max_connections reached: connection closed");
+                    continue;
+                }
+            },
+        };
+        let tcp = stream.connect_info();
+        let conn = serve_one(stream, tcp, conns.clone(), svc.clone(), watcher.clone());
+        tokio::spawn(async move {
+            conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    drop(watcher);
+    let _ = goaway.send(());
+    tokio::time::timeout(grace, goaway.closed()).await.is_ok()
+}
+
+/// Serves one connection: the TLS handshake (when on), then HTTP until the client closes
+/// or the drain starts (GOAWAY, then the open streams may finish).
+async fn serve_one<S, B>(
+    stream: TcpStream,
+    tcp: TcpConnectInfo,
+    conns: Arc<Connections>,
+    svc: S,
+    mut drain: watch::Receiver<()>,
+) where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Some(tls) = &conns.tls else {
+        let svc = ConnService {
+            inner: svc,
+            info: ConnInfo::Tcp(tcp),
+        };
+        drive!(
+            conns
+                .http
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc),
+            drain,
+            conns.age
+        );
+        return;
+    };
+    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream));
+    let stream = tokio::select! {
+        res = handshake => match res {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = ?tcp.remote_addr, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(peer = ?tcp.remote_addr, "TLS handshake timed out");
+                return;
+            }
+        },
+        _ = drain.changed() => return,
+    };
+    let identity = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(certificate_identity)
+        .map(CertIdentity::new);
+    let info = ConnInfo::Tls {
+        tls: stream.connect_info(),
+        tcp,
+        identity,
+    };
+    let svc = ConnService { inner: svc, info };
+    drive!(
+        conns
+            .http
+            .serve_connection_with_upgrades(TokioIo::new(stream), svc),
+        drain,
+        conns.age
+    );
+}

@@ -1,0 +1,139 @@
+//! Live certificate reload: the certificate, key and client CA files are checked for
+//! changes (modification time and size) every 250 ms; on a change, and on SIGHUP, they are
+//! read again and new handshakes use them ([`ServerTls::reload`]). A broken or mismatched replacement is
+//! refused with a warning and `grpckit_tls_reload_total{result="failure"}`; the previous
+//! certificate stays in force. `grpckit_tls_cert_not_after_seconds` is the serving
+//! certificate's expiry, for alerts before it passes.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::{Duration, SystemTime},
+};
+
+use prometheus::{IntCounterVec, IntGauge, Opts};
+use rustls::sign::CertifiedKey;
+use tokio_util::sync::CancellationToken;
+
+use super::tls::{ServerTls, not_after};
+use crate::error_chain::ErrorChain;
+
+/// How often the files are checked.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The TLS series, registered in the process registry on first use.
+#[derive(Debug)]
+struct TlsMetrics {
+    reloads: IntCounterVec,
+    not_after: IntGauge,
+}
+
+fn metrics() -> Option<&'static TlsMetrics> {
+    static M: OnceLock<Option<TlsMetrics>> = OnceLock::new();
+    M.get_or_init(|| {
+        let reloads = IntCounterVec::new(
+            Opts::new(
+                "grpckit_tls_reload_total",
+                "Reloads of the gRPC port's TLS certificate files, by result (success, failure).",
+            ),
+            &["result"],
+        )
+        .ok()?;
+        let not_after = IntGauge::new(
+            "grpckit_tls_cert_not_after_seconds",
+            "Expiry (Unix seconds) of the certificate the gRPC port serves.",
+        )
+        .ok()?;
+        let registry = crate::telemetry::metrics::global().registry();
+        registry.register(Box::new(reloads.clone())).ok()?;
+        registry.register(Box::new(not_after.clone())).ok()?;
+        for result in ["success", "failure"] {
+            reloads.with_label_values(&[result]);
+        }
+        Some(TlsMetrics { reloads, not_after })
+    })
+    .as_ref()
+}
+
+/// Records the expiry of the certificate now served.
+pub(crate) fn serving_certificate(key: &CertifiedKey) {
+    if let (Some(m), Some(t)) = (metrics(), key.cert.first().and_then(not_after)) {
+        m.not_after.set(t);
+    }
+}
+
+/// Modification time and size of each file (`None` when it cannot be read).
+fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            let m = std::fs::metadata(f).ok()?;
+            Some((m.modified().ok()?, m.len()))
+        })
+        .collect()
+}
+
+/// Reloads `tls` whenever one of its files changes, until `stop` fires.
+pub(crate) async fn watch_files(tls: Arc<ServerTls>, stop: CancellationToken) {
+    let files = tls.files();
+    let mut seen = stamps(&files);
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = Hangup::register();
+    loop {
+        let asked = tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => false,
+            () = hangup.recv() => true,
+        };
+        let now = stamps(&files);
+        if now == seen && !asked {
+            continue;
+        }
+        seen = now;
+        let result = match tls.reload() {
+            Ok(()) => {
+                tracing::info!("TLS certificate files changed: new handshakes use them");
+                "success"
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %ErrorChain(&e),
+                    "TLS certificate files changed but cannot be used; the previous certificate stays in force"
+                );
+                "failure"
+            }
+        };
+        if let Some(m) = metrics() {
+            m.reloads.with_label_values(&[result]).inc();
+        }
+    }
+}
+
+/// SIGHUP, when it can be listened to (Unix).
+struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangup {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self(signal(SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        {
+            Self()
+        }
+    }
+
+    /// The next SIGHUP (never, where there is none).
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
