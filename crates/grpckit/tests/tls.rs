@@ -245,6 +245,40 @@ async fn required_client_certificates_refuse_a_client_without_one() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn client_certificates_from_another_ca_or_expired_are_refused() {
+    let pki = Pki::new();
+    // The order service's identity, from the right CA, but expired.
+    let mut expired = CertificateParams::new(Vec::<String>::new()).unwrap();
+    expired.subject_alt_names = vec![SanType::URI(ORDER_ID.try_into().unwrap())];
+    expired.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    expired.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    pki.write(
+        "expired.pem",
+        &expired.signed_by(&key, &pki.issuer).unwrap().pem(),
+    );
+    pki.write("expired.key", &key.serialize_pem());
+    // The same identity from another CA.
+    let other = Pki::new();
+    pki.write("foreign.pem", &other.read("order.pem"));
+    pki.write("foreign.key", &other.read("order.key"));
+
+    let ca = format!("    client_ca_file: {}\n", pki.path("ca.pem"));
+    let server = Server::start(&config(&pki, &ca, "")).await;
+    for name in ["expired", "foreign"] {
+        // TLS 1.3: the client may finish its side before the server refuses.
+        match channel(server.port, &pki, Some(name)).await {
+            Err(_) => {}
+            Ok(ch) => assert!(check(ch).await.is_err(), "{name} certificate accepted"),
+        }
+    }
+    let valid = channel(server.port, &pki, Some("order")).await.unwrap();
+    assert_eq!(check(valid).await.unwrap(), ServingStatus::Serving);
+    server.stop().await;
+}
+
 /// A TLS handshake by a client that offers only `versions`; the server's certificate (DER)
 /// when it completes.
 async fn handshake(
