@@ -21,6 +21,7 @@ pub use builder::{OuterService, ServeError, ServerBuilder};
 pub use end_stream::EndOnShutdown;
 pub(crate) use end_stream::SHUTTING_DOWN;
 pub use reflection::google_rpc_descriptors;
+pub(crate) use response_body::send_limit_status;
 pub use run::{RunError, Running, run_blocking, start};
 pub use shutdown::{Shutdown, wait_for_signal};
 pub use signals::{Signals, signal_exit_code};

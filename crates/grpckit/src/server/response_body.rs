@@ -123,8 +123,16 @@ pin_project! {
     }
 }
 
+/// The status a response gets when its message of `len` bytes is above `max`.
+pub(crate) fn send_limit_status(len: u32, max: usize) -> Status {
+    crate::reason::MESSAGE_TOO_LARGE.status(
+        tonic::Code::ResourceExhausted,
+        format!("trying to send message larger than max ({len} vs. {max})"),
+    )
+}
+
 /// Trailers carrying `status`.
-fn trailers(status: &Status) -> Frame<Bytes> {
+pub(crate) fn trailers(status: &Status) -> Frame<Bytes> {
     let mut map = HeaderMap::new();
     if status.add_header(&mut map).is_err() {
         // Only a message that cannot be a header value fails; the code alone still is.
@@ -160,11 +168,7 @@ impl HttpBody for LimitedResponse {
             });
             if let Some(len) = oversized {
                 *this.done = true;
-                let status = crate::reason::MESSAGE_TOO_LARGE.status(
-                    tonic::Code::ResourceExhausted,
-                    format!("trying to send message larger than max ({len} vs. {max})"),
-                );
-                return Poll::Ready(Some(Ok(trailers(&status))));
+                return Poll::Ready(Some(Ok(trailers(&send_limit_status(len, max)))));
             }
             return Poll::Ready(Some(Ok(frame)));
         }

@@ -208,10 +208,7 @@ impl HttpBody for StackBody {
                 if let Some(d) = frame.data_ref() {
                     if let Err(len) = this.count(d) {
                         let max = this.max_send;
-                        return this.end_with(&crate::reason::MESSAGE_TOO_LARGE.status(
-                            Code::ResourceExhausted,
-                            format!("trying to send message larger than max ({len} vs. {max})"),
-                        ));
+                        return this.end_with(&crate::server::send_limit_status(len, max));
                     }
                     if let Some(t) = &mut this.timers {
                         t.touch();
