@@ -29,6 +29,7 @@ use tower::Service;
 use super::{
     conn::{ConnInfo, ConnService},
     incoming::{accept, tcp_keepalive},
+    park::{ParkEnd, Replay, ServerSettings, learn_server_settings, park},
     tls::{ServerTls, certificate_identity},
 };
 use crate::{
@@ -53,6 +54,9 @@ pub(crate) struct Connections {
     age: (Option<Duration>, Duration),
     /// `server.max_connections`: a permit per open connection.
     budget: Option<Arc<Semaphore>>,
+    /// hyper's first SETTINGS frame, for parking idle HTTP/2 connections
+    /// ([`super::park`]); learnt when serving starts.
+    settings: Option<ServerSettings>,
 }
 
 impl Connections {
@@ -81,6 +85,7 @@ impl Connections {
             tls,
             age: (cfg.max_connection_age, cfg.max_connection_age_grace),
             budget,
+            settings: None,
         }
     }
 }
@@ -88,16 +93,11 @@ impl Connections {
 /// Runs a hyper connection to its end; when the drain starts, sends GOAWAY (HTTP/2) or
 /// closes after the current request (HTTP/1.1) and lets the open streams finish.
 macro_rules! drive {
-    ($conn:expr, $drain:expr, $age:expr) => {{
-        let conn = $conn;
-        tokio::pin!(conn);
-        let (max_age, grace) = $age;
-        let aged = async move {
-            match max_age {
-                Some(age) => tokio::time::sleep(age).await,
-                None => std::future::pending().await,
-            }
-        };
+    ($conn:expr, $drain:expr, $aged:expr, $grace:expr) => {{
+        // Boxed: a parked connection's task stays small (hyper's state comes with the box).
+        let mut conn = Box::pin($conn);
+        let grace = $grace;
+        let aged = $aged;
         let res = tokio::select! {
             res = conn.as_mut() => res,
             _ = $drain.changed() => {
@@ -106,7 +106,7 @@ macro_rules! drive {
             }
             () = aged => {
                 conn.as_mut().graceful_shutdown();
-                match tokio::time::timeout(grace, conn).await {
+                match tokio::time::timeout(grace, conn.as_mut()).await {
                     Ok(res) => res,
                     Err(_) => {
                         tracing::debug!("connection past its age and grace: closed");
@@ -138,6 +138,11 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let mut conns = conns;
+    conns.settings = learn_server_settings(&conns.http).await;
+    if conns.settings.is_none() {
+        tracing::debug!("hyper's HTTP/2 SETTINGS could not be learnt: idle connections not parked");
+    }
     let conns = Arc::new(conns);
     // Every connection holds a receiver: `closed()` resolves once the last one is gone.
     let (goaway, watcher) = watch::channel(());
@@ -158,11 +163,19 @@ where
             },
         };
         let tcp = stream.connect_info();
-        let conn = serve_one(stream, tcp, conns.clone(), svc.clone(), watcher.clone());
-        tokio::spawn(async move {
-            conn.await;
-            drop(permit);
-        });
+        let (conns, svc, drain) = (conns.clone(), svc.clone(), watcher.clone());
+        // Two task types, so a plaintext connection's task is not sized for a TLS handshake.
+        if conns.tls.is_some() {
+            tokio::spawn(async move {
+                serve_tls(stream, tcp, conns, svc, drain).await;
+                drop(permit);
+            });
+        } else {
+            tokio::spawn(async move {
+                serve_http(stream, ConnInfo::Tcp(tcp), conns, svc, drain).await;
+                drop(permit);
+            });
+        }
     }
     drop(listener);
     drop(watcher);
@@ -170,9 +183,8 @@ where
     tokio::time::timeout(grace, goaway.closed()).await.is_ok()
 }
 
-/// Serves one connection: the TLS handshake (when on), then HTTP until the client closes
-/// or the drain starts (GOAWAY, then the open streams may finish).
-async fn serve_one<S, B>(
+/// Serves one TLS connection: the handshake, then [`serve_http`].
+async fn serve_tls<S, B>(
     stream: TcpStream,
     tcp: TcpConnectInfo,
     conns: Arc<Connections>,
@@ -185,21 +197,12 @@ async fn serve_one<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let Some(tls) = &conns.tls else {
-        let svc = ConnService {
-            inner: svc,
-            info: ConnInfo::Tcp(tcp),
-        };
-        drive!(
-            conns
-                .http
-                .serve_connection_with_upgrades(TokioIo::new(stream), svc),
-            drain,
-            conns.age
-        );
-        return;
-    };
-    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream));
+    let Some(tls) = &conns.tls else { return };
+    // Boxed: the handshake state is large and only needed until the handshake ends.
+    let handshake = Box::pin(tokio::time::timeout(
+        TLS_HANDSHAKE_TIMEOUT,
+        tls.acceptor().accept(stream),
+    ));
     let stream = tokio::select! {
         res = handshake => match res {
             Ok(Ok(stream)) => stream,
@@ -226,12 +229,77 @@ async fn serve_one<S, B>(
         tcp,
         identity,
     };
+    serve_http(stream, info, conns, svc, drain).await;
+}
+
+/// Serves HTTP on a connection (TLS already done) until the client closes or the drain
+/// starts (GOAWAY, then the open streams may finish): parked first while it only holds an
+/// HTTP/2 handshake ([`super::park`]), then hyper.
+async fn serve_http<IO, S, B>(
+    io: IO,
+    info: ConnInfo,
+    conns: Arc<Connections>,
+    svc: S,
+    mut drain: watch::Receiver<()>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let deadline = conns.age.0.map(|age| tokio::time::Instant::now() + age);
+    let aged = async move {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(aged);
+    let peer = info.remote_addr();
+    let Some(io) = start_http(io, &conns, &mut drain, aged.as_mut(), peer).await else {
+        return;
+    };
     let svc = ConnService { inner: svc, info };
     drive!(
         conns
             .http
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc),
+            .serve_connection_with_upgrades(TokioIo::new(io), svc),
         drain,
-        conns.age
+        aged,
+        conns.age.1
     );
+}
+
+/// The connection for hyper: parked first while it only holds an HTTP/2 handshake
+/// ([`super::park`]); `None` when it ended meanwhile (closed, the preface timed out, the
+/// server drains or the connection reached its age).
+async fn start_http<IO>(
+    io: IO,
+    conns: &Connections,
+    drain: &mut watch::Receiver<()>,
+    aged: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<Replay<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Some(settings) = &conns.settings else {
+        return Some(Replay::passthrough(io));
+    };
+    let close = async move {
+        tokio::select! {
+            _ = drain.changed() => {}
+            () = aged => {}
+        }
+    };
+    match park(io, settings, TLS_HANDSHAKE_TIMEOUT, close).await {
+        Ok(io) => Some(io),
+        Err(ParkEnd::TimedOut) => {
+            tracing::debug!(?peer, "no HTTP/2 preface in time: closed");
+            None
+        }
+        Err(ParkEnd::Closed) => None,
+    }
 }

@@ -7,6 +7,7 @@ mod builder;
 mod conn;
 mod end_stream;
 mod incoming;
+mod park;
 mod reflection;
 mod response_body;
 mod run;
