@@ -37,10 +37,10 @@ async fn mtls_channel(p: &ServerProcess, pki: &TestPki, client: &str) -> Channel
         .unwrap()
 }
 
-/// Stderr lines as JSON, collected until `done` holds for one of them (at most 10 s).
+/// Stderr lines as JSON, collected until `done` holds for them (at most 10 s).
 fn collect_until(
     p: &mut ServerProcess,
-    done: impl Fn(&serde_json::Value) -> bool,
+    done: impl Fn(&[serde_json::Value]) -> bool,
 ) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut lines = Vec::new();
@@ -50,7 +50,7 @@ fn collect_until(
                 .iter()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()),
         );
-        if lines.iter().any(&done) {
+        if done(&lines) {
             return lines;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -127,12 +127,19 @@ middleware:
     let is_audit = |v: &serde_json::Value, id: &str| {
         v["stream"] == "audit" && v["method"] == CREATE_ORDER && v["principal"] == id
     };
-    let lines = collect_until(&mut p, |v| is_audit(v, BILLING_ID));
+    let is_access = |v: &serde_json::Value, id: &str| {
+        v["message"] == "call" && v["method"] == CREATE_ORDER && v["principal"] == id
+    };
+    // The refused call comes last; the audit trail and the access log are written apart.
+    let lines = collect_until(&mut p, |lines| {
+        lines.iter().any(|v| is_audit(v, BILLING_ID))
+            && lines.iter().any(|v| is_access(v, BILLING_ID))
+    });
     let access = lines
         .iter()
-        .find(|v| v["message"] == "call" && v["method"] == CREATE_ORDER && v["code"] == "OK")
+        .find(|v| is_access(v, ORDER_ID))
         .unwrap_or_else(|| panic!("access line of CreateOrder: {lines:#?}"));
-    assert_eq!(access["principal"], ORDER_ID, "{access}");
+    assert_eq!(access["code"], "OK", "{access}");
     let audit = lines
         .iter()
         .find(|v| is_audit(v, ORDER_ID))
@@ -147,9 +154,12 @@ middleware:
     assert_eq!(denied["code"], "PERMISSION_DENIED", "{denied}");
     let denied_access = lines
         .iter()
-        .find(|v| v["message"] == "call" && v["principal"] == BILLING_ID)
+        .find(|v| is_access(v, BILLING_ID))
         .unwrap_or_else(|| panic!("access line of the refused call: {lines:#?}"));
-    assert_eq!(denied_access["code"], "PERMISSION_DENIED", "{denied_access}");
+    assert_eq!(
+        denied_access["code"], "PERMISSION_DENIED",
+        "{denied_access}"
+    );
 
     p.terminate().unwrap();
     p.wait_exit(Duration::from_secs(15)).unwrap();

@@ -8,9 +8,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use grpckit_app_test::{ServerProcess, TestPki, authed, http_get, order_request, sign_up};
 use grpckit_services::proto::{
-    order::v1::{
-        ChatEvent, ChatEventKind, ChatMessage, order_service_client::OrderServiceClient,
-    },
+    order::v1::{ChatEvent, ChatEventKind, ChatMessage, order_service_client::OrderServiceClient},
     user::v1::user_service_client::UserServiceClient,
 };
 use tokio::sync::mpsc;
@@ -58,9 +56,7 @@ fn replace_unseen(path: &Path, text: &str) {
 async fn served_serial(addr: std::net::SocketAddr, pki: &TestPki) -> u64 {
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(
-            rustls_pki_types::pem::PemObject::from_pem_slice(pki.ca_pem().as_bytes()).unwrap(),
-        )
+        .add(rustls_pki_types::pem::PemObject::from_pem_slice(pki.ca_pem().as_bytes()).unwrap())
         .unwrap();
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

@@ -552,8 +552,13 @@ async fn s_client(port: u16, pki: &Pki, args: &[&str]) -> (Option<String>, Strin
     // "New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256" or "Cipher is (NONE)".
     let cipher = text
         .lines()
-        .find_map(|l| l.split_once(", Cipher is ").map(|(_, c)| c.trim().to_owned()))
-        .filter(|c| c != "(NONE)" && out.status.success() && text.contains("Verify return code: 0 (ok)"));
+        .find_map(|l| {
+            l.split_once(", Cipher is ")
+                .map(|(_, c)| c.trim().to_owned())
+        })
+        .filter(|c| {
+            c != "(NONE)" && out.status.success() && text.contains("Verify return code: 0 (ok)")
+        });
     (cipher, text)
 }
 
@@ -596,7 +601,11 @@ async fn openssl_tls_1_2_clients_get_strong_suites_only_and_only_when_allowed() 
         &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
     )
     .await;
-    assert_eq!(gcm.as_deref(), Some("ECDHE-ECDSA-AES128-GCM-SHA256"), "{text}");
+    assert_eq!(
+        gcm.as_deref(),
+        Some("ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "{text}"
+    );
     // Weak suites are refused even when they are all the client offers: CBC with SHA-1
     // (for the server's ECDSA key), RSA key exchange without forward secrecy, 3DES.
     for weak in [
@@ -647,9 +656,16 @@ async fn admin_tls_serves_the_admin_port_over_https_only() {
 
     // Plain HTTP to the admin port gets no HTTP answer.
     let plain = grpckit_plain_get(admin).await;
-    assert!(!plain.contains("HTTP/1.1 200"), "plain HTTP served: {plain}");
+    assert!(
+        !plain.contains("HTTP/1.1 200"),
+        "plain HTTP served: {plain}"
+    );
 
-    if require("admin_tls_serves_the_admin_port_over_https_only", "curl", &["--version"]) {
+    if require(
+        "admin_tls_serves_the_admin_port_over_https_only",
+        "curl",
+        &["--version"],
+    ) {
         let curl = |url: String| {
             let ca = pki.path("ca.pem");
             tokio::task::spawn_blocking(move || {
@@ -659,12 +675,16 @@ async fn admin_tls_serves_the_admin_port_over_https_only() {
                     .unwrap()
             })
         };
-        let ok = curl(format!("https://127.0.0.1:{admin}/metrics")).await.unwrap();
-        let text = String::from_utf8_lossy(&ok.stdout).into_owned()
-            + &String::from_utf8_lossy(&ok.stderr);
+        let ok = curl(format!("https://127.0.0.1:{admin}/metrics"))
+            .await
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&ok.stdout).into_owned() + &String::from_utf8_lossy(&ok.stderr);
         assert!(ok.status.success(), "curl https: {text}");
         assert!(text.contains("# TYPE "), "{text}");
-        let plain = curl(format!("http://127.0.0.1:{admin}/metrics")).await.unwrap();
+        let plain = curl(format!("http://127.0.0.1:{admin}/metrics"))
+            .await
+            .unwrap();
         assert!(!plain.status.success(), "curl http must fail");
     }
 

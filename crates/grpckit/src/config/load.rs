@@ -147,7 +147,8 @@ client:
 
     #[test]
     fn admin_tls_parses_and_needs_both_files() {
-        let cfg = parse_yaml("server:\n  admin_tls: {cert_file: a.pem, key_file: a.key}\n").unwrap();
+        let cfg =
+            parse_yaml("server:\n  admin_tls: {cert_file: a.pem, key_file: a.key}\n").unwrap();
         assert_eq!(
             cfg.server.admin_tls.cert_file.as_deref(),
             Some(std::path::Path::new("a.pem"))

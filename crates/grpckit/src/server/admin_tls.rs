@@ -47,8 +47,7 @@ pub(crate) async fn serve(
         let acceptor = tls.acceptor();
         let (router, http, shutdown) = (router.clone(), http.clone(), shutdown.clone());
         conns.spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-            {
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "admin port: TLS handshake failed");
@@ -59,9 +58,10 @@ pub(crate) async fn serve(
                     return;
                 }
             };
-            let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                router.clone().oneshot(req)
-            });
+            let svc =
+                hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    router.clone().oneshot(req)
+                });
             let conn = http.serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             let res = tokio::select! {
