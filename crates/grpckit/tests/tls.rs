@@ -1,8 +1,9 @@
 //! TLS on the gRPC port with real handshakes on 127.0.0.1: tonic's client over TLS, mTLS
-//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum, certificate files
-//! reloaded while a connection stays open, the connection info every request carries, and
-//! an outside client (Python grpcio) checking health over TLS and mTLS. Certificates are
-//! made here with rcgen.
+//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum and the strong
+//! suites of TLS 1.2 (also as OpenSSL's `s_client` sees them), certificate files reloaded
+//! while a connection stays open, the connection info every request carries, an outside
+//! client (Python grpcio) checking health over TLS and mTLS, and the admin port over HTTPS
+//! (`server.admin_tls`). Certificates are made here with rcgen.
 
 use std::{path::Path, process::Command, sync::Arc, time::Duration};
 
