@@ -2,6 +2,7 @@
 //! graceful shutdown around the services you add; [`App`] runs it as a process.
 
 mod accept;
+mod admin_tls;
 mod app;
 mod builder;
 mod conn;
