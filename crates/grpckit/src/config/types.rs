@@ -44,6 +44,8 @@ pub struct ServerConfig {
     /// TLS on the admin port ([`super::AdminTlsConfig`]); optional: without it the admin
     /// port is plain HTTP.
     pub admin_tls: super::AdminTlsConfig,
+    /// `proxy_protocol:` load balancers that send a PROXY protocol header naming the client.
+    pub proxy_protocol: super::ProxyProtocolConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
     /// Largest sent message in bytes. Default `4194304` (4 MiB).
@@ -91,6 +93,7 @@ impl Default for ServerConfig {
             enable_tls: false,
             tls: Default::default(),
             admin_tls: Default::default(),
+            proxy_protocol: Default::default(),
             max_recv_size: 4 * 1024 * 1024,
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,

@@ -30,10 +30,11 @@ use super::{
     conn::{ConnInfo, ConnService},
     incoming::{accept, tcp_keepalive},
     park::{ParkEnd, Replay, ServerSettings, learn_server_settings, park},
+    proxy_protocol::read_header,
     tls::{ServerTls, certificate_identity},
 };
 use crate::{
-    config::{KeepAliveProbe, ServerConfig},
+    config::{KeepAliveProbe, ProxyProtocolConfig, ServerConfig},
     middleware::auth::CertIdentity,
 };
 
@@ -57,6 +58,8 @@ pub(crate) struct Connections {
     /// hyper's first SETTINGS frame, for parking idle HTTP/2 connections
     /// ([`super::park`]); learnt when serving starts.
     settings: Option<ServerSettings>,
+    /// `server.proxy_protocol`.
+    proxy: ProxyProtocolConfig,
 }
 
 impl Connections {
@@ -86,6 +89,7 @@ impl Connections {
             age: (cfg.max_connection_age, cfg.max_connection_age_grace),
             budget,
             settings: None,
+            proxy: cfg.proxy_protocol.clone(),
         }
     }
 }
@@ -167,12 +171,20 @@ where
         // Two task types, so a plaintext connection's task is not sized for a TLS handshake.
         if conns.tls.is_some() {
             tokio::spawn(async move {
-                serve_tls(stream, tcp, conns, svc, drain).await;
+                let mut stream = stream;
+                let Some((tcp, prefix)) = proxy_header(&mut stream, tcp, &conns).await else {
+                    return;
+                };
+                serve_tls(Replay::with_prefix(stream, prefix), tcp, conns, svc, drain).await;
                 drop(permit);
             });
         } else {
             tokio::spawn(async move {
-                serve_http(stream, ConnInfo::Tcp(tcp), conns, svc, drain).await;
+                let mut stream = stream;
+                let Some((tcp, prefix)) = proxy_header(&mut stream, tcp, &conns).await else {
+                    return;
+                };
+                serve_http(stream, prefix, ConnInfo::Tcp(tcp), conns, svc, drain).await;
                 drop(permit);
             });
         }
@@ -183,9 +195,39 @@ where
     tokio::time::timeout(grace, goaway.closed()).await.is_ok()
 }
 
+/// The connection's addresses after the PROXY protocol header of a trusted load balancer
+/// (`server.proxy_protocol`), and the bytes read after the header; `None` when the header
+/// is missing, malformed or late (the connection is closed).
+async fn proxy_header(
+    stream: &mut TcpStream,
+    mut tcp: TcpConnectInfo,
+    conns: &Connections,
+) -> Option<(TcpConnectInfo, Vec<u8>)> {
+    let peer = tcp.remote_addr?;
+    if !conns.proxy.expects_header(peer.ip()) {
+        return Some((tcp, Vec::new()));
+    }
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, read_header(stream)).await {
+        Ok(Ok((client, rest))) => {
+            if client.is_some() {
+                tcp.remote_addr = client;
+            }
+            Some((tcp, rest))
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "trusted proxy connection closed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no PROXY protocol header in time: closed");
+            None
+        }
+    }
+}
+
 /// Serves one TLS connection: the handshake, then [`serve_http`].
 async fn serve_tls<S, B>(
-    stream: TcpStream,
+    stream: Replay<TcpStream>,
     tcp: TcpConnectInfo,
     conns: Arc<Connections>,
     svc: S,
@@ -229,7 +271,7 @@ async fn serve_tls<S, B>(
         tcp,
         identity,
     };
-    serve_http(stream, info, conns, svc, drain).await;
+    serve_http(stream, Vec::new(), info, conns, svc, drain).await;
 }
 
 /// Serves HTTP on a connection (TLS already done) until the client closes or the drain
@@ -237,6 +279,7 @@ async fn serve_tls<S, B>(
 /// HTTP/2 handshake ([`super::park`]), then hyper.
 async fn serve_http<IO, S, B>(
     io: IO,
+    prefix: Vec<u8>,
     info: ConnInfo,
     conns: Arc<Connections>,
     svc: S,
@@ -258,7 +301,7 @@ async fn serve_http<IO, S, B>(
     };
     tokio::pin!(aged);
     let peer = info.remote_addr();
-    let Some(io) = start_http(io, &conns, &mut drain, aged.as_mut(), peer).await else {
+    let Some(io) = start_http(io, prefix, &conns, &mut drain, aged.as_mut(), peer).await else {
         return;
     };
     let svc = ConnService { inner: svc, info };
@@ -277,6 +320,7 @@ async fn serve_http<IO, S, B>(
 /// server drains or the connection reached its age).
 async fn start_http<IO>(
     io: IO,
+    prefix: Vec<u8>,
     conns: &Connections,
     drain: &mut watch::Receiver<()>,
     aged: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
@@ -286,7 +330,7 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let Some(settings) = &conns.settings else {
-        return Some(Replay::passthrough(io));
+        return Some(Replay::with_prefix(io, prefix));
     };
     let close = async move {
         tokio::select! {
@@ -294,7 +338,7 @@ where
             () = aged => {}
         }
     };
-    match park(io, settings, TLS_HANDSHAKE_TIMEOUT, close).await {
+    match park(io, prefix, settings, TLS_HANDSHAKE_TIMEOUT, close).await {
         Ok(io) => Some(io),
         Err(ParkEnd::TimedOut) => {
             tracing::debug!(?peer, "no HTTP/2 preface in time: closed");

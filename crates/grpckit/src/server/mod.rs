@@ -9,6 +9,7 @@ mod conn;
 mod end_stream;
 mod incoming;
 mod park;
+mod proxy_protocol;
 mod reflection;
 mod response_body;
 mod run;

@@ -100,6 +100,7 @@ pub(crate) enum ParkEnd {
 /// a parked connection then gets GOAWAY(NO_ERROR) and is closed.
 pub(crate) async fn park<IO>(
     mut io: IO,
+    prefix: Vec<u8>,
     settings: &ServerSettings,
     handshake_timeout: Duration,
     close: impl std::future::Future<Output = ()>,
@@ -107,7 +108,8 @@ pub(crate) async fn park<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut seen = Vec::with_capacity(PREFACE.len() + FRAME_HEADER + 36);
+    let mut seen = prefix;
+    seen.reserve(PREFACE.len() + FRAME_HEADER + 36);
     let start = tokio::time::timeout(handshake_timeout, read_start(&mut io, &mut seen)).await;
     match start {
         Err(_) => return Err(ParkEnd::TimedOut),
@@ -153,17 +155,21 @@ where
     }
 }
 
-/// Reads the preface and the first frame into `seen`. `true` when they are exactly the
+/// Reads the preface and the first frame into `seen` (which may hold some already). `true` when they are exactly the
 /// preface and one SETTINGS frame (parkable); `false` when the connection is not HTTP/2 with
 /// prior knowledge or the client already sent more (hand it over now).
 async fn read_start<IO: AsyncRead + Unpin>(io: &mut IO, seen: &mut Vec<u8>) -> io::Result<bool> {
     let mut chunk = [0u8; 128];
+    let mut first = true;
     loop {
-        let n = io.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        if !first || seen.is_empty() {
+            let n = io.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            seen.extend_from_slice(&chunk[..n]);
         }
-        seen.extend_from_slice(&chunk[..n]);
+        first = false;
         let head = seen.len().min(PREFACE.len());
         if seen[..head] != PREFACE[..head] {
             return Ok(false);
@@ -206,9 +212,9 @@ pub(crate) struct Replay<IO> {
 }
 
 impl<IO> Replay<IO> {
-    /// The connection as it is, with nothing to replay or drop.
-    pub(crate) fn passthrough(io: IO) -> Self {
-        Self::new(io, Vec::new(), false)
+    /// The connection with `prefix` (bytes already read from it) to replay first.
+    pub(crate) fn with_prefix(io: IO, prefix: Vec<u8>) -> Self {
+        Self::new(io, prefix, false)
     }
 
     fn new(io: IO, replay: Vec<u8>, answered: bool) -> Self {
@@ -240,6 +246,14 @@ struct DropFrames {
 impl DropFrames {
     fn done(&self) -> bool {
         self.settings_dropped && self.ack_dropped && self.skip == 0 && self.owed == 0
+    }
+}
+
+impl<IO: tonic::transport::server::Connected> tonic::transport::server::Connected for Replay<IO> {
+    type ConnectInfo = IO::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.io.connect_info()
     }
 }
 
