@@ -78,7 +78,7 @@ h2() { # out-file h2load-args...
   python3 - "$out" <<'PY'
 import re, sys
 out = open(sys.argv[1]).read()
-m = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out)
+m = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)
 req = re.search(r"(\d+) succeeded, (\d+) failed", out)
 print(f"{float(m.group(1)):.0f}" if m and req and int(req.group(2)) == 0 else "0")
 PY

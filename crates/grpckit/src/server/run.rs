@@ -261,8 +261,8 @@ where
             (addr, Serving::Threads(threads))
         }
         _ => {
-            let listener = TcpListener::bind(listen)
-                .await
+            let listener = super::runtime::grpc_listener(listen)
+                .and_then(TcpListener::from_std)
                 .map_err(bind_err(listen, "grpc"))?;
             let addr = listener.local_addr().map_err(bind_err(listen, "grpc"))?;
             let task = tokio::spawn(builder.serve(listener, shutdown.clone()));

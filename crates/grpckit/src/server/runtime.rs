@@ -76,18 +76,35 @@ pub fn available_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`, 4096 on
+/// current Linux): a burst of new connections larger than the queue loses SYNs, which the
+/// clients retry only after a second. Go's listeners use somaxconn too.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// A listener with `SO_REUSEPORT` (Linux: the kernel spreads connections over every
 /// listener bound to the port) and `SO_REUSEADDR`.
 pub fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    listener(addr, true)
+}
+
+/// The gRPC port's listener: `SO_REUSEADDR` (a restart binds at once while old connections
+/// linger in TIME_WAIT) and an accept queue of [`LISTEN_BACKLOG`].
+pub fn grpc_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    listener(addr, false)
+}
+
+fn listener(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     #[cfg(unix)]
-    socket.set_reuse_port(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     socket.set_nonblocking(true)?;
     socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
-    socket.listen(1024)?;
+    socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
 }
 
