@@ -52,6 +52,15 @@ pub struct ServerConfig {
     pub max_concurrent_streams: u32,
     /// HTTP/2 keep-alive.
     pub keep_alive: ServerKeepAlive,
+    /// HTTP/2 limits: windows, frame and header sizes, reset and control-frame floods
+    /// ([`super::Http2Config`]).
+    pub http2: super::Http2Config,
+    /// A connection must finish its TLS handshake (with TLS) and then its HTTP/2 preface
+    /// and first SETTINGS frame, or (HTTP/1.1) its first request's headers, within this of
+    /// being accepted, else it is closed (slowloris). HTTP/1.1's later requests get the same
+    /// time for their headers. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
     /// How long in-flight calls may take to finish after SIGTERM. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -95,6 +104,8 @@ impl Default for ServerConfig {
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,
             keep_alive: ServerKeepAlive::default(),
+            http2: Default::default(),
+            handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
             max_connection_age: None,
@@ -119,8 +130,10 @@ pub struct ServerKeepAlive {
     /// A probe not answered within this closes the connection. Default `5s`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Minimum interval a client may ping at. Not enforced yet: a value other than the
-    /// default is logged as a warning when serving starts. Default `30s`.
+    /// Minimum interval a client may send PINGs at, enforced as grpc-go does: a PING sooner
+    /// than this after the previous one is a strike (strikes reset when the server sends
+    /// HEADERS or DATA); the third strike gets GOAWAY `ENHANCE_YOUR_CALM`
+    /// (`too_many_pings`) and the connection is closed. Default `30s`.
     #[serde(with = "humantime_serde")]
     pub min_time: Duration,
     /// How idle connections are probed: `tcp` (default) or `http2`.
@@ -349,15 +362,9 @@ impl ServerConfig {
     /// Keys that parse but are not enforced yet and differ from their default, each with
     /// what is ignored; [`crate::server::ServerBuilder::serve`] logs them as warnings.
     pub fn unenforced_keys(&self) -> Vec<(&'static str, String)> {
-        let mut keys = Vec::new();
-        let default_min_time = ServerKeepAlive::default().min_time;
-        if self.keep_alive.min_time != default_min_time {
-            keys.push((
-                "server.keep_alive.min_time",
-                humantime::format_duration(self.keep_alive.min_time).to_string(),
-            ));
-        }
-        keys
+        // Every `server:` key is enforced today; a key added before its feature is listed
+        // here with its value.
+        Vec::new()
     }
 
     /// Checks the `server:` section.
@@ -367,6 +374,13 @@ impl ServerConfig {
             return Err(e);
         }
         self.tls.validate(self.enable_tls)?;
+        self.http2.validate()?;
+        if self.handshake_timeout.is_zero() {
+            return Err(InvalidValue::new(
+                "server.handshake_timeout",
+                "must be greater than 0s",
+            ));
+        }
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),

@@ -2,6 +2,10 @@
 //! automatic HTTP/1.1 + HTTP/2 connection (upgrades allowed) -> one tower service, the
 //! server's stack, per request ([`super::conn::ConnService`]).
 //!
+//! Every connection's IO is wrapped in an [`H2Guard`], which polices what h2 leaves
+//! unbounded (PING and control-frame floods) and closes a connection whose handshake is
+//! not done within `server.handshake_timeout` (README, "HTTP/2 hardening").
+//!
 //! Draining: once `drained` fires the listener closes, every connection gets GOAWAY
 //! (hyper's graceful shutdown: streams already open may finish) and [`serve_connections`]
 //! returns when the last connection has closed or `grace` has passed.
@@ -18,6 +22,7 @@ use socket2::TcpKeepalive;
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::{Semaphore, watch},
+    time::Instant,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -28,6 +33,7 @@ use tower::Service;
 
 use super::{
     conn::{ConnInfo, ConnService},
+    h2_guard::{GuardConfig, H2Guard},
     incoming::{accept, tcp_keepalive},
     tls::{ServerTls, certificate_identity},
 };
@@ -35,13 +41,6 @@ use crate::{
     config::{KeepAliveProbe, ServerConfig},
     middleware::auth::CertIdentity,
 };
-
-/// A TLS handshake not done within this closes the connection (a client that opens
-/// connections and never speaks holds no more than this).
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The largest header block a request may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
-const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 
 /// How connections are served: the HTTP settings, TCP keep-alive and TLS.
 #[derive(Debug)]
@@ -53,6 +52,10 @@ pub(crate) struct Connections {
     age: (Option<Duration>, Duration),
     /// `server.max_connections`: a permit per open connection.
     budget: Option<Arc<Semaphore>>,
+    /// `server.handshake_timeout`: TLS handshake, then the HTTP/2 preface and SETTINGS.
+    handshake_timeout: Duration,
+    /// What each connection's [`H2Guard`] enforces.
+    guard: GuardConfig,
 }
 
 impl Connections {
@@ -62,25 +65,42 @@ impl Connections {
         tls: Option<Arc<ServerTls>>,
         budget: Option<Arc<Semaphore>>,
     ) -> Self {
+        let h2 = &cfg.http2;
         let mut http = Builder::new(TokioExecutor::new());
         http.http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(cfg.max_concurrent_streams)
-            .max_header_list_size(MAX_HEADER_LIST_SIZE)
+            .max_header_list_size(h2.max_header_list_size)
+            // Both set `adaptive_window` back to false: it comes after them.
+            .initial_stream_window_size(h2.initial_stream_window_size)
+            .initial_connection_window_size(h2.initial_connection_window_size)
+            .adaptive_window(h2.adaptive_window)
+            .max_frame_size(h2.max_frame_size)
+            .max_send_buf_size(h2.max_send_buf_size)
+            .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
+            .max_local_error_reset_streams(h2.max_local_error_reset_streams)
             // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
             // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
             .keep_alive_interval(
                 (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
             )
             .keep_alive_timeout(cfg.keep_alive.timeout);
-        // hyper enforces its HTTP/1 header read timeout (30s) only with a timer.
-        http.http1().timer(TokioTimer::new());
+        // hyper enforces its HTTP/1 header read timeout only with a timer.
+        http.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(cfg.handshake_timeout);
+        GuardConfig::register_metrics();
         Self {
             http,
             keepalive: tcp_keepalive(&cfg.keep_alive),
             tls,
             age: (cfg.max_connection_age, cfg.max_connection_age_grace),
             budget,
+            handshake_timeout: cfg.handshake_timeout,
+            guard: GuardConfig {
+                ping_min_time: cfg.keep_alive.min_time,
+                max_control_frames_per_second: h2.max_control_frames_per_second,
+            },
         }
     }
 }
@@ -185,21 +205,24 @@ async fn serve_one<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let deadline = Instant::now() + conns.handshake_timeout;
+    let peer = tcp.remote_addr;
     let Some(tls) = &conns.tls else {
         let svc = ConnService {
             inner: svc,
             info: ConnInfo::Tcp(tcp),
         };
+        let io = H2Guard::new(stream, conns.guard, deadline, peer);
         drive!(
             conns
                 .http
-                .serve_connection_with_upgrades(TokioIo::new(stream), svc),
+                .serve_connection_with_upgrades(TokioIo::new(io), svc),
             drain,
             conns.age
         );
         return;
     };
-    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream));
+    let handshake = tokio::time::timeout_at(deadline, tls.acceptor().accept(stream));
     let stream = tokio::select! {
         res = handshake => match res {
             Ok(Ok(stream)) => stream,
@@ -227,10 +250,11 @@ async fn serve_one<S, B>(
         identity,
     };
     let svc = ConnService { inner: svc, info };
+    let io = H2Guard::new(stream, conns.guard, deadline, peer);
     drive!(
         conns
             .http
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc),
+            .serve_connection_with_upgrades(TokioIo::new(io), svc),
         drain,
         conns.age
     );

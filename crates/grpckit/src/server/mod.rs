@@ -6,6 +6,7 @@ mod app;
 mod builder;
 mod conn;
 mod end_stream;
+mod h2_guard;
 mod incoming;
 mod reflection;
 mod response_body;

@@ -1,0 +1,266 @@
+//! HTTP/2 abuse against the real `grpckit server` binary: each attack (crafted by
+//! `tests/py/h2_abuse.py` with Python `h2`/`hyperframe`) runs while a healthy tonic client
+//! keeps calling. For each: the healthy client sees no error, the abuser is cut off the
+//! expected way (GOAWAY code, RST_STREAM codes, close), and the server's peak RSS (VmHWM)
+//! stays under the start-up RSS plus [`RSS_HEADROOM_MIB`].
+//!
+//! Skipped (with a reason) when python3 lacks `h2`; under `CI=true` that fails instead.
+
+use std::{
+    process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use grpckit_app_test::{ServerProcess, require_tool, roomy_rate_rules_yaml};
+use grpckit_services::proto::user::v1::{
+    CreateUserRequest, user_service_client::UserServiceClient,
+};
+use serde_json::Value;
+use tonic::{Code, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
+
+/// The server's peak RSS may exceed its RSS after start-up by at most this, across all the
+/// attacks below (measured: see README "HTTP/2 hardening").
+const RSS_HEADROOM_MIB: u64 = 64;
+
+/// GOAWAY / RST_STREAM error codes (RFC 9113 §7).
+const REFUSED_STREAM: u64 = 0x7;
+const ENHANCE_YOUR_CALM: u64 = 0xb;
+
+fn python_has_h2() -> bool {
+    Command::new("python3")
+        .args(["-c", "import h2, hyperframe, hpack"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Runs one attack; returns the JSON line the script printed.
+async fn abuse(server: &ServerProcess, attack: &str, extra: &[&str]) -> Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/h2_abuse.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .arg(attack)
+        .arg(server.addr.ip().to_string())
+        .arg(server.addr.port().to_string())
+        .args(extra);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{attack}: the script failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{attack}: {e}: {stdout}"))
+}
+
+/// Health checks on one connection, one after another, until `stop` (at most 60 s and
+/// 100 000 calls). Returns (calls that succeeded, errors).
+async fn healthy_client(channel: Channel, stop: Arc<AtomicBool>) -> (u64, Vec<String>) {
+    let mut health = HealthClient::new(channel);
+    let (mut ok, mut errors) = (0, Vec::new());
+    let until = Instant::now() + Duration::from_secs(60);
+    while !stop.load(Ordering::Relaxed) && ok < 100_000 && Instant::now() < until {
+        match health.check(HealthCheckRequest::default()).await {
+            Ok(_) => ok += 1,
+            Err(e) => errors.push(format!("{e:?}")),
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    (ok, errors)
+}
+
+/// Runs `attack` while a healthy client calls on `channel`; asserts the healthy client saw
+/// no error and returns the attack's report.
+async fn under_attack(
+    server: &ServerProcess,
+    channel: &Channel,
+    attack: &str,
+    extra: &[&str],
+) -> Value {
+    let stop = Arc::new(AtomicBool::new(false));
+    let healthy = tokio::spawn(healthy_client(channel.clone(), stop.clone()));
+    let report = abuse(server, attack, extra).await;
+    // A few more calls after the attack ended.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (ok, errors) = healthy.await.unwrap();
+    assert!(
+        errors.is_empty(),
+        "{attack}: the healthy client saw errors: {errors:?}"
+    );
+    assert!(ok > 0, "{attack}: the healthy client made no call");
+    println!("{attack}: {report} (healthy calls: {ok})");
+    report
+}
+
+fn goaway_code(report: &Value) -> Option<u64> {
+    report["goaway"]["error_code"].as_u64()
+}
+
+fn rst_count(report: &Value, code: u64) -> u64 {
+    report["rst_codes"][code.to_string()].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abusive_clients_are_cut_off_while_a_healthy_client_is_served() {
+    if !require_tool(
+        "h2_abuse",
+        python_has_h2(),
+        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("grpckit.yaml");
+    let yaml = format!(
+        "server:\n  max_concurrent_streams: 10\n  max_connections: 50\n  handshake_timeout: 1s\n{}",
+        roomy_rate_rules_yaml()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    let mut server = ServerProcess::spawn(
+        BIN.as_ref(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--log-level",
+            "info,grpckit=debug",
+        ],
+        &[],
+        dir.path(),
+    )
+    .unwrap();
+    let pid = server.pid();
+    let channel = Channel::from_shared(server.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    HealthClient::new(channel.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let baseline = status_kib(pid, "VmRSS");
+
+    // h2's own limits.
+    let r = under_attack(&server, &channel, "rapid_reset", &[]).await;
+    assert_eq!(goaway_code(&r), Some(ENHANCE_YOUR_CALM), "rapid reset: {r}");
+    assert_eq!(r["goaway"]["debug"], "too_many_resets", "{r}");
+
+    let r = under_attack(&server, &channel, "continuation_flood", &[]).await;
+    assert_eq!(
+        goaway_code(&r),
+        Some(ENHANCE_YOUR_CALM),
+        "CONTINUATION: {r}"
+    );
+    assert_eq!(r["goaway"]["debug"], "too_many_continuations", "{r}");
+
+    let r = under_attack(&server, &channel, "empty_data_flood", &[]).await;
+    assert_eq!(goaway_code(&r), Some(ENHANCE_YOUR_CALM), "empty DATA: {r}");
+    assert_eq!(r["goaway"]["debug"], "too_many_data_frames", "{r}");
+
+    let r = under_attack(&server, &channel, "hpack_bomb", &["--seconds", "3"]).await;
+    assert_hpack_bomb_refused(&r);
+
+    let r = under_attack(&server, &channel, "max_streams", &[]).await;
+    assert_eq!(r["server_max_concurrent_streams"], 10, "{r}");
+    assert!(
+        rst_count(&r, REFUSED_STREAM) >= 20,
+        "streams past the limit are refused: {r}"
+    );
+
+    // The connection guard.
+    let r = under_attack(&server, &channel, "ping_flood", &[]).await;
+    assert_eq!(goaway_code(&r), Some(ENHANCE_YOUR_CALM), "PING flood: {r}");
+    assert_eq!(r["goaway"]["debug"], "too_many_pings", "{r}");
+    assert_eq!(r["closed"], true, "{r}");
+    assert!(
+        r["frames_sent"].as_u64().unwrap() < 10_000,
+        "cut off early: {r}"
+    );
+
+    for attack in ["settings_flood", "priority_flood"] {
+        let r = under_attack(&server, &channel, attack, &[]).await;
+        assert_eq!(goaway_code(&r), Some(ENHANCE_YOUR_CALM), "{attack}: {r}");
+        assert_eq!(r["goaway"]["debug"], "too_many_control_frames", "{r}");
+        assert_eq!(r["closed"], true, "{r}");
+    }
+
+    // server.handshake_timeout: 1s (the script sends a byte every 0.5 s for up to 10 s).
+    for attack in ["slowloris", "slowloris_http1"] {
+        let r = under_attack(&server, &channel, attack, &["--seconds", "10"]).await;
+        assert_eq!(r["closed"], true, "{attack}: {r}");
+        let after = r["closed_after_s"].as_f64().unwrap();
+        assert!(after < 8.0, "{attack}: closed after {after}s: {r}");
+    }
+
+    // server.max_connections: 50, the healthy client holds one.
+    let r = under_attack(&server, &channel, "idle_connections", &["--count", "80"]).await;
+    assert_eq!(r["opened"], 80, "{r}");
+    assert!(r["kept"].as_u64().unwrap() <= 49, "{r}");
+    assert!(r["closed"].as_u64().unwrap() >= 31, "{r}");
+
+    // An oversized message: RESOURCE_EXHAUSTED, and the connection stays healthy.
+    let e = UserServiceClient::new(channel.clone())
+        .create_user(CreateUserRequest {
+            name: "x".repeat(5 * 1024 * 1024),
+            email: "big@example.com".into(),
+            password: "password-123".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    under_attack(&server, &channel, "ping_flood", &["--count", "20"]).await;
+
+    let peak = status_kib(pid, "VmHWM");
+    println!(
+        "RSS: {} MiB after start-up, peak {} MiB",
+        baseline / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak <= baseline + RSS_HEADROOM_MIB * 1024,
+        "peak RSS {peak} KiB > {baseline} KiB + {RSS_HEADROOM_MIB} MiB"
+    );
+    let logs = server.drain_logs().join("\n");
+    assert!(
+        logs.contains("too_many_pings"),
+        "the guard logs its GOAWAYs"
+    );
+}
+
+/// A header block that decodes past `server.http2.max_header_list_size` is refused per
+/// stream (h2 answers 431 or resets it), never decoded into memory.
+fn assert_hpack_bomb_refused(r: &Value) {
+    let requests = r["requests"].as_u64().unwrap();
+    let refused = r["responses"].as_u64().unwrap()
+        + r["rst_codes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>();
+    assert!(
+        refused >= requests.min(10) || goaway_code(r).is_some(),
+        "HPACK bomb: {r}"
+    );
+}
