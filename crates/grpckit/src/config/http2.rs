@@ -45,7 +45,7 @@ pub struct Http2Config {
     /// connection gets GOAWAY ("MadeYouReset", CVE-2025-8671). Default `1024` (hyper's
     /// default).
     pub max_local_error_reset_streams: usize,
-    /// SETTINGS (not ACK), PRIORITY and PING ACK frames a client may send per second before
+    /// SETTINGS (not ACK) and PRIORITY frames a client may send per second before
     /// the connection gets GOAWAY `ENHANCE_YOUR_CALM` (`too_many_control_frames`); h2 answers
     /// or ignores each of them without a bound. PINGs are policed separately by
     /// `server.keep_alive.min_time`. `0`: no limit. Default `1000`.

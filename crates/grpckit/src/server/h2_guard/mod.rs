@@ -1,6 +1,6 @@
 //! [`H2Guard`]: an IO wrapper around every accepted connection (plaintext or TLS) that
 //! polices what h2 does not: inbound PINGs (`server.keep_alive.min_time`), floods of
-//! control frames h2 answers or ignores without a bound (SETTINGS, PRIORITY, PING ACK;
+//! control frames h2 answers or ignores without a bound (SETTINGS, PRIORITY;
 //! `server.http2.max_control_frames_per_second`), and the deadline of the handshake
 //! (`server.handshake_timeout`, slowloris).
 //!
@@ -140,13 +140,10 @@ impl Police {
                 }
                 None
             }
+            // PING ACKs answer the server's own PINGs (keep-alive, BDP): not counted.
             kind::PING if !h.is_ack() => self.ping(),
-            kind::PING | kind::SETTINGS | kind::PRIORITY => {
-                if h.kind == kind::SETTINGS && h.is_ack() {
-                    return None;
-                }
-                self.control_frame()
-            }
+            kind::SETTINGS if !h.is_ack() => self.control_frame(),
+            kind::PRIORITY => self.control_frame(),
             _ => None,
         }
     }
