@@ -20,7 +20,10 @@ use grpckit_services::proto::user::v1::{
     CreateUserRequest, user_service_client::UserServiceClient,
 };
 use serde_json::Value;
-use tonic::{Code, transport::Channel};
+use tonic::{
+    Code,
+    transport::{Certificate, Channel, ClientTlsConfig},
+};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
@@ -128,26 +131,46 @@ fn rst_count(report: &Value, code: u64) -> u64 {
 /// Starts the server with `server:` keys `server_yaml` (indented by two spaces) and a
 /// connected channel; returns them and the server's RSS after start-up (KiB).
 async fn start(dir: &tempfile::TempDir, server_yaml: &str) -> (ServerProcess, Channel, u64) {
+    start_with(dir, server_yaml, None).await
+}
+
+/// [`start`], serving TLS with `tls` (a certificate for `localhost`) when given.
+async fn start_with(
+    dir: &tempfile::TempDir,
+    server_yaml: &str,
+    tls: Option<&rcgen::CertifiedKey<rcgen::KeyPair>>,
+) -> (ServerProcess, Channel, u64) {
     let config = dir.path().join("grpckit.yaml");
     let yaml = format!("server:\n{server_yaml}{}", roomy_rate_rules_yaml());
     std::fs::write(&config, yaml).unwrap();
-    let server = ServerProcess::spawn(
-        BIN.as_ref(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--log-level",
-            "info,grpckit=debug",
-        ],
-        &[],
-        dir.path(),
-    )
-    .unwrap();
-    let channel = Channel::from_shared(server.url())
-        .unwrap()
-        .connect()
-        .await
+    let mut args = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "--log-level",
+        "info,grpckit=debug",
+    ];
+    if let Some(tls) = tls {
+        std::fs::write(dir.path().join("server.pem"), tls.cert.pem()).unwrap();
+        std::fs::write(
+            dir.path().join("server.key"),
+            tls.signing_key.serialize_pem(),
+        )
         .unwrap();
+        args.extend(["--tls-cert", "server.pem", "--tls-key", "server.key"]);
+    }
+    let server = ServerProcess::spawn(BIN.as_ref(), &args, &[], dir.path()).unwrap();
+    let endpoint = match tls {
+        None => Channel::from_shared(server.url()).unwrap(),
+        Some(tls) => Channel::from_shared(format!("https://{}", server.addr))
+            .unwrap()
+            .tls_config(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(tls.cert.pem()))
+                    .domain_name("localhost"),
+            )
+            .unwrap(),
+    };
+    let channel = endpoint.connect().await.unwrap();
     HealthClient::new(channel.clone())
         .check(HealthCheckRequest::default())
         .await
@@ -225,12 +248,13 @@ async fn abusive_clients_are_cut_off_while_a_healthy_client_is_served() {
         assert_eq!(r["closed"], true, "{r}");
     }
 
-    // server.handshake_timeout: 1s (the script sends a byte every 0.5 s for up to 10 s).
-    for attack in ["slowloris", "slowloris_http1"] {
+    // server.handshake_timeout: 1s (the script sends a byte every 0.5 s for up to 10 s, or
+    // nothing at all).
+    for attack in ["slowloris", "slowloris_http1", "silent"] {
         let r = under_attack(&server, &channel, attack, &["--seconds", "10"]).await;
         assert_eq!(r["closed"], true, "{attack}: {r}");
         let after = r["closed_after_s"].as_f64().unwrap();
-        assert!(after < 8.0, "{attack}: closed after {after}s: {r}");
+        assert!(after < 5.0, "{attack}: closed after {after}s: {r}");
     }
 
     // server.max_connections: 50, the healthy client holds one.
@@ -295,5 +319,38 @@ async fn the_guard_limits_come_from_config() {
         .await;
         assert!(r["goaway"].is_null(), "{attack}: {r}");
         assert_eq!(r["closed"], false, "{attack}: {r}");
+    }
+}
+
+/// Over TLS the guard sits on the decrypted stream: the same PING flood gets the same
+/// GOAWAY; `handshake_timeout` covers a client that never starts its TLS handshake and one
+/// that never finishes its HTTP/2 preface after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_over_tls_is_cut_off_too() {
+    if !require_tool(
+        "h2_abuse",
+        python_has_h2(),
+        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (server, channel, _) = start_with(&dir, "  handshake_timeout: 1s\n", Some(&cert)).await;
+    let r = under_attack(&server, &channel, "ping_flood", &["--tls"]).await;
+    assert_eq!(
+        goaway_code(&r),
+        Some(ENHANCE_YOUR_CALM),
+        "PING flood over TLS: {r}"
+    );
+    assert_eq!(r["goaway"]["debug"], "too_many_pings", "{r}");
+    assert_eq!(r["closed"], true, "{r}");
+    for (attack, extra) in [("silent", &[][..]), ("slowloris", &["--tls"][..])] {
+        let mut args = vec!["--seconds", "10"];
+        args.extend(extra);
+        let r = under_attack(&server, &channel, attack, &args).await;
+        assert_eq!(r["closed"], true, "{attack} over TLS: {r}");
+        let after = r["closed_after_s"].as_f64().unwrap();
+        assert!(after < 5.0, "{attack} over TLS: closed after {after}s: {r}");
     }
 }

@@ -15,6 +15,7 @@ import argparse
 import json
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -36,9 +37,16 @@ CANCEL = 0x8
 class Conn:
     """A raw HTTP/2 client connection that records what the server sends."""
 
-    def __init__(self, host, port, handshake=True):
+    def __init__(self, host, port, handshake=True, tls=False):
         self.sock = socket.create_connection((host, port), timeout=5)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            # Loopback test server with a throwaway certificate: no verification.
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.goaway = None
         self.rst = {}
@@ -88,11 +96,14 @@ class Conn:
         deadline = time.monotonic() + wait
         while not self.closed:
             left = max(0.0, deadline - time.monotonic())
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
+            # TLS may hold decrypted bytes select() does not see.
+            buffered = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+            if not buffered and not select.select([self.sock], [], [], left)[0]:
                 return
             try:
                 data = self.sock.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
             except OSError:
                 self.closed = True
                 return
@@ -293,6 +304,14 @@ def slowloris(conn, args, http1=False):
     return {"bytes_sent": i, "closed_after_s": round(time.monotonic() - started, 3)}
 
 
+def silent(conn, args):
+    """Connects and sends nothing (not even a TLS ClientHello); measures how long the
+    server keeps the connection."""
+    started = time.monotonic()
+    conn.finish(args.seconds)
+    return {"closed_after_s": round(time.monotonic() - started, 3)}
+
+
 def idle_connections(args):
     """Opens --count connections that complete their handshake and then idle; counts how
     many the server closes at once (past server.max_connections)."""
@@ -328,12 +347,15 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument(
         "attack",
-        choices=sorted(list(ATTACKS) + ["slowloris", "slowloris_http1", "idle_connections"]),
+        choices=sorted(
+            list(ATTACKS) + ["slowloris", "slowloris_http1", "silent", "idle_connections"]
+        ),
     )
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, default=100000)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--tls", action="store_true", help="TLS (ALPN h2), certificate not checked")
     p.add_argument(
         "--linger", type=float, default=5.0, help="seconds to wait for the server to close"
     )
@@ -342,11 +364,14 @@ def main():
     if args.attack == "idle_connections":
         print(json.dumps(idle_connections(args)), flush=True)
         return
-    if args.attack.startswith("slowloris"):
+    if args.attack == "silent":
         conn = Conn(args.host, args.port, handshake=False)
+        extra = silent(conn, args)
+    elif args.attack.startswith("slowloris"):
+        conn = Conn(args.host, args.port, handshake=False, tls=args.tls)
         extra = slowloris(conn, args, http1=args.attack.endswith("http1"))
     else:
-        conn = Conn(args.host, args.port)
+        conn = Conn(args.host, args.port, tls=args.tls)
         extra = ATTACKS[args.attack](conn, args) or {}
     print(json.dumps(conn.report(args.attack, started, **extra)), flush=True)
     conn.sock.close()

@@ -56,9 +56,11 @@ pub struct ServerConfig {
     /// ([`super::Http2Config`]).
     pub http2: super::Http2Config,
     /// A connection must finish its TLS handshake (with TLS) and then its HTTP/2 preface
-    /// and first SETTINGS frame, or (HTTP/1.1) its first request's headers, within this of
-    /// being accepted, else it is closed (slowloris). HTTP/1.1's later requests get the same
-    /// time for their headers. Default `10s`.
+    /// and first SETTINGS frame within this of being accepted, else it is closed
+    /// (slowloris). An HTTP/2 connection past its handshake may then stay idle without a
+    /// call (gRPC clients keep one ready). On HTTP/1.1 every request's headers must arrive
+    /// within this of the server waiting for them (hyper's header read timeout), so an idle
+    /// HTTP/1.1 keep-alive connection is closed after it too. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
     /// How long in-flight calls may take to finish after SIGTERM. Default `10s`.
