@@ -144,9 +144,12 @@ mod tests {
         Http2Config::default().validate().unwrap();
     }
 
+    /// Sets one bad value.
+    type Mutation = fn(&mut Http2Config);
+
     #[test]
     fn out_of_range_values_name_the_key() {
-        let cases: [(fn(&mut Http2Config), &str); 6] = [
+        let cases: [(Mutation, &str); 6] = [
             (|c| c.max_frame_size = 16_383, "server.http2.max_frame_size"),
             (
                 |c| c.max_frame_size = 1 << 24,
@@ -174,9 +177,11 @@ mod tests {
             set(&mut cfg);
             assert_eq!(cfg.validate().unwrap_err().key, key);
         }
-        let mut cfg = Http2Config::default();
-        cfg.max_frame_size = 16_777_215;
-        cfg.initial_stream_window_size = (1 << 31) - 1;
-        cfg.validate().unwrap();
+        let edges = Http2Config {
+            max_frame_size: 16_777_215,
+            initial_stream_window_size: (1 << 31) - 1,
+            ..Default::default()
+        };
+        edges.validate().unwrap();
     }
 }

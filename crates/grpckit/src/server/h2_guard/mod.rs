@@ -162,12 +162,11 @@ impl Police {
             self.last_ping = Some(now);
             return None;
         }
-        if let Some(last) = self.last_ping.replace(now) {
-            if now.saturating_duration_since(last) < self.cfg.ping_min_time {
-                self.strikes += 1;
-                if self.strikes > MAX_PING_STRIKES {
-                    return Some(Reason::TooManyPings);
-                }
+        let last = self.last_ping.replace(now)?;
+        if now.saturating_duration_since(last) < self.cfg.ping_min_time {
+            self.strikes += 1;
+            if self.strikes > MAX_PING_STRIKES {
+                return Some(Reason::TooManyPings);
             }
         }
         None
@@ -328,14 +327,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for H2Guard<T> {
         if this.goaway.is_some() && ready!(this.poll_goaway(cx))? {
             return Poll::Ready(Ok(()));
         }
-        if let Some(deadline) = &mut this.deadline {
-            if deadline.as_mut().poll(cx).is_ready() {
-                tracing::debug!(peer = ?this.peer, "handshake not done within server.handshake_timeout: connection closed");
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "handshake not done within server.handshake_timeout",
-                )));
-            }
+        if let Some(deadline) = &mut this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            tracing::debug!(
+                peer = ?this.peer,
+                "handshake not done within server.handshake_timeout: connection closed"
+            );
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "handshake not done within server.handshake_timeout",
+            )));
         }
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
@@ -422,14 +424,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for H2Guard<T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match this.mode {
-            Mode::Closed => return Poll::Ready(Ok(())),
-            Mode::H2 if this.goaway.is_some() => {
-                if ready!(this.poll_goaway(cx))? {
-                    return Poll::Ready(Ok(()));
-                }
-            }
-            _ => {}
+        if this.mode == Mode::Closed
+            || (this.mode == Mode::H2 && this.goaway.is_some() && ready!(this.poll_goaway(cx))?)
+        {
+            return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.inner).poll_flush(cx)
     }
