@@ -177,6 +177,11 @@ client:
         assert!(e.to_string().contains("window"), "{e}");
         let e = parse_yaml("server:\n  handshake_timeout: 0s\n").unwrap_err();
         assert_eq!(e.key(), Some("server.handshake_timeout"), "{e}");
+        // A config built in code is checked before serving (h2 would panic on it).
+        let mut cfg = crate::config::ServerConfig::default();
+        cfg.http2.max_frame_size = 1;
+        let e = cfg.check_available().unwrap_err();
+        assert!(e.starts_with("server.http2.max_frame_size"), "{e}");
     }
 
     #[test]

@@ -342,13 +342,28 @@ impl ServerConfig {
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
-    /// ignored (`server.admin_tls` would otherwise serve the admin port in plain HTTP), and
-    /// a TLS section that cannot work (`enable_tls: true` without a certificate or key).
+    /// ignored (`server.admin_tls` would otherwise serve the admin port in plain HTTP), a
+    /// TLS section that cannot work (`enable_tls: true` without a certificate or key), and
+    /// HTTP/2 limits hyper and h2 cannot take (a config built in code skips
+    /// [`ServerConfig::validate`]; h2 would panic on a frame size out of range).
     pub fn check_available(&self) -> Result<(), String> {
         self.unavailable()
             .map_or(Ok(()), Err)
             .and_then(|()| self.tls.validate(self.enable_tls))
+            .and_then(|()| self.check_connection_limits())
             .map_err(|e| e.to_string())
+    }
+
+    /// `server.http2` ranges and `server.handshake_timeout`.
+    fn check_connection_limits(&self) -> Result<(), InvalidValue> {
+        self.http2.validate()?;
+        if self.handshake_timeout.is_zero() {
+            return Err(InvalidValue::new(
+                "server.handshake_timeout",
+                "must be greater than 0s",
+            ));
+        }
+        Ok(())
     }
 
     fn unavailable(&self) -> Option<InvalidValue> {
@@ -376,13 +391,7 @@ impl ServerConfig {
             return Err(e);
         }
         self.tls.validate(self.enable_tls)?;
-        self.http2.validate()?;
-        if self.handshake_timeout.is_zero() {
-            return Err(InvalidValue::new(
-                "server.handshake_timeout",
-                "must be greater than 0s",
-            ));
-        }
+        self.check_connection_limits()?;
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),
