@@ -6,9 +6,11 @@ Opens N connections (client preface + SETTINGS, waits for the server SETTINGS an
 at most 100 opens in flight, 120 s budget), prints `opened=<n>`, keeps them open and serviced
 for HOLD_SECONDS (default 2; bench/run.sh measures a healthy client meanwhile), prints
 `rss_kib=<VmRSS of SERVER_PID> open=<connections open> errors=<failed opens>`, then closes them.
+With TLS_CA=<ca.pem> in the environment the connections are TLS (ALPN h2, the server
+certificate checked against that CA for the name "localhost").
 Needs the PyPI package `h2`; adapted from ../shared/bench/peers/idle_conns.py (Task B).
 """
-import asyncio, resource, sys, time
+import asyncio, os, resource, ssl, sys, time
 
 import h2.config, h2.connection, h2.events
 
@@ -20,8 +22,21 @@ def rss_kib(pid):
     return -1
 
 
+def tls_context():
+    ca = os.environ.get("TLS_CA")
+    if not ca:
+        return None
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.set_alpn_protocols(["h2"])
+    return ctx
+
+
+TLS = tls_context()
+
+
 async def open_conn(host, port, conns):
-    r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+    tls = {"ssl": TLS, "server_hostname": "localhost"} if TLS else {}
+    r, w = await asyncio.wait_for(asyncio.open_connection(host, port, **tls), 10)
     c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
     c.initiate_connection()
     w.write(c.data_to_send())

@@ -1,7 +1,7 @@
 //! Test harness for services built on grpckit: serve a [`grpckit::server::ServerBuilder`]
 //! (your services, your stack) on `127.0.0.1:0` ([`TestServer`]), mint bearer tokens its
-//! auth part accepts ([`TokenMinter`]), connect clients, and skip or fail tests that need an
-//! outside tool ([`require_tool`]).
+//! auth part accepts ([`TokenMinter`]), issue TLS certificates ([`TestPki`]), connect
+//! clients, and skip or fail tests that need an outside tool ([`require_tool`]).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -19,10 +19,12 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod http;
+mod pki;
 mod server;
 mod token;
 
 pub use http::http_get;
+pub use pki::TestPki;
 pub use server::TestServer;
 pub use token::{TokenMinter, with_bearer};
 

@@ -1,8 +1,9 @@
 //! TLS on the gRPC port with real handshakes on 127.0.0.1: tonic's client over TLS, mTLS
-//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum, certificate files
-//! reloaded while a connection stays open, the connection info every request carries, and
-//! an outside client (Python grpcio) checking health over TLS and mTLS. Certificates are
-//! made here with rcgen.
+//! identities bound to roles (RBAC by certificate), the TLS 1.3 minimum and the strong
+//! suites of TLS 1.2 (also as OpenSSL's `s_client` sees them), certificate files reloaded
+//! while a connection stays open, the connection info every request carries, an outside
+//! client (Python grpcio) checking health over TLS and mTLS, and the admin port over HTTPS
+//! (`server.admin_tls`). Certificates are made here with rcgen.
 
 use std::{path::Path, process::Command, sync::Arc, time::Duration};
 
@@ -509,4 +510,276 @@ async fn requests_carry_the_peer_address_certificates_and_identity() {
     assert_eq!(id.as_deref(), Some(ORDER_ID));
     shutdown.trigger();
     task.await.unwrap().unwrap();
+}
+
+/// Whether `tool --version`-style `probe` runs; under `CI=true` a missing tool fails the
+/// test, otherwise it is skipped with a note.
+fn require(test: &str, tool: &str, probe: &[&str]) -> bool {
+    let ok = Command::new(tool)
+        .args(probe)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{test}: {tool} is required under CI"
+        );
+        println!("SKIPPED {test}: {tool} not installed");
+    }
+    ok
+}
+
+/// `openssl s_client` (the system's OpenSSL, an outside TLS stack) connecting to `port`
+/// with `args`; the cipher suite it negotiated, `None` when the handshake failed.
+async fn s_client(port: u16, pki: &Pki, args: &[&str]) -> (Option<String>, String) {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", "localhost", "-CAfile", &pki.path("ca.pem")])
+        .args(["-verify_return_error"])
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()),
+    )
+    .await
+    .expect("openssl s_client ends within 30 s")
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // "New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256" or "Cipher is (NONE)".
+    let cipher = text
+        .lines()
+        .find_map(|l| {
+            l.split_once(", Cipher is ")
+                .map(|(_, c)| c.trim().to_owned())
+        })
+        .filter(|c| {
+            c != "(NONE)" && out.status.success() && text.contains("Verify return code: 0 (ok)")
+        });
+    (cipher, text)
+}
+
+/// The TLS 1.3 minimum and the strong-suites-only policy as seen by OpenSSL: a TLS
+/// 1.2-only client is refused unless `min_version: "1.2"`, and with TLS 1.2 only AEAD
+/// suites with forward secrecy are negotiated (CBC and RSA key exchange suites are not).
+#[tokio::test]
+async fn openssl_tls_1_2_clients_get_strong_suites_only_and_only_when_allowed() {
+    if !require(
+        "openssl_tls_1_2_clients_get_strong_suites_only_and_only_when_allowed",
+        "openssl",
+        &["version"],
+    ) {
+        return;
+    }
+    let pki = Pki::new();
+
+    let server = Server::start(&config(&pki, "", "")).await;
+    let (tls13, text) = s_client(server.port, &pki, &[]).await;
+    assert!(
+        tls13.as_deref().is_some_and(|c| c.starts_with("TLS_")),
+        "TLS 1.3 works: {text}"
+    );
+    let (tls12, text) = s_client(server.port, &pki, &["-tls1_2"]).await;
+    assert_eq!(tls12, None, "TLS 1.2 is refused by default: {text}");
+    server.stop().await;
+
+    let server = Server::start(&config(&pki, "    min_version: \"1.2\"\n", "")).await;
+    let (cipher, text) = s_client(server.port, &pki, &["-tls1_2"]).await;
+    let cipher = cipher.unwrap_or_else(|| panic!("TLS 1.2 is accepted: {text}"));
+    assert!(text.contains("TLSv1.2"), "{text}");
+    assert!(
+        cipher.starts_with("ECDHE-") && (cipher.contains("GCM") || cipher.contains("CHACHA20")),
+        "an AEAD suite with forward secrecy: {cipher}"
+    );
+    // The control: a client offering one strong suite gets it.
+    let (gcm, text) = s_client(
+        server.port,
+        &pki,
+        &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+    )
+    .await;
+    assert_eq!(
+        gcm.as_deref(),
+        Some("ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "{text}"
+    );
+    // Weak suites are refused even when they are all the client offers: CBC with SHA-1
+    // (for the server's ECDSA key), RSA key exchange without forward secrecy, 3DES.
+    for weak in [
+        "ECDHE-ECDSA-AES128-SHA",
+        "ECDHE-ECDSA-AES256-SHA384",
+        "AES128-SHA",
+        "AES128-GCM-SHA256",
+    ] {
+        let (cipher, text) = s_client(
+            server.port,
+            &pki,
+            &["-tls1_2", "-cipher", &format!("{weak}:@SECLEVEL=0")],
+        )
+        .await;
+        assert!(
+            !text.contains("no cipher match"),
+            "OpenSSL offered {weak}: {text}"
+        );
+        assert_eq!(cipher, None, "{weak} must not be negotiated: {text}");
+    }
+    server.stop().await;
+}
+
+/// The admin port over HTTPS with `server.admin_tls`: `/metrics` and `/healthz` answer over
+/// TLS (a rustls client and curl with the CA), plain HTTP gets no answer, and a new
+/// certificate file is put in force without a restart.
+#[tokio::test]
+async fn admin_tls_serves_the_admin_port_over_https_only() {
+    let pki = Pki::new();
+    let mut cfg = grpckit::config::ServerConfig {
+        address: "127.0.0.1".into(),
+        port: 0,
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    cfg.admin_tls.cert_file = Some(pki.path("server.pem").into());
+    cfg.admin_tls.key_file = Some(pki.path("server.key").into());
+    let running = grpckit::server::start(ServerBuilder::new(cfg.clone()), Shutdown::new())
+        .await
+        .unwrap();
+    let admin = running.admin_addr.port();
+
+    let metrics = https_get(admin, &pki, "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.contains("# TYPE "), "Prometheus text: {metrics}");
+    let health = https_get(admin, &pki, "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    // Plain HTTP to the admin port gets no HTTP answer.
+    let plain = grpckit_plain_get(admin).await;
+    assert!(
+        !plain.contains("HTTP/1.1 200"),
+        "plain HTTP served: {plain}"
+    );
+
+    if require(
+        "admin_tls_serves_the_admin_port_over_https_only",
+        "curl",
+        &["--version"],
+    ) {
+        let curl = |url: String| {
+            let ca = pki.path("ca.pem");
+            tokio::task::spawn_blocking(move || {
+                Command::new("curl")
+                    .args(["-sS", "--max-time", "10", "--cacert", &ca, &url])
+                    .output()
+                    .unwrap()
+            })
+        };
+        let ok = curl(format!("https://127.0.0.1:{admin}/metrics"))
+            .await
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&ok.stdout).into_owned() + &String::from_utf8_lossy(&ok.stderr);
+        assert!(ok.status.success(), "curl https: {text}");
+        assert!(text.contains("# TYPE "), "{text}");
+        let plain = curl(format!("http://127.0.0.1:{admin}/metrics"))
+            .await
+            .unwrap();
+        assert!(!plain.status.success(), "curl http must fail");
+    }
+
+    // The certificate file is watched like the gRPC port's.
+    let first = pki.der("server.pem");
+    assert_eq!(admin_cert(admin, &pki).await, first);
+    pki.write_server();
+    let second = pki.der("server.pem");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while admin_cert(admin, &pki).await != second {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new admin certificate is served within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(15), running.stop())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A key file that cannot be read stops the start, naming the key.
+    cfg.admin_tls.key_file = Some(pki.path("missing.key").into());
+    let e = grpckit::server::start(ServerBuilder::new(cfg), Shutdown::new())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("server.admin_tls.key_file"), "{e}");
+}
+
+/// A rustls client config trusting `pki`'s CA.
+fn client_config(pki: &Pki) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::pem::PemObject::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+async fn admin_tls_stream(
+    port: u16,
+    pki: &Pki,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(client_config(pki))
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+/// The certificate (DER) the admin port shows.
+async fn admin_cert(port: u16, pki: &Pki) -> Vec<u8> {
+    let tls = admin_tls_stream(port, pki).await;
+    tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+}
+
+/// `GET path` over HTTPS/1.1; the whole response.
+async fn https_get(port: u16, pki: &Pki, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tls = admin_tls_stream(port, pki).await;
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// `GET /metrics` in plain HTTP; whatever comes back before the connection closes.
+async fn grpckit_plain_get(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut raw)).await;
+    String::from_utf8_lossy(&raw).into_owned()
 }

@@ -146,12 +146,17 @@ client:
     }
 
     #[test]
-    fn admin_tls_is_refused_until_it_exists() {
-        let err = parse_yaml("server:\n  admin_tls: {cert_file: a.pem, key_file: a.key}\n")
+    fn admin_tls_parses_and_needs_both_files() {
+        let cfg =
+            parse_yaml("server:\n  admin_tls: {cert_file: a.pem, key_file: a.key}\n").unwrap();
+        assert_eq!(
+            cfg.server.admin_tls.cert_file.as_deref(),
+            Some(std::path::Path::new("a.pem"))
+        );
+        let err = parse_yaml("server:\n  admin_tls: {cert_file: a.pem}\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("server.admin_tls:"), "{err}");
-        assert!(err.contains("not available yet"), "{err}");
+        assert!(err.starts_with("server.admin_tls.key_file:"), "{err}");
     }
 
     #[test]

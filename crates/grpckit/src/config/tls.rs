@@ -1,4 +1,4 @@
-//! `server.tls:` and `server.admin_tls:`: TLS on the gRPC port (and, later, the admin port).
+//! `server.tls:` and `server.admin_tls:`: TLS on the gRPC port and on the admin port.
 //!
 //! ```yaml
 //! server:
@@ -9,6 +9,9 @@
 //!     client_ca_file: ca.pem
 //!     client_auth: required
 //!     min_version: "1.3"
+//!   admin_tls:
+//!     cert_file: admin.pem
+//!     key_file: admin.key
 //! ```
 
 use std::path::PathBuf;
@@ -61,14 +64,19 @@ pub enum TlsVersion {
     Tls13,
 }
 
-/// `server.admin_tls:` TLS on the admin port. Not available yet: setting it is refused at
-/// start (the admin port stays plain HTTP).
+/// `server.admin_tls:` TLS on the admin port (`server.metrics_listen`: `/metrics`,
+/// `/healthz`, the stats page). Optional: without it the admin port serves plain HTTP.
+/// With it the admin port serves HTTPS only, with the gRPC port's TLS policy (rustls `ring`
+/// suites, `server.tls.min_version`), whether or not `server.enable_tls` is on; no client
+/// certificates are asked for. Its files are reloaded on change and on SIGHUP, like the
+/// gRPC port's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminTlsConfig {
-    /// PEM certificate chain.
+    /// PEM file with the certificate, then its intermediates. Required with `key_file`.
     pub cert_file: Option<PathBuf>,
-    /// PEM private key.
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1). Required with
+    /// `cert_file`.
     pub key_file: Option<PathBuf>,
 }
 
@@ -122,6 +130,21 @@ impl AdminTlsConfig {
     pub fn is_set(&self) -> bool {
         self.cert_file.is_some() || self.key_file.is_some()
     }
+
+    /// Checks that the section is empty or names both the certificate and the key.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => Err(InvalidValue::new(
+                "server.admin_tls.key_file",
+                "is required with server.admin_tls.cert_file",
+            )),
+            (None, Some(_)) => Err(InvalidValue::new(
+                "server.admin_tls.cert_file",
+                "is required with server.admin_tls.key_file",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -135,6 +158,28 @@ mod tests {
         assert!(text.contains("server.tls.cert_file"), "{text}");
         assert!(text.contains("server.tls.key_file"), "{text}");
         assert!(ServerTlsConfig::default().validate(false).is_ok());
+    }
+
+    #[test]
+    fn admin_tls_needs_both_files() {
+        assert!(AdminTlsConfig::default().validate().is_ok());
+        let both = AdminTlsConfig {
+            cert_file: Some("a.pem".into()),
+            key_file: Some("a.key".into()),
+        };
+        assert!(both.validate().is_ok());
+        let cert_only = AdminTlsConfig {
+            key_file: None,
+            ..both.clone()
+        };
+        let e = cert_only.validate().unwrap_err().to_string();
+        assert!(e.starts_with("server.admin_tls.key_file"), "{e}");
+        let key_only = AdminTlsConfig {
+            cert_file: None,
+            ..both
+        };
+        let e = key_only.validate().unwrap_err().to_string();
+        assert!(e.starts_with("server.admin_tls.cert_file"), "{e}");
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub struct ServerConfig {
     /// The gRPC port's certificate, key and client certificate checks
     /// ([`super::ServerTlsConfig`]).
     pub tls: super::ServerTlsConfig,
-    /// TLS on the admin port. Not available yet: setting it is refused at start
-    /// ([`ServerConfig::check_available`]); the admin port is plain HTTP.
+    /// TLS on the admin port ([`super::AdminTlsConfig`]); optional: without it the admin
+    /// port is plain HTTP.
     pub admin_tls: super::AdminTlsConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
@@ -342,10 +342,10 @@ impl ServerConfig {
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
-    /// ignored (`server.admin_tls` would otherwise serve the admin port in plain HTTP), a
-    /// TLS section that cannot work (`enable_tls: true` without a certificate or key), and
-    /// HTTP/2 limits hyper and h2 cannot take (a config built in code skips
-    /// [`ServerConfig::validate`]; h2 would panic on a frame size out of range).
+    /// ignored, a TLS section that cannot work (`enable_tls: true` without a certificate
+    /// or key, `admin_tls` with only one of them), and HTTP/2 limits hyper and h2 cannot
+    /// take (a config built in code skips [`ServerConfig::validate`]; h2 would panic on a
+    /// frame size out of range).
     pub fn check_available(&self) -> Result<(), String> {
         self.unavailable()
             .map_or(Ok(()), Err)
@@ -367,13 +367,7 @@ impl ServerConfig {
     }
 
     fn unavailable(&self) -> Option<InvalidValue> {
-        self.admin_tls.is_set().then(|| {
-            InvalidValue::new(
-                "server.admin_tls",
-                "TLS on the admin port is not available yet; remove it (the admin port \
-                 serves plain HTTP) and keep it on a private network",
-            )
-        })
+        self.admin_tls.validate().err()
     }
 
     /// Keys that parse but are not enforced yet and differ from their default, each with

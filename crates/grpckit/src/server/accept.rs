@@ -2,9 +2,12 @@
 //! automatic HTTP/1.1 + HTTP/2 connection (upgrades allowed) -> one tower service, the
 //! server's stack, per request ([`super::conn::ConnService`]).
 //!
-//! Every connection's IO is wrapped in an [`H2Guard`], which polices what h2 leaves
-//! unbounded (PING and control-frame floods) and closes a connection whose handshake is
-//! not done within `server.handshake_timeout` (README, "HTTP/2 hardening").
+//! Every connection's IO (after TLS, under the parking of [`super::park`]) is wrapped in an
+//! [`H2Guard`], which polices what h2 leaves unbounded (PING and control-frame floods) and
+//! closes a connection whose handshake is not done within `server.handshake_timeout`
+//! (README, "HTTP/2 hardening"). It sits under the parking so that it sees the bytes on the
+//! wire: the frames parking answers itself included, the frames it drops from hyper's
+//! output not.
 //!
 //! Draining: once `drained` fires the listener closes, every connection gets GOAWAY
 //! (hyper's graceful shutdown: streams already open may finish) and [`serve_connections`]
@@ -35,6 +38,7 @@ use super::{
     conn::{ConnInfo, ConnService},
     h2_guard::{GuardConfig, H2Guard},
     incoming::{accept, tcp_keepalive},
+    park::{ParkEnd, Replay, ServerSettings, learn_server_settings, park},
     tls::{ServerTls, certificate_identity},
 };
 use crate::{
@@ -52,6 +56,9 @@ pub(crate) struct Connections {
     age: (Option<Duration>, Duration),
     /// `server.max_connections`: a permit per open connection.
     budget: Option<Arc<Semaphore>>,
+    /// hyper's first SETTINGS frame, for parking idle HTTP/2 connections
+    /// ([`super::park`]); learnt when serving starts.
+    settings: Option<ServerSettings>,
     /// `server.handshake_timeout`: TLS handshake, then the HTTP/2 preface and SETTINGS.
     handshake_timeout: Duration,
     /// What each connection's [`H2Guard`] enforces.
@@ -96,6 +103,7 @@ impl Connections {
             tls,
             age: (cfg.max_connection_age, cfg.max_connection_age_grace),
             budget,
+            settings: None,
             handshake_timeout: cfg.handshake_timeout,
             guard: GuardConfig {
                 ping_min_time: cfg.keep_alive.min_time,
@@ -108,16 +116,11 @@ impl Connections {
 /// Runs a hyper connection to its end; when the drain starts, sends GOAWAY (HTTP/2) or
 /// closes after the current request (HTTP/1.1) and lets the open streams finish.
 macro_rules! drive {
-    ($conn:expr, $drain:expr, $age:expr) => {{
-        let conn = $conn;
-        tokio::pin!(conn);
-        let (max_age, grace) = $age;
-        let aged = async move {
-            match max_age {
-                Some(age) => tokio::time::sleep(age).await,
-                None => std::future::pending().await,
-            }
-        };
+    ($conn:expr, $drain:expr, $aged:expr, $grace:expr) => {{
+        // Boxed: a parked connection's task stays small (hyper's state comes with the box).
+        let mut conn = Box::pin($conn);
+        let grace = $grace;
+        let aged = $aged;
         let res = tokio::select! {
             res = conn.as_mut() => res,
             _ = $drain.changed() => {
@@ -126,7 +129,7 @@ macro_rules! drive {
             }
             () = aged => {
                 conn.as_mut().graceful_shutdown();
-                match tokio::time::timeout(grace, conn).await {
+                match tokio::time::timeout(grace, conn.as_mut()).await {
                     Ok(res) => res,
                     Err(_) => {
                         tracing::debug!("connection past its age and grace: closed");
@@ -158,6 +161,11 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let mut conns = conns;
+    conns.settings = learn_server_settings(&conns.http).await;
+    if conns.settings.is_none() {
+        tracing::debug!("hyper's HTTP/2 SETTINGS could not be learnt: idle connections not parked");
+    }
     let conns = Arc::new(conns);
     // Every connection holds a receiver: `closed()` resolves once the last one is gone.
     let (goaway, watcher) = watch::channel(());
@@ -178,11 +186,21 @@ where
             },
         };
         let tcp = stream.connect_info();
-        let conn = serve_one(stream, tcp, conns.clone(), svc.clone(), watcher.clone());
-        tokio::spawn(async move {
-            conn.await;
-            drop(permit);
-        });
+        let handshake_by = Instant::now() + conns.handshake_timeout;
+        let (conns, svc, drain) = (conns.clone(), svc.clone(), watcher.clone());
+        // Two task types, so a plaintext connection's task is not sized for a TLS handshake.
+        if conns.tls.is_some() {
+            tokio::spawn(async move {
+                serve_tls(stream, tcp, handshake_by, conns, svc, drain).await;
+                drop(permit);
+            });
+        } else {
+            tokio::spawn(async move {
+                let info = ConnInfo::Tcp(tcp);
+                serve_http(stream, info, handshake_by, conns, svc, drain).await;
+                drop(permit);
+            });
+        }
     }
     drop(listener);
     drop(watcher);
@@ -190,11 +208,11 @@ where
     tokio::time::timeout(grace, goaway.closed()).await.is_ok()
 }
 
-/// Serves one connection: the TLS handshake (when on), then HTTP until the client closes
-/// or the drain starts (GOAWAY, then the open streams may finish).
-async fn serve_one<S, B>(
+/// Serves one TLS connection: the handshake (done by `handshake_by`), then [`serve_http`].
+async fn serve_tls<S, B>(
     stream: TcpStream,
     tcp: TcpConnectInfo,
+    handshake_by: Instant,
     conns: Arc<Connections>,
     svc: S,
     mut drain: watch::Receiver<()>,
@@ -205,24 +223,12 @@ async fn serve_one<S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let deadline = Instant::now() + conns.handshake_timeout;
-    let peer = tcp.remote_addr;
-    let Some(tls) = &conns.tls else {
-        let svc = ConnService {
-            inner: svc,
-            info: ConnInfo::Tcp(tcp),
-        };
-        let io = H2Guard::new(stream, conns.guard, deadline, peer);
-        drive!(
-            conns
-                .http
-                .serve_connection_with_upgrades(TokioIo::new(io), svc),
-            drain,
-            conns.age
-        );
-        return;
-    };
-    let handshake = tokio::time::timeout_at(deadline, tls.acceptor().accept(stream));
+    let Some(tls) = &conns.tls else { return };
+    // Boxed: the handshake state is large and only needed until the handshake ends.
+    let handshake = Box::pin(tokio::time::timeout_at(
+        handshake_by,
+        tls.acceptor().accept(stream),
+    ));
     let stream = tokio::select! {
         res = handshake => match res {
             Ok(Ok(stream)) => stream,
@@ -249,13 +255,83 @@ async fn serve_one<S, B>(
         tcp,
         identity,
     };
+    serve_http(stream, info, handshake_by, conns, svc, drain).await;
+}
+
+/// Serves HTTP on a connection (TLS already done) until the client closes or the drain
+/// starts (GOAWAY, then the open streams may finish): guarded ([`H2Guard`]; the HTTP/2
+/// handshake due by `handshake_by`), parked first while it only holds an HTTP/2 handshake
+/// ([`super::park`]), then hyper.
+async fn serve_http<IO, S, B>(
+    io: IO,
+    info: ConnInfo,
+    handshake_by: Instant,
+    conns: Arc<Connections>,
+    svc: S,
+    mut drain: watch::Receiver<()>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let deadline = conns.age.0.map(|age| Instant::now() + age);
+    let aged = async move {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(aged);
+    let peer = info.remote_addr();
+    let io = H2Guard::new(io, conns.guard, handshake_by, peer);
+    let Some(io) = start_http(io, &conns, &mut drain, aged.as_mut(), handshake_by, peer).await
+    else {
+        return;
+    };
     let svc = ConnService { inner: svc, info };
-    let io = H2Guard::new(stream, conns.guard, deadline, peer);
     drive!(
         conns
             .http
             .serve_connection_with_upgrades(TokioIo::new(io), svc),
         drain,
-        conns.age
+        aged,
+        conns.age.1
     );
+}
+
+/// The connection for hyper: parked first while it only holds an HTTP/2 handshake
+/// ([`super::park`]); `None` when it ended meanwhile (closed, the preface timed out, the
+/// server drains or the connection reached its age).
+async fn start_http<IO>(
+    io: IO,
+    conns: &Connections,
+    drain: &mut watch::Receiver<()>,
+    aged: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    handshake_by: Instant,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<Replay<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Some(settings) = &conns.settings else {
+        return Some(Replay::passthrough(io));
+    };
+    let close = async move {
+        tokio::select! {
+            _ = drain.changed() => {}
+            () = aged => {}
+        }
+    };
+    let handshake_left = handshake_by.saturating_duration_since(Instant::now());
+    match park(io, settings, handshake_left, close).await {
+        Ok(io) => Some(io),
+        Err(ParkEnd::TimedOut) => {
+            tracing::debug!(?peer, "no HTTP/2 preface in time: closed");
+            None
+        }
+        Err(ParkEnd::Closed) => None,
+    }
 }

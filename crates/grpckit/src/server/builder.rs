@@ -56,9 +56,9 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport failed")]
     Transport(#[from] tonic::transport::Error),
-    /// The configuration asks for a feature that does not exist yet (e.g.
-    /// `server.admin_tls`) or cannot work (`server.enable_tls: true` without
-    /// `server.tls.cert_file`/`key_file`); the message names the key.
+    /// The configuration asks for a feature that does not exist yet or cannot work
+    /// (`server.enable_tls: true` without `server.tls.cert_file`/`key_file`); the message
+    /// names the key.
     #[error("{0}")]
     NotAvailable(String),
     /// The TLS certificate, key or client CA could not be loaded (the message names the

@@ -39,6 +39,15 @@ pub(crate) enum ConnInfo {
     },
 }
 
+impl ConnInfo {
+    /// The client's address.
+    pub(crate) fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Self::Tcp(tcp) | Self::Tls { tcp, .. } => tcp.remote_addr,
+        }
+    }
+}
+
 /// The service of one connection: the server's stack, cloned per request as tonic did.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnService<S> {

@@ -2,12 +2,14 @@
 //! graceful shutdown around the services you add; [`App`] runs it as a process.
 
 mod accept;
+mod admin_tls;
 mod app;
 mod builder;
 mod conn;
 mod end_stream;
 mod h2_guard;
 mod incoming;
+mod park;
 mod reflection;
 mod response_body;
 mod run;

@@ -3,7 +3,7 @@
 //! [`App`](super::App) puts these together for the quick start; a program with setup of its
 //! own (a database, background work) calls [`run_blocking`] and [`start`] itself.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
 
 use http::{Request, Response};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -11,9 +11,10 @@ use tonic::{body::Body, service::Routes};
 use tower::{Layer, Service};
 
 use super::{
-    ServeError, ServerBuilder, Shutdown, Signals,
+    ServeError, ServerBuilder, Shutdown, Signals, TlsError,
     runtime::{RuntimePlan, available_cpus, pin_current_thread, reuseport_listener},
     signal_exit_code,
+    tls::ServerTls,
 };
 use crate::{
     config::{LogConfig, ServerConfig, TelemetryConfig},
@@ -54,6 +55,10 @@ pub enum RunError {
     /// The admin port failed.
     #[error("admin port failed")]
     Admin(#[source] std::io::Error),
+    /// The admin port's certificate or key (`server.admin_tls`) could not be loaded (the
+    /// message names the key).
+    #[error("admin port TLS: {0}")]
+    AdminTls(#[source] TlsError),
     /// A serving task or thread panicked.
     #[error("a serving task panicked")]
     Panicked,
@@ -205,8 +210,12 @@ async fn handle_signals(mut signals: Signals, shutdown: Shutdown) {
 /// clone of the builder (the middleware stack's state, e.g. rate limits, is shared). Returns
 /// once the server accepts calls.
 ///
+/// With `server.admin_tls`, the admin port serves HTTPS (its certificate files are read
+/// here, then reloaded like the gRPC port's).
+///
 /// # Errors
-/// An address that does not parse or cannot be bound.
+/// An address that does not parse or cannot be bound, or admin certificate files that
+/// cannot be loaded.
 pub async fn start<L>(builder: ServerBuilder<L>, shutdown: Shutdown) -> Result<Running, RunError>
 where
     L: Layer<Routes> + Clone + Send + Sync + 'static,
@@ -220,6 +229,13 @@ where
     let cfg = builder.server_config().clone();
     let listen = cfg.listen_addr().map_err(RunError::Address)?;
     let bind_err = |addr, what| move |source| RunError::Bind { addr, what, source };
+    // Certificate files are read before anything listens.
+    let admin_tls = if cfg.admin_tls.is_set() {
+        let tls = ServerTls::admin(&cfg.admin_tls, cfg.tls.min_version);
+        Some(Arc::new(tls.map_err(RunError::AdminTls)?))
+    } else {
+        None
+    };
     let admin_listener = TcpListener::bind(cfg.metrics_listen)
         .await
         .map_err(bind_err(cfg.metrics_listen, "admin"))?;
@@ -253,8 +269,21 @@ where
             (addr, Serving::Task(task))
         }
     };
-    let admin = tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone()));
-    tracing::info!(%addr, %admin_addr, "grpckit serving");
+    let admin = match admin_tls {
+        Some(tls) => tokio::spawn(super::admin_tls::serve(
+            AdminRouter::new().into_router(),
+            admin_listener,
+            tls,
+            shutdown.clone(),
+        )),
+        None => tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone())),
+    };
+    let admin_scheme = if cfg.admin_tls.is_set() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, %admin_addr, admin_scheme, "grpckit serving");
     Ok(Running {
         addr,
         admin_addr,

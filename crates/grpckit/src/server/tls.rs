@@ -1,6 +1,7 @@
-//! TLS on the gRPC port: rustls with the `ring` provider (its default cipher suites, all
-//! AEAD with forward secrecy), TLS 1.3 unless `server.tls.min_version: "1.2"`, ALPN `h2`
-//! and `http/1.1`, and client certificates checked against `server.tls.client_ca_file`.
+//! TLS on the gRPC port and, with `server.admin_tls`, on the admin port: rustls with the
+//! `ring` provider (its default cipher suites, all AEAD with forward secrecy), TLS 1.3
+//! unless `server.tls.min_version: "1.2"` (both ports), ALPN `h2` and `http/1.1`, and on
+//! the gRPC port client certificates checked against `server.tls.client_ca_file`.
 //!
 //! The serving certificate is held by [`CertResolver`], behind an `ArcSwap`, and the rustls
 //! settings (client CA included) by [`ServerTls`]: [`ServerTls::reload`] replaces both, so
@@ -21,7 +22,7 @@ use rustls::{
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{ClientAuth, ServerTlsConfig, TlsVersion};
+use crate::config::{AdminTlsConfig, ClientAuth, ServerTlsConfig, TlsVersion};
 
 /// Why the TLS settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -40,14 +41,55 @@ pub enum TlsError {
         reason: String,
     },
     /// The private key cannot be used or does not match the certificate.
-    #[error("server.tls.key_file does not fit server.tls.cert_file")]
-    Key(#[source] rustls::Error),
+    #[error("{key} does not fit {cert}")]
+    Key {
+        /// The config key naming the private key file.
+        key: &'static str,
+        /// The config key naming the certificate file.
+        cert: &'static str,
+        /// What rustls found.
+        source: rustls::Error,
+    },
     /// The client CA cannot check certificates.
     #[error("server.tls.client_ca_file: no usable CA certificate")]
     ClientCa(#[source] rustls::server::VerifierBuilderError),
     /// rustls refused the settings.
     #[error("TLS settings")]
     Config(#[source] rustls::Error),
+}
+
+/// The listener a TLS setting serves: it names the config keys in errors and the port in
+/// reload logs; only the gRPC port's certificate feeds the TLS metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Port {
+    /// The gRPC port (`server.tls`).
+    Grpc,
+    /// The admin port (`server.admin_tls`).
+    Admin,
+}
+
+impl Port {
+    /// `grpc` or `admin`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn cert_key(self) -> &'static str {
+        match self {
+            Self::Grpc => "server.tls.cert_file",
+            Self::Admin => "server.admin_tls.cert_file",
+        }
+    }
+
+    fn key_key(self) -> &'static str {
+        match self {
+            Self::Grpc => "server.tls.key_file",
+            Self::Admin => "server.admin_tls.key_file",
+        }
+    }
 }
 
 /// The certificate every new handshake presents; swapped whole on reload.
@@ -72,27 +114,30 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
 }
 
-/// Reads the PEM certificate chain and private key named by `server.tls` into a key
-/// rustls can sign with (checked to match the certificate).
+/// Reads the PEM certificate chain and private key named by `cfg` (the keys of `port`) into
+/// a key rustls can sign with (checked to match the certificate).
 pub(crate) fn load_certified_key(
     cfg: &ServerTlsConfig,
+    port: Port,
     provider: &CryptoProvider,
 ) -> Result<CertifiedKey, TlsError> {
+    let (cert_key, key_key) = (port.cert_key(), port.key_key());
     let cert_file = cfg
         .cert_file
         .as_deref()
-        .ok_or(TlsError::Missing("server.tls.cert_file"))?;
-    let key_file = cfg
-        .key_file
-        .as_deref()
-        .ok_or(TlsError::Missing("server.tls.key_file"))?;
-    let certs = read_certs("server.tls.cert_file", cert_file)?;
+        .ok_or(TlsError::Missing(cert_key))?;
+    let key_file = cfg.key_file.as_deref().ok_or(TlsError::Missing(key_key))?;
+    let certs = read_certs(cert_key, cert_file)?;
     let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| TlsError::Read {
-        key: "server.tls.key_file",
+        key: key_key,
         path: key_file.to_owned(),
         reason: e.to_string(),
     })?;
-    CertifiedKey::from_der(certs, key, provider).map_err(TlsError::Key)
+    CertifiedKey::from_der(certs, key, provider).map_err(|source| TlsError::Key {
+        key: key_key,
+        cert: cert_key,
+        source,
+    })
 }
 
 /// Every certificate of a PEM file; at least one.
@@ -115,6 +160,7 @@ fn read_certs(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'stat
 /// The server's TLS: the rustls settings new connections are accepted with and the
 /// resolver holding the certificate they are shown; [`ServerTls::reload`] replaces both.
 pub(crate) struct ServerTls {
+    port: Port,
     settings: ServerTlsConfig,
     provider: Arc<CryptoProvider>,
     resolver: Arc<CertResolver>,
@@ -124,6 +170,7 @@ pub(crate) struct ServerTls {
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")
+            .field("port", &self.port)
             .field("settings", &self.settings)
             .field("resolver", &self.resolver)
             .finish_non_exhaustive()
@@ -131,14 +178,33 @@ impl std::fmt::Debug for ServerTls {
 }
 
 impl ServerTls {
-    /// Loads the certificate, key and client CA of `cfg`.
+    /// Loads the certificate, key and client CA of `cfg` (`server.tls`, the gRPC port).
     pub(crate) fn from_config(cfg: &ServerTlsConfig) -> Result<Self, TlsError> {
+        Self::load(cfg, Port::Grpc)
+    }
+
+    /// Loads the admin port's certificate and key (`server.admin_tls`); the oldest
+    /// protocol version accepted is the gRPC port's (`server.tls.min_version`). No client
+    /// certificates are asked for.
+    pub(crate) fn admin(cfg: &AdminTlsConfig, min_version: TlsVersion) -> Result<Self, TlsError> {
+        let settings = ServerTlsConfig {
+            cert_file: cfg.cert_file.clone(),
+            key_file: cfg.key_file.clone(),
+            client_ca_file: None,
+            client_auth: Some(ClientAuth::None),
+            min_version,
+        };
+        Self::load(&settings, Port::Admin)
+    }
+
+    fn load(cfg: &ServerTlsConfig, port: Port) -> Result<Self, TlsError> {
         let provider = provider();
-        let key = load_certified_key(cfg, &provider)?;
-        super::tls_reload::serving_certificate(&key);
+        let key = load_certified_key(cfg, port, &provider)?;
+        super::tls_reload::serving_certificate(port, &key);
         let resolver = Arc::new(CertResolver(ArcSwap::from_pointee(key)));
         let config = build_config(cfg, &provider, resolver.clone())?;
         Ok(Self {
+            port,
             settings: cfg.clone(),
             provider,
             resolver,
@@ -154,12 +220,17 @@ impl ServerTls {
     /// Re-reads the certificate, key and client CA files: new handshakes use them, open
     /// connections keep what they negotiated. On error nothing changes.
     pub(crate) fn reload(&self) -> Result<(), TlsError> {
-        let key = load_certified_key(&self.settings, &self.provider)?;
+        let key = load_certified_key(&self.settings, self.port, &self.provider)?;
         let config = build_config(&self.settings, &self.provider, self.resolver.clone())?;
-        super::tls_reload::serving_certificate(&key);
+        super::tls_reload::serving_certificate(self.port, &key);
         self.resolver.replace(key);
         self.config.store(Arc::new(config));
         Ok(())
+    }
+
+    /// The listener these settings serve.
+    pub(crate) fn port(&self) -> Port {
+        self.port
     }
 
     /// The files the settings are read from.

@@ -1,9 +1,11 @@
 //! Live certificate reload: the certificate, key and client CA files are checked for
 //! changes (modification time and size) every 250 ms; on a change, and on SIGHUP, they are
-//! read again and new handshakes use them ([`ServerTls::reload`]). A broken or mismatched replacement is
-//! refused with a warning and `grpckit_tls_reload_total{result="failure"}`; the previous
-//! certificate stays in force. `grpckit_tls_cert_not_after_seconds` is the serving
-//! certificate's expiry, for alerts before it passes.
+//! read again and new handshakes use them ([`ServerTls::reload`]). The log line of each
+//! reload names its trigger (`file change` or `SIGHUP`) and the port (`grpc`, `admin`). A
+//! broken or mismatched replacement is refused with a warning (on the gRPC port also
+//! `grpckit_tls_reload_total{result="failure"}`); the previous certificate stays in force.
+//! `grpckit_tls_cert_not_after_seconds` is the gRPC port's certificate's expiry, for
+//! alerts before it passes.
 
 use std::{
     path::PathBuf,
@@ -15,7 +17,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts};
 use rustls::sign::CertifiedKey;
 use tokio_util::sync::CancellationToken;
 
-use super::tls::{ServerTls, not_after};
+use super::tls::{Port, ServerTls, not_after};
 use crate::error_chain::ErrorChain;
 
 /// How often the files are checked.
@@ -55,8 +57,11 @@ fn metrics() -> Option<&'static TlsMetrics> {
     .as_ref()
 }
 
-/// Records the expiry of the certificate now served.
-pub(crate) fn serving_certificate(key: &CertifiedKey) {
+/// Records the expiry of the certificate now served (the gRPC port's only).
+pub(crate) fn serving_certificate(port: Port, key: &CertifiedKey) {
+    if port != Port::Grpc {
+        return;
+    }
     if let (Some(m), Some(t)) = (metrics(), key.cert.first().and_then(not_after)) {
         m.not_after.set(t);
     }
@@ -91,20 +96,30 @@ pub(crate) async fn watch_files(tls: Arc<ServerTls>, stop: CancellationToken) {
             continue;
         }
         seen = now;
+        let trigger = if asked { "SIGHUP" } else { "file change" };
+        let port = tls.port().name();
         let result = match tls.reload() {
             Ok(()) => {
-                tracing::info!("TLS certificate files changed: new handshakes use them");
+                tracing::info!(
+                    trigger,
+                    port,
+                    "TLS certificate files read again ({trigger}): new handshakes use them"
+                );
                 "success"
             }
             Err(e) => {
                 tracing::warn!(
+                    trigger,
+                    port,
                     error = %ErrorChain(&e),
-                    "TLS certificate files changed but cannot be used; the previous certificate stays in force"
+                    "TLS certificate files read again ({trigger}) but cannot be used; the previous certificate stays in force"
                 );
                 "failure"
             }
         };
-        if let Some(m) = metrics() {
+        if tls.port() == Port::Grpc
+            && let Some(m) = metrics()
+        {
             m.reloads.with_label_values(&[result]).inc();
         }
     }

@@ -1,5 +1,6 @@
 //! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus and `/healthz`
-//! for probes. Other modules add routes through [`AdminRouter`].
+//! for probes. Other modules add routes through [`AdminRouter`]. Plain HTTP unless
+//! `server.admin_tls` is set (then the server serves these routes over HTTPS).
 
 use axum::{Router, http::StatusCode, routing::get};
 use tokio::net::TcpListener;
@@ -29,7 +30,12 @@ impl AdminRouter {
         self
     }
 
-    /// Serves until `shutdown` fires.
+    /// The routes, for a listener of the server's own (HTTPS with `server.admin_tls`).
+    pub(crate) fn into_router(self) -> Router {
+        self.router
+    }
+
+    /// Serves in plain HTTP until `shutdown` fires.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
         axum::serve(listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

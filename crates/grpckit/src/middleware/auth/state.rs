@@ -278,6 +278,19 @@ impl AuthState {
         cert: Option<&CertIdentity>,
         now: u64,
     ) -> Result<Option<Principal>, Status> {
+        self.decide_recorded(method, headers, cert, now)
+            .map_err(|refused| refused.status)
+    }
+
+    /// [`Self::decide_with_cert`], keeping the caller of a call refused for its roles
+    /// (`PERMISSION_DENIED`): the access log and the audit trail name who was refused.
+    pub(crate) fn decide_recorded(
+        &self,
+        method: &str,
+        headers: &HeaderMap,
+        cert: Option<&CertIdentity>,
+        now: u64,
+    ) -> Result<Option<Principal>, Refused> {
         let public = self.is_public(method);
         let authenticated = match self.authenticate_at(headers, now) {
             Ok(None) => Ok(cert.map(|c| self.certificate_principal(c))),
@@ -288,23 +301,45 @@ impl AuthState {
                 if public || self.allows(&p, method) {
                     Ok(Some(p))
                 } else {
-                    Err(reason::ROLE_FORBIDDEN
-                        .status(Code::PermissionDenied, "not allowed to call this method"))
+                    Err(Refused {
+                        status: reason::ROLE_FORBIDDEN
+                            .status(Code::PermissionDenied, "not allowed to call this method"),
+                        caller: Some(p),
+                    })
                 }
             }
             Ok(None) if public => Ok(None),
             Err(_) if public => Ok(None),
-            Ok(None) => {
-                Err(reason::TOKEN_MISSING.status(Code::Unauthenticated, UNAUTHENTICATED_MSG))
-            }
+            Ok(None) => Err(Refused::anonymous(
+                reason::TOKEN_MISSING.status(Code::Unauthenticated, UNAUTHENTICATED_MSG),
+            )),
             Err(why) => {
                 let r = if why == EXPIRED {
                     reason::TOKEN_EXPIRED
                 } else {
                     reason::TOKEN_INVALID
                 };
-                Err(r.status(Code::Unauthenticated, UNAUTHENTICATED_MSG))
+                Err(Refused::anonymous(
+                    r.status(Code::Unauthenticated, UNAUTHENTICATED_MSG),
+                ))
             }
+        }
+    }
+}
+
+/// A refused call: the status it is answered with and, when it was authenticated but its
+/// roles do not allow the method, the caller.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) status: Status,
+    pub(crate) caller: Option<Principal>,
+}
+
+impl Refused {
+    fn anonymous(status: Status) -> Self {
+        Self {
+            status,
+            caller: None,
         }
     }
 }

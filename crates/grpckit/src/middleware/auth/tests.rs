@@ -488,3 +488,40 @@ fn bindings_add_roles_by_user_api_key_and_role() {
     let p = s.decide(GET_USER, &key).unwrap().unwrap();
     assert!(p.has_role("service") && p.has_role("user"));
 }
+
+#[test]
+fn a_caller_refused_for_its_roles_is_kept_for_the_records() {
+    let s = state();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // A user token on a method its role does not allow: refused, the caller kept.
+    let refused = s
+        .decide_recorded(
+            LIST_USERS,
+            &bearer(&hs(&claims("u1", &["user"]))),
+            None,
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(refused.status.code(), Code::PermissionDenied);
+    assert_eq!(
+        refused.caller.map(|p| p.subject().to_owned()).as_deref(),
+        Some("u1")
+    );
+    // A certificate with no role bound: refused as itself.
+    let id = CertIdentity::new("spiffe://example.org/ns/prod/sa/billing");
+    let refused = s
+        .decide_recorded(LIST_USERS, &HeaderMap::new(), Some(&id), now)
+        .unwrap_err();
+    let caller = refused.caller.unwrap();
+    assert_eq!(caller.subject(), id.as_str());
+    assert_eq!(caller.auth_method(), AuthMethod::Certificate);
+    // No credentials: nobody to name.
+    let refused = s
+        .decide_recorded(LIST_USERS, &HeaderMap::new(), None, now)
+        .unwrap_err();
+    assert_eq!(refused.status.code(), Code::Unauthenticated);
+    assert!(refused.caller.is_none());
+}

@@ -1,5 +1,6 @@
 //! Auth: JWT / API key / verified client certificate -> [`Principal`](crate::middleware::auth::Principal) in the request
-//! extensions; RBAC -> `PERMISSION_DENIED` (`middleware::auth`).
+//! extensions; RBAC -> `PERMISSION_DENIED` (`middleware::auth`). A caller refused for its
+//! roles is still recorded, so the access line and the audit record name it.
 
 use http::Request;
 use tokio::time::Instant;
@@ -18,7 +19,7 @@ pub(super) fn check(
     let Some(auth) = &rec.shared.auth else {
         return Ok(());
     };
-    let decided = auth.load().decide_with_cert(
+    let decided = auth.load().decide_recorded(
         &rec.method.name,
         req.headers(),
         req.extensions().get(),
@@ -32,12 +33,15 @@ pub(super) fn check(
             rec.principal = p;
             Ok(())
         }
-        Err(st) => {
+        Err(refused) => {
+            let st = refused.status;
             metrics::auth_rejected(if st.code() == Code::PermissionDenied {
                 "forbidden"
             } else {
                 "unauthenticated"
             });
+            // Who was refused, for the access line and the audit record.
+            rec.principal = refused.caller;
             Err(st)
         }
     }

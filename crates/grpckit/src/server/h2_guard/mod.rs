@@ -203,8 +203,9 @@ pub(crate) struct H2Guard<T> {
     /// The handshake deadline, until the client's first HTTP/2 frame (its SETTINGS) is in
     /// or the connection turned out to be HTTP/1.1.
     deadline: Option<Pin<Box<Sleep>>>,
-    /// The GOAWAY waiting for an outbound frame boundary, then being written.
-    goaway: Option<GoAway>,
+    /// The GOAWAY waiting for an outbound frame boundary, then being written (boxed: rare,
+    /// and every connection's task carries this struct).
+    goaway: Option<Box<GoAway>>,
     peer: Option<SocketAddr>,
 }
 
@@ -276,7 +277,7 @@ impl<T> H2Guard<T> {
             "HTTP/2 client misbehaves: GOAWAY ENHANCE_YOUR_CALM, connection closed"
         );
         goaway_counter().with_label_values(&[reason.as_str()]).inc();
-        self.goaway = Some(GoAway::new(self.police.last_stream_id, reason));
+        self.goaway = Some(Box::new(GoAway::new(self.police.last_stream_id, reason)));
     }
 }
 
