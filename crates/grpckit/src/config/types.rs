@@ -54,6 +54,17 @@ pub struct ServerConfig {
     pub max_concurrent_streams: u32,
     /// HTTP/2 keep-alive.
     pub keep_alive: ServerKeepAlive,
+    /// HTTP/2 limits: windows, frame and header sizes, reset and control-frame floods
+    /// ([`super::Http2Config`]).
+    pub http2: super::Http2Config,
+    /// A connection must finish its TLS handshake (with TLS) and then its HTTP/2 preface
+    /// and first SETTINGS frame within this of being accepted, else it is closed
+    /// (slowloris). An HTTP/2 connection past its handshake may then stay idle without a
+    /// call (gRPC clients keep one ready). On HTTP/1.1 every request's headers must arrive
+    /// within this of the server waiting for them (hyper's header read timeout), so an idle
+    /// HTTP/1.1 keep-alive connection is closed after it too. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
     /// How long in-flight calls may take to finish after SIGTERM. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -98,6 +109,8 @@ impl Default for ServerConfig {
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,
             keep_alive: ServerKeepAlive::default(),
+            http2: Default::default(),
+            handshake_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::ZERO,
             max_connection_age: None,
@@ -122,8 +135,10 @@ pub struct ServerKeepAlive {
     /// A probe not answered within this closes the connection. Default `5s`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Minimum interval a client may ping at. Not enforced yet: a value other than the
-    /// default is logged as a warning when serving starts. Default `30s`.
+    /// Minimum interval a client may send PINGs at, enforced as grpc-go does: a PING sooner
+    /// than this after the previous one is a strike (strikes reset when the server sends
+    /// HEADERS or DATA); the third strike gets GOAWAY `ENHANCE_YOUR_CALM`
+    /// (`too_many_pings`) and the connection is closed. Default `30s`.
     #[serde(with = "humantime_serde")]
     pub min_time: Duration,
     /// How idle connections are probed: `tcp` (default) or `http2`.
@@ -330,13 +345,28 @@ impl ServerConfig {
     }
 
     /// Rejects keys whose feature does not exist yet, so that a setting is never silently
-    /// ignored, and a TLS section that cannot work (`enable_tls: true` without a
-    /// certificate or key, `admin_tls` with only one of them).
+    /// ignored, a TLS section that cannot work (`enable_tls: true` without a certificate
+    /// or key, `admin_tls` with only one of them), and HTTP/2 limits hyper and h2 cannot
+    /// take (a config built in code skips [`ServerConfig::validate`]; h2 would panic on a
+    /// frame size out of range).
     pub fn check_available(&self) -> Result<(), String> {
         self.unavailable()
             .map_or(Ok(()), Err)
             .and_then(|()| self.tls.validate(self.enable_tls))
+            .and_then(|()| self.check_connection_limits())
             .map_err(|e| e.to_string())
+    }
+
+    /// `server.http2` ranges and `server.handshake_timeout`.
+    fn check_connection_limits(&self) -> Result<(), InvalidValue> {
+        self.http2.validate()?;
+        if self.handshake_timeout.is_zero() {
+            return Err(InvalidValue::new(
+                "server.handshake_timeout",
+                "must be greater than 0s",
+            ));
+        }
+        Ok(())
     }
 
     fn unavailable(&self) -> Option<InvalidValue> {
@@ -346,15 +376,9 @@ impl ServerConfig {
     /// Keys that parse but are not enforced yet and differ from their default, each with
     /// what is ignored; [`crate::server::ServerBuilder::serve`] logs them as warnings.
     pub fn unenforced_keys(&self) -> Vec<(&'static str, String)> {
-        let mut keys = Vec::new();
-        let default_min_time = ServerKeepAlive::default().min_time;
-        if self.keep_alive.min_time != default_min_time {
-            keys.push((
-                "server.keep_alive.min_time",
-                humantime::format_duration(self.keep_alive.min_time).to_string(),
-            ));
-        }
-        keys
+        // Every `server:` key is enforced today; a key added before its feature is listed
+        // here with its value.
+        Vec::new()
     }
 
     /// Checks the `server:` section.
@@ -364,6 +388,7 @@ impl ServerConfig {
             return Err(e);
         }
         self.tls.validate(self.enable_tls)?;
+        self.check_connection_limits()?;
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),

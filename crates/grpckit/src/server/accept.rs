@@ -2,6 +2,13 @@
 //! automatic HTTP/1.1 + HTTP/2 connection (upgrades allowed) -> one tower service, the
 //! server's stack, per request ([`super::conn::ConnService`]).
 //!
+//! Every connection's IO (after TLS, under the parking of [`super::park`]) is wrapped in an
+//! [`H2Guard`], which polices what h2 leaves unbounded (PING and control-frame floods) and
+//! closes a connection whose handshake is not done within `server.handshake_timeout`
+//! (README, "HTTP/2 hardening"). It sits under the parking so that it sees the bytes on the
+//! wire: the frames parking answers itself included, the frames it drops from hyper's
+//! output not.
+//!
 //! Draining: once `drained` fires the listener closes, every connection gets GOAWAY
 //! (hyper's graceful shutdown: streams already open may finish) and [`serve_connections`]
 //! returns when the last connection has closed or `grace` has passed.
@@ -18,6 +25,7 @@ use socket2::TcpKeepalive;
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::{Semaphore, watch},
+    time::Instant,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -28,6 +36,7 @@ use tower::Service;
 
 use super::{
     conn::{ConnInfo, ConnService},
+    h2_guard::{GuardConfig, H2Guard},
     incoming::{accept, tcp_keepalive},
     park::{ParkEnd, Replay, ServerSettings, learn_server_settings, park},
     proxy_protocol::read_header,
@@ -37,13 +46,6 @@ use crate::{
     config::{KeepAliveProbe, ProxyProtocolConfig, ServerConfig},
     middleware::auth::CertIdentity,
 };
-
-/// A TLS handshake not done within this closes the connection (a client that opens
-/// connections and never speaks holds no more than this).
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The largest header block a request may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
-const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 
 /// How connections are served: the HTTP settings, TCP keep-alive and TLS.
 #[derive(Debug)]
@@ -60,6 +62,10 @@ pub(crate) struct Connections {
     settings: Option<ServerSettings>,
     /// `server.proxy_protocol`.
     proxy: ProxyProtocolConfig,
+    /// `server.handshake_timeout`: TLS handshake, then the HTTP/2 preface and SETTINGS.
+    handshake_timeout: Duration,
+    /// What each connection's [`H2Guard`] enforces.
+    guard: GuardConfig,
 }
 
 impl Connections {
@@ -69,19 +75,31 @@ impl Connections {
         tls: Option<Arc<ServerTls>>,
         budget: Option<Arc<Semaphore>>,
     ) -> Self {
+        let h2 = &cfg.http2;
         let mut http = Builder::new(TokioExecutor::new());
         http.http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(cfg.max_concurrent_streams)
-            .max_header_list_size(MAX_HEADER_LIST_SIZE)
+            .max_header_list_size(h2.max_header_list_size)
+            // Both set `adaptive_window` back to false: it comes after them.
+            .initial_stream_window_size(h2.initial_stream_window_size)
+            .initial_connection_window_size(h2.initial_connection_window_size)
+            .adaptive_window(h2.adaptive_window)
+            .max_frame_size(h2.max_frame_size)
+            .max_send_buf_size(h2.max_send_buf_size)
+            .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
+            .max_local_error_reset_streams(h2.max_local_error_reset_streams)
             // HTTP/2 PINGs only when asked for: hyper pays for them on every frame read
             // (`server.keep_alive.probe`); the default probes with TCP keep-alive instead.
             .keep_alive_interval(
                 (cfg.keep_alive.probe == KeepAliveProbe::Http2).then_some(cfg.keep_alive.time),
             )
             .keep_alive_timeout(cfg.keep_alive.timeout);
-        // hyper enforces its HTTP/1 header read timeout (30s) only with a timer.
-        http.http1().timer(TokioTimer::new());
+        // hyper enforces its HTTP/1 header read timeout only with a timer.
+        http.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(cfg.handshake_timeout);
+        GuardConfig::register_metrics();
         Self {
             http,
             keepalive: tcp_keepalive(&cfg.keep_alive),
@@ -90,6 +108,11 @@ impl Connections {
             budget,
             settings: None,
             proxy: cfg.proxy_protocol.clone(),
+            handshake_timeout: cfg.handshake_timeout,
+            guard: GuardConfig {
+                ping_min_time: cfg.keep_alive.min_time,
+                max_control_frames_per_second: h2.max_control_frames_per_second,
+            },
         }
     }
 }
@@ -167,24 +190,32 @@ where
             },
         };
         let tcp = stream.connect_info();
+        let handshake_by = Instant::now() + conns.handshake_timeout;
         let (conns, svc, drain) = (conns.clone(), svc.clone(), watcher.clone());
         // Two task types, so a plaintext connection's task is not sized for a TLS handshake.
         if conns.tls.is_some() {
             tokio::spawn(async move {
                 let mut stream = stream;
-                let Some((tcp, prefix)) = proxy_header(&mut stream, tcp, &conns).await else {
+                let Some((tcp, prefix)) =
+                    proxy_header(&mut stream, tcp, handshake_by, &conns).await
+                else {
                     return;
                 };
-                serve_tls(Replay::with_prefix(stream, prefix), tcp, conns, svc, drain).await;
+                let stream = Replay::with_prefix(stream, prefix);
+                serve_tls(stream, tcp, handshake_by, conns, svc, drain).await;
                 drop(permit);
             });
         } else {
             tokio::spawn(async move {
                 let mut stream = stream;
-                let Some((tcp, prefix)) = proxy_header(&mut stream, tcp, &conns).await else {
+                let Some((tcp, prefix)) =
+                    proxy_header(&mut stream, tcp, handshake_by, &conns).await
+                else {
                     return;
                 };
-                serve_http(stream, prefix, ConnInfo::Tcp(tcp), conns, svc, drain).await;
+                let stream = Replay::with_prefix(stream, prefix);
+                let info = ConnInfo::Tcp(tcp);
+                serve_http(stream, info, handshake_by, conns, svc, drain).await;
                 drop(permit);
             });
         }
@@ -201,13 +232,14 @@ where
 async fn proxy_header(
     stream: &mut TcpStream,
     mut tcp: TcpConnectInfo,
+    handshake_by: Instant,
     conns: &Connections,
 ) -> Option<(TcpConnectInfo, Vec<u8>)> {
     let peer = tcp.remote_addr?;
     if !conns.proxy.expects_header(peer.ip()) {
         return Some((tcp, Vec::new()));
     }
-    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, read_header(stream)).await {
+    match tokio::time::timeout_at(handshake_by, read_header(stream)).await {
         Ok(Ok((client, rest))) => {
             if client.is_some() {
                 tcp.remote_addr = client;
@@ -225,10 +257,11 @@ async fn proxy_header(
     }
 }
 
-/// Serves one TLS connection: the handshake, then [`serve_http`].
+/// Serves one TLS connection: the handshake (done by `handshake_by`), then [`serve_http`].
 async fn serve_tls<S, B>(
     stream: Replay<TcpStream>,
     tcp: TcpConnectInfo,
+    handshake_by: Instant,
     conns: Arc<Connections>,
     svc: S,
     mut drain: watch::Receiver<()>,
@@ -241,8 +274,8 @@ async fn serve_tls<S, B>(
 {
     let Some(tls) = &conns.tls else { return };
     // Boxed: the handshake state is large and only needed until the handshake ends.
-    let handshake = Box::pin(tokio::time::timeout(
-        TLS_HANDSHAKE_TIMEOUT,
+    let handshake = Box::pin(tokio::time::timeout_at(
+        handshake_by,
         tls.acceptor().accept(stream),
     ));
     let stream = tokio::select! {
@@ -271,16 +304,17 @@ async fn serve_tls<S, B>(
         tcp,
         identity,
     };
-    serve_http(stream, Vec::new(), info, conns, svc, drain).await;
+    serve_http(stream, info, handshake_by, conns, svc, drain).await;
 }
 
 /// Serves HTTP on a connection (TLS already done) until the client closes or the drain
-/// starts (GOAWAY, then the open streams may finish): parked first while it only holds an
-/// HTTP/2 handshake ([`super::park`]), then hyper.
+/// starts (GOAWAY, then the open streams may finish): guarded ([`H2Guard`]; the HTTP/2
+/// handshake due by `handshake_by`), parked first while it only holds an HTTP/2 handshake
+/// ([`super::park`]), then hyper.
 async fn serve_http<IO, S, B>(
     io: IO,
-    prefix: Vec<u8>,
     info: ConnInfo,
+    handshake_by: Instant,
     conns: Arc<Connections>,
     svc: S,
     mut drain: watch::Receiver<()>,
@@ -292,7 +326,7 @@ async fn serve_http<IO, S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let deadline = conns.age.0.map(|age| tokio::time::Instant::now() + age);
+    let deadline = conns.age.0.map(|age| Instant::now() + age);
     let aged = async move {
         match deadline {
             Some(at) => tokio::time::sleep_until(at).await,
@@ -301,7 +335,9 @@ async fn serve_http<IO, S, B>(
     };
     tokio::pin!(aged);
     let peer = info.remote_addr();
-    let Some(io) = start_http(io, prefix, &conns, &mut drain, aged.as_mut(), peer).await else {
+    let io = H2Guard::new(io, conns.guard, handshake_by, peer);
+    let Some(io) = start_http(io, &conns, &mut drain, aged.as_mut(), handshake_by, peer).await
+    else {
         return;
     };
     let svc = ConnService { inner: svc, info };
@@ -320,17 +356,17 @@ async fn serve_http<IO, S, B>(
 /// server drains or the connection reached its age).
 async fn start_http<IO>(
     io: IO,
-    prefix: Vec<u8>,
     conns: &Connections,
     drain: &mut watch::Receiver<()>,
     aged: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    handshake_by: Instant,
     peer: Option<std::net::SocketAddr>,
 ) -> Option<Replay<IO>>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let Some(settings) = &conns.settings else {
-        return Some(Replay::with_prefix(io, prefix));
+        return Some(Replay::with_prefix(io, Vec::new()));
     };
     let close = async move {
         tokio::select! {
@@ -338,7 +374,8 @@ where
             () = aged => {}
         }
     };
-    match park(io, prefix, settings, TLS_HANDSHAKE_TIMEOUT, close).await {
+    let handshake_left = handshake_by.saturating_duration_since(Instant::now());
+    match park(io, settings, handshake_left, close).await {
         Ok(io) => Some(io),
         Err(ParkEnd::TimedOut) => {
             tracing::debug!(?peer, "no HTTP/2 preface in time: closed");

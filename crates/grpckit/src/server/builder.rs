@@ -432,10 +432,13 @@ impl<L> ServerBuilder<L> {
     /// Connections are served by the server's own accept loop: TCP_NODELAY and
     /// `server.keep_alive`, then TLS when `server.enable_tls` is on (`server.tls`: rustls,
     /// TLS 1.3 unless `min_version: "1.2"`, ALPN `h2` and `http/1.1`, client certificates
-    /// checked against `client_ca_file`; a handshake must finish within 10 s), then HTTP/2
-    /// or HTTP/1.1 (hyper-util's automatic builder, upgrades allowed) with
-    /// `server.max_concurrent_streams`, a 16 KiB header list limit and hyper's limits on
-    /// reset streams (GOAWAY after 1024 locally reset streams). At most
+    /// checked against `client_ca_file`), then HTTP/2 or HTTP/1.1 (hyper-util's automatic
+    /// builder, upgrades allowed) with `server.max_concurrent_streams` and the limits of
+    /// `server.http2` (header list size, windows, frame size, reset-stream floods). A
+    /// connection guard around each connection's IO closes it unless the TLS handshake and
+    /// the HTTP/2 preface are done within `server.handshake_timeout`, and ends it with
+    /// GOAWAY `ENHANCE_YOUR_CALM` when the client pings faster than
+    /// `server.keep_alive.min_time` or floods control frames. At most
     /// `server.max_connections` connections are open (one more is closed when accepted);
     /// a connection older than `server.max_connection_age` gets GOAWAY and is closed
     /// `server.max_connection_age_grace` later. Every request

@@ -7,6 +7,7 @@ mod app;
 mod builder;
 mod conn;
 mod end_stream;
+mod h2_guard;
 mod incoming;
 mod park;
 mod proxy_protocol;

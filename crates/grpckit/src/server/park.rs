@@ -100,7 +100,6 @@ pub(crate) enum ParkEnd {
 /// a parked connection then gets GOAWAY(NO_ERROR) and is closed.
 pub(crate) async fn park<IO>(
     mut io: IO,
-    prefix: Vec<u8>,
     settings: &ServerSettings,
     handshake_timeout: Duration,
     close: impl std::future::Future<Output = ()>,
@@ -108,8 +107,7 @@ pub(crate) async fn park<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut seen = prefix;
-    seen.reserve(PREFACE.len() + FRAME_HEADER + 36);
+    let mut seen = Vec::with_capacity(PREFACE.len() + FRAME_HEADER + 36);
     let start = tokio::time::timeout(handshake_timeout, read_start(&mut io, &mut seen)).await;
     match start {
         Err(_) => return Err(ParkEnd::TimedOut),
@@ -155,21 +153,17 @@ where
     }
 }
 
-/// Reads the preface and the first frame into `seen` (which may hold some already). `true` when they are exactly the
+/// Reads the preface and the first frame into `seen`. `true` when they are exactly the
 /// preface and one SETTINGS frame (parkable); `false` when the connection is not HTTP/2 with
 /// prior knowledge or the client already sent more (hand it over now).
 async fn read_start<IO: AsyncRead + Unpin>(io: &mut IO, seen: &mut Vec<u8>) -> io::Result<bool> {
     let mut chunk = [0u8; 128];
-    let mut first = true;
     loop {
-        if !first || seen.is_empty() {
-            let n = io.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            seen.extend_from_slice(&chunk[..n]);
+        let n = io.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        first = false;
+        seen.extend_from_slice(&chunk[..n]);
         let head = seen.len().min(PREFACE.len());
         if seen[..head] != PREFACE[..head] {
             return Ok(false);

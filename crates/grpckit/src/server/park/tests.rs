@@ -65,7 +65,6 @@ async fn a_bare_handshake_is_answered_parked_and_replayed_on_the_next_frame() {
         async move {
             park(
                 server,
-                Vec::new(),
                 &settings,
                 Duration::from_secs(5),
                 std::future::pending(),
@@ -109,7 +108,6 @@ async fn http1_and_busy_clients_are_handed_over_at_once_with_nothing_written() {
         client.write_all(&first).await.unwrap();
         let r = park(
             server,
-            Vec::new(),
             &settings,
             Duration::from_secs(5),
             std::future::pending(),
@@ -132,7 +130,6 @@ async fn an_unfinished_preface_times_out_and_a_closed_one_ends() {
     client.write_all(&PREFACE[..10]).await.unwrap();
     let end = park(
         server,
-        Vec::new(),
         &settings,
         Duration::from_secs(3),
         std::future::pending(),
@@ -144,7 +141,6 @@ async fn an_unfinished_preface_times_out_and_a_closed_one_ends() {
     drop(client);
     let end = park(
         server,
-        Vec::new(),
         &settings,
         Duration::from_secs(3),
         std::future::pending(),
@@ -168,7 +164,7 @@ async fn a_parked_connection_gets_goaway_when_closed() {
             let close = async move {
                 let _ = rx.await;
             };
-            park(server, Vec::new(), &settings, Duration::from_secs(5), close)
+            park(server, &settings, Duration::from_secs(5), close)
                 .await
                 .err()
         }
@@ -222,7 +218,6 @@ async fn a_parked_connection_serves_requests_through_hyper() {
     let server = tokio::spawn(async move {
         let io = park(
             server_io,
-            Vec::new(),
             &settings,
             Duration::from_secs(5),
             std::future::pending(),
@@ -255,44 +250,4 @@ async fn a_parked_connection_serves_requests_through_hyper() {
     }
     drop(send);
     server.abort();
-}
-
-#[tokio::test]
-async fn bytes_read_before_count_as_the_start() {
-    let settings = learn_server_settings(&http()).await.unwrap();
-    let (mut client, server) = duplex(4096);
-    let hello = [PREFACE, &settings_frame(&[])].concat();
-    // All of the handshake already read (after a PROXY header): answered without a read.
-    let parked = tokio::spawn({
-        let (settings, hello) = (settings.clone(), hello.clone());
-        async move {
-            park(
-                server,
-                hello,
-                &settings,
-                Duration::from_secs(5),
-                std::future::pending(),
-            )
-            .await
-            .map(|r| r.replay.clone())
-        }
-    });
-    read_n(&mut client, settings.0.len() + 9).await;
-    client.write_all(&PING).await.unwrap();
-    assert_eq!(
-        parked.await.unwrap().unwrap(),
-        [hello, PING.to_vec()].concat()
-    );
-    // Part of an HTTP/1.1 request already read: handed over with it at once.
-    let (_client, server) = duplex(4096);
-    let r = park(
-        server,
-        b"GET / HT".to_vec(),
-        &settings,
-        Duration::from_secs(5),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.replay, b"GET / HT");
 }
