@@ -365,3 +365,29 @@ async fn abuse_over_tls_is_cut_off_too() {
         assert!(after < 5.0, "{attack} over TLS: closed after {after}s: {r}");
     }
 }
+
+/// Behind a load balancer speaking the PROXY protocol (the abuser connects from 127.0.0.3,
+/// the trusted balancer's address; the healthy client from 127.0.0.1, served as itself) the
+/// guard still sees every frame: the bytes read with the PROXY header are replayed under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abuse_through_a_trusted_proxy_is_cut_off_too() {
+    if !require_tool(
+        "h2_abuse",
+        python_has_h2(),
+        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (server, channel, _) =
+        start(&dir, "  proxy_protocol: { trusted_proxies: [127.0.0.3] }\n").await;
+    let args = ["--proxy-from", "198.51.100.7", "--bind", "127.0.0.3"];
+    let r = under_attack(&server, &channel, "ping_flood", &args).await;
+    assert_eq!(
+        goaway_code(&r),
+        Some(ENHANCE_YOUR_CALM),
+        "PING flood via PROXY: {r}"
+    );
+    assert_eq!(r["goaway"]["debug"], "too_many_pings", "{r}");
+    assert_eq!(r["closed"], true, "{r}");
+}

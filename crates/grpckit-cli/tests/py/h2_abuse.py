@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """HTTP/2 abuse against a gRPC server on loopback, one attack per subcommand.
 
-Usage: h2_abuse.py ATTACK HOST PORT [--count N] [--seconds S] [--linger S]
+Usage: h2_abuse.py ATTACK HOST PORT [--count N] [--seconds S] [--linger S] [--tls]
+                   [--proxy-from IPV4 --bind 127.0.0.3]
 
 Frames are crafted with `hyperframe` and header blocks with `hpack` (both come with the
 `h2` package), so the attacks can break the rules a well-behaved HTTP/2 library keeps.
@@ -38,9 +39,14 @@ CANCEL = 0x8
 class Conn:
     """A raw HTTP/2 client connection that records what the server sends."""
 
-    def __init__(self, host, port, handshake=True, tls=False):
-        self.sock = socket.create_connection((host, port), timeout=5)
+    def __init__(self, host, port, handshake=True, tls=False, proxy_from=None, bind=None):
+        source = (bind, 0) if bind else None
+        self.sock = socket.create_connection((host, port), timeout=5, source_address=source)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if proxy_from:
+            # As a load balancer speaking the PROXY protocol (v1) for client `proxy_from`.
+            line = "PROXY TCP4 %s %s 40000 %d\r\n" % (proxy_from, host, port)
+            self.sock.sendall(line.encode())
         if tls:
             # Loopback test server with a throwaway certificate: no verification.
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -369,6 +375,10 @@ def main():
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--tls", action="store_true", help="TLS (ALPN h2), certificate not checked")
     p.add_argument(
+        "--proxy-from", help="send a PROXY protocol v1 header naming this IPv4 client first"
+    )
+    p.add_argument("--bind", help="local (source) address of the connection, e.g. 127.0.0.3")
+    p.add_argument(
         "--linger", type=float, default=5.0, help="seconds to wait for the server to close"
     )
     args = p.parse_args()
@@ -383,7 +393,9 @@ def main():
         conn = Conn(args.host, args.port, handshake=False, tls=args.tls)
         extra = slowloris(conn, args, http1=args.attack.endswith("http1"))
     else:
-        conn = Conn(args.host, args.port, tls=args.tls)
+        conn = Conn(
+            args.host, args.port, tls=args.tls, proxy_from=args.proxy_from, bind=args.bind
+        )
         extra = ATTACKS[args.attack](conn, args) or {}
     print(json.dumps(conn.report(args.attack, started, **extra)), flush=True)
     conn.sock.close()
