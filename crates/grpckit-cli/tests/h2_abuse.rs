@@ -40,6 +40,15 @@ const SETTINGS_INITIAL_WINDOW_SIZE: &str = "4";
 const SETTINGS_MAX_FRAME_SIZE: &str = "5";
 const SETTINGS_MAX_HEADER_LIST_SIZE: &str = "6";
 
+/// Whether the abuse script can run (see `require_tool`).
+fn python_h2_or_skip() -> bool {
+    require_tool(
+        "h2_abuse",
+        python_has_h2(),
+        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
+    )
+}
+
 fn python_has_h2() -> bool {
     Command::new("python3")
         .args(["-c", "import h2, hyperframe, hpack"])
@@ -181,11 +190,7 @@ async fn start_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abusive_clients_are_cut_off_while_a_healthy_client_is_served() {
-    if !require_tool(
-        "h2_abuse",
-        python_has_h2(),
-        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
-    ) {
+    if !python_h2_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -260,8 +265,8 @@ async fn abusive_clients_are_cut_off_while_a_healthy_client_is_served() {
     assert!(r["goaway"].is_null(), "{r}");
 
     // server.handshake_timeout: 1s (the script sends a byte every 0.5 s for up to 10 s, or
-    // nothing at all).
-    for attack in ["slowloris", "slowloris_http1", "silent"] {
+    // nothing at all, or half a request's header block after a complete handshake).
+    for attack in ["slowloris", "slowloris_http1", "silent", "slow_headers"] {
         let r = under_attack(&server, &channel, attack, &["--seconds", "10"]).await;
         assert_eq!(r["closed"], true, "{attack}: {r}");
         let after = r["closed_after_s"].as_f64().unwrap();
@@ -307,11 +312,7 @@ async fn abusive_clients_are_cut_off_while_a_healthy_client_is_served() {
 /// the same floods are let through (and still cost the healthy client nothing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guard_limits_come_from_config() {
-    if !require_tool(
-        "h2_abuse",
-        python_has_h2(),
-        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
-    ) {
+    if !python_h2_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -338,11 +339,7 @@ async fn the_guard_limits_come_from_config() {
 /// that never finishes its HTTP/2 preface after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_over_tls_is_cut_off_too() {
-    if !require_tool(
-        "h2_abuse",
-        python_has_h2(),
-        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
-    ) {
+    if !python_h2_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -371,11 +368,7 @@ async fn abuse_over_tls_is_cut_off_too() {
 /// guard still sees every frame: the bytes read with the PROXY header are replayed under it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_through_a_trusted_proxy_is_cut_off_too() {
-    if !require_tool(
-        "h2_abuse",
-        python_has_h2(),
-        "python3 with h2 and hyperframe (pip install h2 hyperframe)",
-    ) {
+    if !python_h2_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

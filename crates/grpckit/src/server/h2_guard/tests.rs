@@ -10,6 +10,7 @@ use super::{
 const CFG: GuardConfig = GuardConfig {
     ping_min_time: Duration::from_secs(30),
     max_control_frames_per_second: 10,
+    header_block_timeout: Duration::from_secs(10),
 };
 
 fn frame(kind: u8, flags: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
@@ -269,4 +270,36 @@ async fn a_client_that_never_finishes_its_handshake_is_cut_off() {
     client.write_all(&ping()).await.unwrap();
     let mut p = [0; 17];
     guard.read_exact(&mut p).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_header_block_left_open_ends_the_connection_and_a_finished_one_does_not() {
+    let mut hello = PREFACE.to_vec();
+    hello.extend(settings());
+    // HEADERS without END_HEADERS, then CONTINUATION with it: finished, no deadline left.
+    let (mut guard, mut client) = pair(CFG);
+    let mut input = hello.clone();
+    input.extend(frame(kind::HEADERS, 0x1, 1, &[0x82]));
+    input.extend(frame(kind::CONTINUATION, 0x4, 1, &[0x84]));
+    client.write_all(&input).await.unwrap();
+    let mut got = vec![0; input.len()];
+    guard.read_exact(&mut got).await.unwrap();
+    tokio::time::advance(Duration::from_secs(60)).await;
+    client.write_all(&ping()).await.unwrap();
+    let mut p = [0; 17];
+    guard.read_exact(&mut p).await.unwrap();
+
+    // HEADERS without END_HEADERS and nothing after: closed after header_block_timeout.
+    let (mut guard, mut client) = pair(CFG);
+    let mut input = hello.clone();
+    input.extend(frame(kind::HEADERS, 0x1, 1, &[0x82]));
+    client.write_all(&input).await.unwrap();
+    let mut got = vec![0; input.len()];
+    guard.read_exact(&mut got).await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0; 64];
+    let err = guard.read(&mut buf).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("header block"), "{err}");
+    assert_eq!(started.elapsed(), CFG.header_block_timeout);
 }
