@@ -83,6 +83,24 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Configuration files (`config check FILE`).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `grpckit config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a YAML config file as `grpckit server --config FILE` would load it.
+    ///
+    /// Prints `FILE: ok` and exits 0, or prints what is wrong (the key, the line and column
+    /// when the parser knows them, what was expected) and exits 1. Keys under an earlier
+    /// spelling are reported with their current one.
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// `grpckit server`

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use grpckit_cli::{
     Cli, Command,
-    args::{AdminCommand, rewrite_legacy_args},
+    args::{AdminCommand, ConfigCommand, rewrite_legacy_args},
 };
 
 /// jemalloc instead of glibc's malloc (bench/README.md, "Allocator").
@@ -109,6 +109,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let u = grpckit_services::app::ensure_admin(&store, &name, &email, &password).await?;
             println!("admin {} ({}) ready", u.email, u.id);
             ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            match grpckit_services::config::AppConfig::load_file(&file) {
+                Ok(cfg) => {
+                    for moved in cfg.moved_keys() {
+                        println!(
+                            "{}: warning: {} is the earlier spelling of {}",
+                            file.display(),
+                            moved.old,
+                            moved.new
+                        );
+                    }
+                    println!("{}: ok", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}", grpckit::ErrorChain(&e));
+                    ExitCode::FAILURE
+                }
+            }
         }
     })
 }
