@@ -28,14 +28,10 @@ use std::{
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-/// The HTTP/2 client connection preface (RFC 9113, 3.4).
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const FRAME_HEADER: usize = 9;
-const SETTINGS: u8 = 0x4;
-const GOAWAY: u8 = 0x7;
-const ACK: u8 = 0x1;
+use super::h2_guard::frame::{ACK, FrameHeader, HEADER_LEN as FRAME_HEADER, PREFACE, kind};
+
 /// A SETTINGS frame with the ACK flag (empty payload, stream 0).
-const SETTINGS_ACK: [u8; FRAME_HEADER] = [0, 0, 0, SETTINGS, ACK, 0, 0, 0, 0];
+const SETTINGS_ACK: [u8; FRAME_HEADER] = [0, 0, 0, kind::SETTINGS, ACK, 0, 0, 0, 0];
 /// A first SETTINGS frame larger than this (more than 42 settings) is not parked.
 const MAX_PARKED_SETTINGS: usize = 256;
 
@@ -58,15 +54,16 @@ pub(crate) async fn learn_server_settings(
     let learn = async move {
         client.write_all(PREFACE).await.ok()?;
         client
-            .write_all(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0])
+            .write_all(&[0, 0, 0, kind::SETTINGS, 0, 0, 0, 0, 0])
             .await
             .ok()?;
         let mut head = [0u8; FRAME_HEADER];
         client.read_exact(&mut head).await.ok()?;
-        let (len, kind, flags, stream) = frame_header(&head);
-        if kind != SETTINGS || flags & ACK != 0 || stream != 0 || len > MAX_PARKED_SETTINGS {
+        let h = FrameHeader::parse(&head);
+        if !first_settings(&h) {
             return None;
         }
+        let len = h.len as usize;
         let mut frame = head.to_vec();
         frame.resize(FRAME_HEADER + len, 0);
         client.read_exact(&mut frame[FRAME_HEADER..]).await.ok()?;
@@ -76,13 +73,6 @@ pub(crate) async fn learn_server_settings(
         res = tokio::time::timeout(Duration::from_secs(5), learn) => res.ok().flatten(),
         _ = conn => None,
     }
-}
-
-/// `(payload length, type, flags, stream id)` of a frame header.
-fn frame_header(h: &[u8; FRAME_HEADER]) -> (usize, u8, u8, u32) {
-    let len = usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
-    let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
-    (len, h[3], h[4], stream)
 }
 
 /// Why a connection ends while parked.
@@ -174,11 +164,11 @@ async fn read_start<IO: AsyncRead + Unpin>(io: &mut IO, seen: &mut Vec<u8>) -> i
         }
         let mut head = [0u8; FRAME_HEADER];
         head.copy_from_slice(&rest[..FRAME_HEADER]);
-        let (len, kind, flags, stream) = frame_header(&head);
-        if kind != SETTINGS || flags & ACK != 0 || stream != 0 || len > MAX_PARKED_SETTINGS {
+        let h = FrameHeader::parse(&head);
+        if !first_settings(&h) {
             return Ok(false);
         }
-        let whole = FRAME_HEADER + len;
+        let whole = FRAME_HEADER + h.len as usize;
         if rest.len() < whole {
             continue;
         }
@@ -186,11 +176,19 @@ async fn read_start<IO: AsyncRead + Unpin>(io: &mut IO, seen: &mut Vec<u8>) -> i
     }
 }
 
+/// A client's (or hyper's) first SETTINGS frame, small enough to park.
+fn first_settings(h: &FrameHeader) -> bool {
+    h.kind == kind::SETTINGS
+        && !h.is_ack()
+        && h.stream_id == 0
+        && h.len as usize <= MAX_PARKED_SETTINGS
+}
+
 /// GOAWAY(last stream 0, NO_ERROR): no stream was ever processed on a parked connection.
 fn goaway_no_error() -> [u8; FRAME_HEADER + 8] {
     let mut f = [0u8; FRAME_HEADER + 8];
     f[2] = 8;
-    f[3] = GOAWAY;
+    f[3] = kind::GOAWAY;
     f
 }
 
@@ -330,12 +328,12 @@ impl<IO: AsyncWrite + Unpin> Replay<IO> {
                 return Poll::Ready(Ok(used));
             }
             d.head_len = 0;
-            let (len, kind, flags, _) = frame_header(&d.head);
-            let is_ack = flags & ACK != 0;
-            if kind == SETTINGS && !is_ack && !d.settings_dropped {
+            let h = FrameHeader::parse(&d.head);
+            let len = h.len as usize;
+            if h.kind == kind::SETTINGS && !h.is_ack() && !d.settings_dropped {
                 d.settings_dropped = true;
                 d.skip = len;
-            } else if kind == SETTINGS && is_ack && !d.ack_dropped {
+            } else if h.kind == kind::SETTINGS && h.is_ack() && !d.ack_dropped {
                 d.ack_dropped = true;
                 d.skip = len;
             } else {

@@ -1,9 +1,12 @@
 //! HTTP/2 frame headers (RFC 9113 §4.1) as a byte stream passes: [`Cursor`] finds each
 //! 9-byte header and skips the payload by counting; [`GoAway`] is the one frame the guard
-//! writes itself.
+//! writes itself. The preface, frame kinds and [`FrameHeader`] also serve `server::park`.
 
-/// Frame types the guard looks at (RFC 9113 §6).
-pub(super) mod kind {
+/// The HTTP/2 client connection preface (RFC 9113 §3.4).
+pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Frame types the guard and the parking look at (RFC 9113 §6).
+pub(crate) mod kind {
     pub(crate) const DATA: u8 = 0x0;
     pub(crate) const HEADERS: u8 = 0x1;
     pub(crate) const PRIORITY: u8 = 0x2;
@@ -17,22 +20,22 @@ pub(super) mod kind {
 pub(super) const END_HEADERS: u8 = 0x4;
 
 /// The ACK flag of SETTINGS and PING.
-const ACK: u8 = 0x1;
+pub(crate) const ACK: u8 = 0x1;
 /// `ENHANCE_YOUR_CALM` (RFC 9113 §7).
 pub(super) const ENHANCE_YOUR_CALM: u32 = 0xb;
-const HEADER_LEN: usize = 9;
+pub(crate) const HEADER_LEN: usize = 9;
 
 /// One frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FrameHeader {
-    pub(super) len: u32,
-    pub(super) kind: u8,
-    pub(super) flags: u8,
-    pub(super) stream_id: u32,
+pub(crate) struct FrameHeader {
+    pub(crate) len: u32,
+    pub(crate) kind: u8,
+    pub(crate) flags: u8,
+    pub(crate) stream_id: u32,
 }
 
 impl FrameHeader {
-    pub(super) fn parse(b: &[u8; HEADER_LEN]) -> Self {
+    pub(crate) fn parse(b: &[u8; HEADER_LEN]) -> Self {
         Self {
             len: u32::from_be_bytes([0, b[0], b[1], b[2]]),
             kind: b[3],
@@ -41,7 +44,7 @@ impl FrameHeader {
         }
     }
 
-    pub(super) fn is_ack(&self) -> bool {
+    pub(crate) fn is_ack(&self) -> bool {
         self.flags & ACK != 0
     }
 }

@@ -21,7 +21,7 @@
 //! writing, then flushed; the write side is shut down and reads return EOF, so hyper drops
 //! the connection.
 
-mod frame;
+pub(crate) mod frame;
 #[cfg(test)]
 mod tests;
 
@@ -41,10 +41,7 @@ use tokio::{
     time::{Instant, Sleep},
 };
 
-use frame::{Cursor, END_HEADERS, FrameHeader, GoAway, Reason, kind};
-
-/// The client connection preface (RFC 9113 §3.4).
-const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+use frame::{Cursor, END_HEADERS, FrameHeader, GoAway, PREFACE, Reason, kind};
 
 /// Strikes a client may collect before GOAWAY (grpc-go's `maxPingStrikes`).
 const MAX_PING_STRIKES: u8 = 2;

@@ -21,7 +21,7 @@ fn http() -> Builder<TokioExecutor> {
 
 fn settings_frame(pairs: &[(u16, u32)]) -> Vec<u8> {
     let len = pairs.len() * 6;
-    let mut f = vec![0, 0, len as u8, SETTINGS, 0, 0, 0, 0, 0];
+    let mut f = vec![0, 0, len as u8, kind::SETTINGS, 0, 0, 0, 0, 0];
     for (id, v) in pairs {
         f.extend_from_slice(&id.to_be_bytes());
         f.extend_from_slice(&v.to_be_bytes());
@@ -43,9 +43,9 @@ async fn read_n(c: &mut DuplexStream, n: usize) -> Vec<u8> {
 #[tokio::test]
 async fn learns_hypers_settings_frame() {
     let s = learn_server_settings(&http()).await.expect("learnt");
-    let (len, kind, flags, stream) = frame_header(s.0[..9].try_into().unwrap());
-    assert_eq!((kind, flags, stream), (SETTINGS, 0, 0));
-    assert_eq!(s.0.len(), 9 + len);
+    let h = FrameHeader::parse(s.0[..9].try_into().unwrap());
+    assert_eq!((h.kind, h.flags, h.stream_id), (kind::SETTINGS, 0, 0));
+    assert_eq!(s.0.len(), 9 + h.len as usize);
     // SETTINGS_MAX_CONCURRENT_STREAMS (3) = 77 is among them.
     let has_77 = s.0[9..]
         .chunks(6)
@@ -96,12 +96,12 @@ async fn http1_and_busy_clients_are_handed_over_at_once_with_nothing_written() {
     for first in [
         b"GET / HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
         [
-            PREFACE,
+            &PREFACE[..],
             &settings_frame(&[]),
             &[0, 0, 4, 0x8, 0, 0, 0, 0, 0, 0, 1, 0, 0],
         ]
         .concat(),
-        [PREFACE, &[0, 0, 0, 0x4, 1, 0, 0, 0, 0][..]].concat(),
+        [&PREFACE[..], &[0, 0, 0, 0x4, 1, 0, 0, 0, 0][..]].concat(),
     ] {
         let settings = learn_server_settings(&http()).await.unwrap();
         let (mut client, server) = duplex(4096);
@@ -154,7 +154,7 @@ async fn a_parked_connection_gets_goaway_when_closed() {
     let settings = learn_server_settings(&http()).await.unwrap();
     let (mut client, server) = duplex(4096);
     client
-        .write_all(&[PREFACE, &settings_frame(&[])].concat())
+        .write_all(&[&PREFACE[..], &settings_frame(&[])].concat())
         .await
         .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -173,7 +173,7 @@ async fn a_parked_connection_gets_goaway_when_closed() {
     tx.send(()).unwrap();
     assert_eq!(parked.await.unwrap(), Some(ParkEnd::Closed));
     let goaway = read_n(&mut client, 17).await;
-    assert_eq!(goaway[3], GOAWAY);
+    assert_eq!(goaway[3], kind::GOAWAY);
     assert_eq!(&goaway[9..], &[0; 8], "last stream 0, NO_ERROR");
 }
 
