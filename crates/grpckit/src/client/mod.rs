@@ -47,3 +47,11 @@ pub mod bench {
 #[cfg(feature = "bench-internals")]
 mod bench_support;
 pub use instrument::{Instrumented, instrument};
+
+/// Registers the methods of an encoded `FileDescriptorSet` with the client: their kinds for
+/// the client metrics, and which are safe to send twice (`option idempotency_level =
+/// NO_SIDE_EFFECTS` or `IDEMPOTENT`: retried like `retry.idempotent_methods`). A server
+/// builder registers its sets itself.
+pub fn register_descriptor_set(bytes: &'static [u8]) {
+    crate::telemetry::metrics::register_descriptor_set(bytes);
+}

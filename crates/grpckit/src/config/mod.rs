@@ -12,6 +12,7 @@
 //! uses one pattern grammar, [`MethodPattern`].
 
 mod binding;
+mod bridge;
 mod client;
 mod client_tls;
 mod error;
@@ -29,6 +30,7 @@ mod tls;
 mod types;
 
 pub use binding::{PrincipalError, PrincipalSelector, RoleBinding};
+pub use bridge::{CorsConfig, HttpBridgeConfig};
 pub use client::*;
 pub use client_tls::ClientTlsConfig;
 pub use error::{ConfigError, InvalidValue, Location};

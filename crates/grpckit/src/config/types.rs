@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub admin_tls: super::AdminTlsConfig,
     /// `proxy_protocol:` load balancers that send a PROXY protocol header naming the client.
     pub proxy_protocol: super::ProxyProtocolConfig,
+    /// `http:` REST/JSON, gRPC-Web and Connect on the gRPC port, OpenAPI and CORS.
+    pub http: super::HttpBridgeConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
     pub max_recv_size: usize,
     /// Largest sent message in bytes. Default `4194304` (4 MiB).
@@ -105,6 +107,7 @@ impl Default for ServerConfig {
             tls: Default::default(),
             admin_tls: Default::default(),
             proxy_protocol: Default::default(),
+            http: Default::default(),
             max_recv_size: 4 * 1024 * 1024,
             max_send_size: 4 * 1024 * 1024,
             max_concurrent_streams: 1000,

@@ -28,6 +28,7 @@ use super::{
     tls_reload::watch_files,
 };
 use crate::{
+    bridge::BridgeLayer,
     config::{MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
@@ -560,10 +561,13 @@ impl<L> ServerBuilder<L> {
         };
         let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
         let token = drained.token().clone();
+        let bridges = BridgeLayer::new(&cfg.http, &self.descriptor_sets, cfg.max_recv_size);
         // One arm per type of the layered router.
         macro_rules! run {
             ($layers:expr) => {{
-                let svc = $layers.service(routes.prepare());
+                // The HTTP bridges in front of everything: a bridged call becomes a gRPC call
+                // through the whole stack, outer layers included.
+                let svc = bridges.layer($layers.service(routes.prepare()));
                 let ((), closed) = tokio::join!(
                     drain_signal,
                     serve_connections(listener, conns, svc, token, grace)

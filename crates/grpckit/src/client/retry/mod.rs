@@ -49,9 +49,13 @@ impl RetryPolicy {
         }
     }
 
-    /// Whether `path` (`/pkg.Service/Method`) may be sent twice.
+    /// Whether `path` (`/pkg.Service/Method`) may be sent twice: it matches
+    /// `retry.idempotent_methods`, or its descriptor (registered with the server builder or
+    /// [`crate::client::register_descriptor_set`]) marks it `idempotency_level =
+    /// NO_SIDE_EFFECTS` or `IDEMPOTENT`.
     pub(crate) fn is_idempotent(&self, path: &str) -> bool {
         self.idempotent.iter().any(|p| p.matches(path))
+            || crate::telemetry::metrics::lookup(path).idempotent
     }
 
     /// Whether a status code is retryable.

@@ -67,6 +67,9 @@ pub struct MethodInfo {
     pub full_name: Box<str>,
     /// The call type.
     pub kind: RpcType,
+    /// `option idempotency_level = NO_SIDE_EFFECTS` or `IDEMPOTENT`: the method may be sent
+    /// twice (the client retries it).
+    pub idempotent: bool,
     pub(crate) server: OnceLock<SideHandles>,
     pub(crate) client: OnceLock<SideHandles>,
     pub(crate) window: OnceLock<Box<Window>>,
@@ -79,6 +82,7 @@ impl MethodInfo {
             method: method.into(),
             full_name: format!("{service}/{method}").into(),
             kind,
+            idempotent: false,
             server: OnceLock::new(),
             client: OnceLock::new(),
             window: OnceLock::new(),
@@ -144,8 +148,12 @@ fn insert_set(t: &ArcSwap<Table>, bytes: &[u8]) -> usize {
                     continue;
                 }
                 let kind = RpcType::from_flags(m.client_streaming(), m.server_streaming());
-                let info: &'static MethodInfo =
-                    Box::leak(Box::new(MethodInfo::new(&service, m.name(), kind)));
+                let mut info = MethodInfo::new(&service, m.name(), kind);
+                info.idempotent = m.options.as_ref().is_some_and(|o| {
+                    o.idempotency_level()
+                        != prost_types::method_options::IdempotencyLevel::IdempotencyUnknown
+                });
+                let info: &'static MethodInfo = Box::leak(Box::new(info));
                 next.get_or_insert_with(|| (**current).clone())
                     .insert(path.into(), info);
             }

@@ -1,0 +1,266 @@
+//! The HTTP bridges: one tower service in front of the server's stack that tells the
+//! protocols apart per request and turns every non-gRPC request into an in-process gRPC call
+//! through the SAME stack ([`call`]), so auth, limits, validation, timeouts, audit, logs,
+//! traces and metrics run once per call whatever the protocol.
+//!
+//! - `application/grpc`, `application/grpc+proto`: native gRPC, handed to the stack as is.
+//! - `application/grpc-web`, `+proto`, `-text`, `+json`: gRPC-Web ([`web`]).
+//! - `application/json` / `application/proto` POSTs and `application/connect+json|proto`
+//!   streams on a gRPC path, and GETs of `NO_SIDE_EFFECTS` methods: Connect ([`connect`]).
+//! - `GET /openapi.json`: the OpenAPI 3.1 document ([`openapi`]).
+//! - everything else: REST/JSON from the `google.api.http` options ([`rest`]), with server
+//!   streams as Server-Sent Events or newline-delimited JSON.
+//!
+//! CORS preflights and headers for all of them come from `server.http.cors` ([`cors`]).
+
+#![allow(dead_code)] // TODO(bridges): removed once every bridge uses the foundation.
+
+pub(crate) mod call;
+pub(crate) mod catalog;
+pub(crate) mod connect;
+pub(crate) mod cors;
+pub(crate) mod http_rule;
+pub(crate) mod json;
+pub(crate) mod metrics;
+pub(crate) mod openapi;
+pub(crate) mod rest;
+pub(crate) mod status;
+pub(crate) mod web;
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use futures::TryFutureExt;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Either, Limited};
+use tonic::{Status, body::Body};
+use tower::{Layer, Service, ServiceExt, util::BoxCloneSyncService};
+
+pub(crate) use call::Inner;
+pub(crate) use catalog::Catalog;
+
+use crate::config::HttpBridgeConfig;
+
+/// What every bridge shares: the API's catalog and the settings.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The served methods and their message types.
+    pub(crate) catalog: Catalog,
+    /// `server.http`.
+    pub(crate) config: HttpBridgeConfig,
+    /// The largest request body read (JSON text of a `server.max_recv_size` message, with
+    /// room for JSON's overhead).
+    pub(crate) max_body: usize,
+    /// The CORS policy.
+    pub(crate) cors: cors::Cors,
+}
+
+/// A request as the bridges handle it: the stack to call and what they share.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    /// The server's stack.
+    pub(crate) inner: Inner,
+    /// The catalog and settings.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Ctx {
+    /// Reads a request body whole, up to `max_body` bytes (`RESOURCE_EXHAUSTED` beyond).
+    pub(crate) async fn read_body(&self, body: Body) -> Result<Bytes, Status> {
+        match Limited::new(body, self.shared.max_body).collect().await {
+            Ok(b) => Ok(b.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                Err(Status::resource_exhausted(format!(
+                    "request body larger than {} bytes",
+                    self.shared.max_body
+                )))
+            }
+            Err(e) => Err(Status::cancelled(format!("request body: {e}"))),
+        }
+    }
+}
+
+/// The protocol of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Native gRPC.
+    Grpc,
+    /// gRPC-Web (binary, text or JSON).
+    GrpcWeb,
+    /// Connect (unary POST or GET, streams).
+    Connect,
+    /// REST/JSON transcoding (SSE and NDJSON streams included).
+    Rest,
+}
+
+impl Protocol {
+    /// The `protocol` label value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::GrpcWeb => "grpc_web",
+            Self::Connect => "connect",
+            Self::Rest => "rest",
+        }
+    }
+}
+
+/// Whether `ct` is native gRPC's content type (`application/grpc`, `application/grpc+...`),
+/// not gRPC-Web's.
+#[inline]
+fn is_grpc(ct: &[u8]) -> bool {
+    const PREFIX: &[u8] = b"application/grpc";
+    ct.len() >= PREFIX.len()
+        && ct[..PREFIX.len()].eq_ignore_ascii_case(PREFIX)
+        && !ct[PREFIX.len()..].starts_with(b"-")
+}
+
+/// Adds the bridges in front of the server's stack.
+#[derive(Debug, Clone)]
+pub(crate) struct BridgeLayer {
+    shared: Arc<Shared>,
+}
+
+impl BridgeLayer {
+    /// The bridges for the methods of `sets`, with `server.http` and the largest message
+    /// `max_recv_size`.
+    pub(crate) fn new(config: &HttpBridgeConfig, sets: &[&[u8]], max_recv_size: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                catalog: Catalog::new(sets),
+                cors: cors::Cors::new(&config.cors),
+                config: config.clone(),
+                max_body: max_recv_size.saturating_mul(4).max(64 * 1024),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for BridgeLayer {
+    type Service = Bridge<S>;
+
+    fn layer(&self, inner: S) -> Bridge<S> {
+        Bridge {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The bridges' service (see the module doc).
+#[derive(Debug, Clone)]
+pub(crate) struct Bridge<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+type BoxFuture<B> =
+    Pin<Box<dyn Future<Output = Result<Response<Either<B, Body>>, Infallible>> + Send>>;
+
+/// The gRPC path's future: the stack's, its body marked as the stack's.
+type GrpcFuture<F, B> = futures::future::MapOk<F, fn(Response<B>) -> Response<Either<B, Body>>>;
+
+impl<S, B> Service<Request<Body>> for Bridge<S>
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = Response<Either<B, Body>>;
+    type Error = Infallible;
+    type Future = futures::future::Either<GrpcFuture<S::Future, B>, BoxFuture<B>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        // The gRPC path: one header comparison, nothing else.
+        if req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| is_grpc(ct.as_bytes()))
+        {
+            let left: fn(Response<B>) -> Response<Either<B, Body>> = |r| r.map(Either::Left);
+            return futures::future::Either::Left(self.inner.call(req).map_ok(left));
+        }
+        let ctx = Ctx {
+            inner: BoxCloneSyncService::new(
+                self.inner
+                    .clone()
+                    .map_response(|r: Response<B>| r.map(Body::new)),
+            ),
+            shared: self.shared.clone(),
+        };
+        futures::future::Either::Right(Box::pin(async move {
+            Ok(dispatch(req, ctx).await.map(Either::Right))
+        }))
+    }
+}
+
+/// Serves one non-gRPC request.
+async fn dispatch(req: Request<Body>, ctx: Ctx) -> Response<Body> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    if !ctx.shared.config.enabled {
+        return plain(StatusCode::NOT_FOUND, "not found: only gRPC is served here");
+    }
+    if req.method() == Method::OPTIONS && origin.is_some() {
+        return ctx.shared.cors.preflight(&req);
+    }
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.as_bytes().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut res = if ct.starts_with(b"application/grpc-web") {
+        web::serve(req, &ctx).await
+    } else if req.method() == Method::GET && req.uri().path() == "/openapi.json" {
+        openapi::serve(req, &ctx).await
+    } else if connect::is_connect(&req, &ct, &ctx.shared.catalog) {
+        connect::serve(req, &ctx).await
+    } else {
+        rest::serve(req, &ctx).await
+    };
+    if let Some(origin) = origin {
+        ctx.shared.cors.apply(&origin, res.headers_mut());
+    }
+    res
+}
+
+/// A plain-text answer (`text/plain`).
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut res = Response::new(call::full_body(Bytes::from_static(text.as_bytes())));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_content_types_are_told_from_grpc_web() {
+        assert!(is_grpc(b"application/grpc"));
+        assert!(is_grpc(b"application/grpc+proto"));
+        assert!(is_grpc(b"Application/GRPC"));
+        assert!(!is_grpc(b"application/grpc-web"));
+        assert!(!is_grpc(b"application/grpc-web-text"));
+        assert!(!is_grpc(b"application/json"));
+        assert!(!is_grpc(b"application/grp"));
+    }
+}
