@@ -77,6 +77,8 @@ pub enum Command {
     List(ListArgs),
     /// Describe a service, method, message or enum as proto text.
     Describe(DescribeArgs),
+    /// Print the OpenAPI 3.1 document of the REST bindings (as the server's /openapi.json).
+    Openapi(crate::openapi::OpenapiArgs),
     /// Development certificates for TLS and mutual TLS (`certs init --out DIR`).
     #[command(subcommand)]
     Certs(crate::certs::CertsCommand),

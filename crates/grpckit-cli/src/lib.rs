@@ -1,4 +1,4 @@
-//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `certs`, `admin`. Commands live
+//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `openapi`, `certs`, `admin`. Commands live
 //! in this library so tests can call them; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -9,6 +9,7 @@ pub mod certs;
 pub mod client;
 pub mod conn;
 pub mod go_flags;
+pub mod openapi;
 pub mod perf;
 pub mod reflect;
 pub mod server;

@@ -95,6 +95,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grpckit_cli::call::describe_cmd(&args, &mut std::io::stdout().lock()).await?;
             ExitCode::SUCCESS
         }
+        Command::Openapi(args) => {
+            grpckit_cli::openapi::run(&args, &mut std::io::stdout().lock())?;
+            ExitCode::SUCCESS
+        }
         Command::Certs(grpckit_cli::certs::CertsCommand::Init(args)) => {
             print!("{}", grpckit_cli::certs::init(&args)?);
             ExitCode::SUCCESS

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod bridge;
+pub mod bridge;
 pub mod client;
 mod clock;
 pub mod config;

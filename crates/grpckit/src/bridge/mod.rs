@@ -44,6 +44,7 @@ use tower::{Layer, Service, ServiceExt, util::BoxCloneSyncService};
 
 pub(crate) use call::Inner;
 pub(crate) use catalog::Catalog;
+pub use openapi::{OpenApiOptions, document as openapi_document};
 
 use crate::config::HttpBridgeConfig;
 
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     /// The CORS policy.
     pub(crate) cors: cors::Cors,
+    /// The OpenAPI document, generated on first request.
+    pub(crate) openapi: openapi::Served,
 }
 
 /// A request as the bridges handle it: the stack to call and what they share.
@@ -137,8 +140,14 @@ impl BridgeLayer {
                 cors: cors::Cors::new(&config.cors),
                 config: config.clone(),
                 max_body: max_recv_size.saturating_mul(4).max(64 * 1024),
+                openapi: openapi::Served::default(),
             }),
         }
+    }
+
+    /// What the OpenAPI document says of authentication (the server's auth settings).
+    pub(crate) fn openapi_options(&self, opts: OpenApiOptions) {
+        self.shared.openapi.set_options(opts);
     }
 }
 

@@ -28,7 +28,7 @@ use super::{
     tls_reload::watch_files,
 };
 use crate::{
-    bridge::BridgeLayer,
+    bridge::{BridgeLayer, OpenApiOptions},
     config::{MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
@@ -562,6 +562,19 @@ impl<L> ServerBuilder<L> {
         let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
         let token = drained.token().clone();
         let bridges = BridgeLayer::new(&cfg.http, &self.descriptor_sets, cfg.max_recv_size);
+        bridges.openapi_options(match (&self.middleware, &self.stack) {
+            (Some(src), _) => OpenApiOptions {
+                auth: src.config.auth.enabled,
+                public_methods: src.config.auth.public_methods.clone(),
+                ..OpenApiOptions::default()
+            },
+            // A prebuilt stack: its auth settings are not known here; assume credentials.
+            (None, Some(_)) => OpenApiOptions::default(),
+            (None, None) => OpenApiOptions {
+                auth: false,
+                ..OpenApiOptions::default()
+            },
+        });
         // One arm per type of the layered router.
         macro_rules! run {
             ($layers:expr) => {{
