@@ -261,6 +261,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         ])
         .arg("--report-dir")
         .arg(&reports)
+        .current_dir(dir.path())
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_HOOKS", "")
         .kill_on_drop(true);
