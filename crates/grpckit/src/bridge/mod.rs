@@ -24,6 +24,7 @@ pub(crate) mod json;
 pub(crate) mod metrics;
 pub(crate) mod openapi;
 pub(crate) mod rest;
+pub(crate) mod rest_request;
 pub(crate) mod status;
 pub(crate) mod web;
 
@@ -45,6 +46,7 @@ use tower::{Layer, Service, ServiceExt, util::BoxCloneSyncService};
 pub(crate) use call::Inner;
 pub(crate) use catalog::Catalog;
 pub use openapi::{OpenApiOptions, document as openapi_document};
+pub use rest_request::{RestRequest, RestRequestError, has_rest_binding, rest_request};
 
 use crate::config::HttpBridgeConfig;
 
