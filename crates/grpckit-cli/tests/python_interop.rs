@@ -90,6 +90,8 @@ fn call_args(addr: &str, method: &str, data: &str) -> CallArgs {
         deadline: Some(std::time::Duration::from_secs(10)),
         emit_defaults: false,
         verbose: false,
+        protocol: Default::default(),
+        http2: false,
     }
 }
 

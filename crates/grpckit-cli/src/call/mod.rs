@@ -7,6 +7,7 @@
 
 mod details;
 mod input;
+pub mod web;
 
 use std::io::Write;
 
@@ -18,6 +19,7 @@ use tonic::{Request, Status, client::Grpc, metadata::MetadataMap, transport::Cha
 
 pub use details::format_details;
 pub use input::{parse_messages, read_data};
+pub use web::Protocol;
 
 use crate::{
     conn::ConnArgs,
@@ -57,6 +59,13 @@ pub struct CallArgs {
     /// local cause too.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Wire protocol: native gRPC, gRPC-Web (binary), Connect (JSON) or REST (the method's
+    /// google.api.http binding). Descriptors still come from reflection (or --proto).
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+    /// Speak h2c (HTTP/2 without TLS) for grpc-web, connect and rest instead of HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 /// `grpckit list`
@@ -159,11 +168,12 @@ pub async fn describe_cmd(args: &DescribeArgs, out: &mut dyn Write) -> anyhow::R
 /// Runs `call`: resolves the method, sends the messages, writes each reply as JSON.
 pub async fn call(args: &CallArgs, out: &mut dyn Write) -> anyhow::Result<CallOutcome> {
     let md = args.conn.metadata()?;
-    let ch = args.conn.connect().await?;
+    let web = args.protocol != Protocol::Grpc;
+    let ch = channel_if_needed(&args.conn, &args.proto, !web).await?;
     let service = crate::reflect::split_method(&args.method)
         .map(|(s, _)| s.to_owned())
         .with_context(|| format!("{:?} is not pkg.Service/Method", args.method))?;
-    let d = Descriptors::load(&args.proto, Some(ch.clone()), &md, &[service], false).await?;
+    let d = Descriptors::load(&args.proto, ch.clone(), &md, &[service], false).await?;
     let m = d.method(&args.method)?;
     let text = read_data(args.data.as_deref())?;
     let msgs = parse_messages(&m.input(), &text)?;
@@ -175,7 +185,10 @@ pub async fn call(args: &CallArgs, out: &mut dyn Write) -> anyhow::Result<CallOu
         );
     }
     let opts = SerializeOptions::new().skip_default_fields(!args.emit_defaults);
-    let outcome = invoke(ch, &m, msgs, md, args.deadline, args.verbose, &opts).await?;
+    let outcome = match ch {
+        Some(ch) if !web => invoke(ch, &m, msgs, md, args.deadline, args.verbose, &opts).await?,
+        _ => web::invoke(args, &m, &msgs, &opts).await?,
+    };
     for r in &outcome.replies {
         writeln!(out, "{r}")?;
     }

@@ -5,6 +5,7 @@
 
 mod direct;
 mod metadata;
+mod web;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -15,6 +16,7 @@ use tonic::transport::{Channel, Endpoint};
 
 pub use direct::{CallHead, DirectChannel, frame};
 pub use metadata::parse_metadata;
+pub use web::HttpConn;
 
 /// Where and how to connect.
 #[derive(Debug, Args, Clone)]

@@ -131,12 +131,14 @@ impl ReflectionClient {
         }
     }
 
-    /// The files defining `symbol` plus all their transitive dependencies.
+    /// The files defining `symbol` plus all their transitive dependencies, each as its name
+    /// and its encoding as the server sent it (extension options such as `google.api.http`
+    /// intact).
     pub async fn files_for_symbol(
         &mut self,
         symbol: &str,
         have: &HashSet<String>,
-    ) -> anyhow::Result<Vec<FileDescriptorProto>> {
+    ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let first = self
             .exchange(MessageRequest::FileContainingSymbol(symbol.to_owned()))
             .await
@@ -162,7 +164,7 @@ impl ReflectionClient {
     fn collect(
         &self,
         r: MessageResponse,
-        out: &mut Vec<FileDescriptorProto>,
+        out: &mut Vec<(String, Vec<u8>)>,
         seen: &mut HashSet<String>,
         queue: &mut VecDeque<String>,
     ) -> anyhow::Result<()> {
@@ -173,7 +175,7 @@ impl ReflectionClient {
             let fd = FileDescriptorProto::decode(bytes.as_slice())
                 .context("bad file descriptor from the server")?;
             let name = fd.name().to_owned();
-            if !seen.insert(name) {
+            if !seen.insert(name.clone()) {
                 continue;
             }
             for dep in &fd.dependency {
@@ -181,7 +183,7 @@ impl ReflectionClient {
                     queue.push_back(dep.clone());
                 }
             }
-            out.push(fd);
+            out.push((name, bytes));
         }
         Ok(())
     }

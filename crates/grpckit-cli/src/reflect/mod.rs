@@ -118,8 +118,20 @@ impl Descriptors {
                     _ => return Err(e),
                 },
             };
-            have.extend(files.iter().map(|f| f.name().to_owned()));
-            pool.add_file_descriptor_protos(files)
+            // One encoded FileDescriptorSet (field 1, repeated) decoded by the pool itself, so
+            // extension options (`google.api.http`) are kept.
+            let mut set = Vec::new();
+            for (name, bytes) in files {
+                prost::encoding::encode_key(
+                    1,
+                    prost::encoding::WireType::LengthDelimited,
+                    &mut set,
+                );
+                prost::encoding::encode_varint(bytes.len() as u64, &mut set);
+                set.extend_from_slice(&bytes);
+                have.insert(name);
+            }
+            pool.decode_file_descriptor_set(set.as_slice())
                 .context("the server sent inconsistent descriptors")?;
         }
         Ok(Self { pool, services })

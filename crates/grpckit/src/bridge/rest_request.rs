@@ -45,7 +45,10 @@ pub fn has_rest_binding(method: &MethodDescriptor) -> bool {
 }
 
 fn bindings(method: &MethodDescriptor) -> Vec<HttpRule> {
-    let Some(ext) = method.parent_pool().get_extension_by_name("google.api.http") else {
+    let Some(ext) = method
+        .parent_pool()
+        .get_extension_by_name("google.api.http")
+    else {
         return Vec::new();
     };
     let options = method.options();
@@ -312,7 +315,12 @@ service S {
 
     #[test]
     fn missing_bindings_and_empty_path_fields_are_errors() {
-        assert!(build("None", "{}").unwrap_err().0.contains("no google.api.http"));
+        assert!(
+            build("None", "{}")
+                .unwrap_err()
+                .0
+                .contains("no google.api.http")
+        );
         assert!(build("Get", "{}").unwrap_err().0.contains("`id`"));
     }
 }
