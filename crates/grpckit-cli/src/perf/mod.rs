@@ -11,6 +11,7 @@ mod mix;
 mod output;
 mod report;
 mod template;
+mod web;
 
 use std::{
     io::IsTerminal,
@@ -107,6 +108,14 @@ pub struct PerfArgs {
     /// No progress bar even on a terminal.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Wire protocol of --call: native gRPC, or a gateway's gRPC-Web, Connect (binary) or
+    /// REST (the method's google.api.http binding).
+    #[arg(long, value_enum, default_value_t = crate::call::Protocol::Grpc)]
+    pub protocol: crate::call::Protocol,
+    /// Speak h2c for grpc-web, connect and rest (workers share --connections connections)
+    /// instead of one HTTP/1.1 connection per worker.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 impl PerfArgs {
@@ -160,6 +169,21 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(args, &plan, progress.clone());
     let (target, mut outcome) = match &args.call {
+        None if args.protocol != crate::call::Protocol::Grpc => {
+            anyhow::bail!(
+                "--protocol {:?} needs --call pkg.Service/Method",
+                args.protocol
+            )
+        }
+        Some(name) if args.protocol != crate::call::Protocol::Grpc => {
+            let load = web_load(args, name).await?;
+            let m = &load.shape.method;
+            let target = format!("{}/{}", m.parent_service().full_name(), m.name());
+            (
+                target,
+                engine::run(&plan, Arc::new(web::WebLoad(Arc::new(load))), progress).await?,
+            )
+        }
         None => {
             let sessions = open_n(args.connections, || args.conn.connect())
                 .await?
@@ -241,6 +265,53 @@ pub async fn run(args: &PerfArgs) -> anyhow::Result<PerfReport> {
         args.rps,
         outcome,
     ))
+}
+
+/// The target of a `--protocol grpc-web|connect|rest` run.
+async fn web_load(args: &PerfArgs, name: &str) -> anyhow::Result<web::WebTarget> {
+    let md = args.conn.metadata()?;
+    let service = crate::reflect::split_method(name)
+        .map(|(s, _)| s.to_owned())
+        .with_context(|| format!("{name:?} is not pkg.Service/Method"))?;
+    let reflection = match args.proto.protos.is_empty() {
+        true => Some(args.conn.connect().await?),
+        false => None,
+    };
+    let d = Descriptors::load(&args.proto, reflection, &md, &[service], false).await?;
+    let m = d.method(name)?;
+    let text = crate::call::read_data(args.data.as_deref())?;
+    let template = Template::parse(&text)?;
+    let msgs = match &template {
+        Some(_) => Vec::new(),
+        None => crate::call::parse_messages(&m.input(), &text)?,
+    };
+    let h2 = args.http2 || args.conn.origin()?.scheme_str() == Some("https");
+    let shared = match h2 {
+        true => {
+            open_n(args.connections, || {
+                crate::conn::HttpConn::connect(&args.conn, true)
+            })
+            .await?
+        }
+        false => Vec::new(),
+    };
+    let shape = web::Shape {
+        protocol: args.protocol,
+        method: m,
+        stream_messages: args.stream_messages.unwrap_or(msgs.len().max(1)),
+        timeout: args.timeout,
+    };
+    let payload = match template {
+        Some(t) => web::WebPayload::Templated(t),
+        None => web::WebPayload::Fixed(shape.request(msgs)?),
+    };
+    Ok(web::WebTarget {
+        conn: args.conn.clone(),
+        http2: args.http2,
+        shape,
+        payload,
+        shared,
+    })
 }
 
 fn progress_bar(
