@@ -97,10 +97,11 @@ impl CallRequest {
             HeaderValue::from_static("application/grpc"),
         );
         h.insert(header::TE, HeaderValue::from_static("trailers"));
-        if let Some(t) = self.timeout {
-            if let Ok(v) = HeaderValue::from_str(&crate::headers::format_grpc_timeout(t)) {
-                h.insert(GRPC_TIMEOUT, v);
-            }
+        if let Some(v) = self
+            .timeout
+            .and_then(|t| HeaderValue::from_str(&crate::headers::format_grpc_timeout(t)).ok())
+        {
+            h.insert(GRPC_TIMEOUT, v);
         }
         *req.extensions_mut() = self.extensions;
         req
