@@ -5,9 +5,8 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use prost::Message;
 use prost_reflect::{DescriptorPool, MethodDescriptor, Value};
-use prost_types::{FileDescriptorSet, method_options::IdempotencyLevel};
+use prost_types::method_options::IdempotencyLevel;
 
 use super::http_rule::{HttpRule, rules_of};
 
@@ -61,20 +60,10 @@ impl Catalog {
         let mut all: Vec<&[u8]> = vec![crate::server::google_rpc_descriptors()];
         all.extend_from_slice(sets);
         for bytes in all {
-            let set = match FileDescriptorSet::decode(bytes) {
-                Ok(set) => set,
-                Err(e) => {
-                    tracing::warn!(error = %e, "descriptor set does not decode: not bridged");
-                    continue;
-                }
-            };
-            let files: Vec<_> = set
-                .file
-                .into_iter()
-                .filter(|f| pool.get_file_by_name(f.name()).is_none())
-                .collect();
-            if let Err(e) = pool.add_file_descriptor_protos(files) {
-                tracing::warn!(error = %e, "descriptor set does not fit the others: not bridged");
+            // Decoded by the pool itself: prost-types' `FileDescriptorSet` would drop the
+            // extension options (`google.api.http`). Files already in the pool are skipped.
+            if let Err(e) = pool.decode_file_descriptor_set(bytes) {
+                tracing::warn!(error = %e, "descriptor set not bridged");
             }
         }
         let http_ext = pool.get_extension_by_name("google.api.http");

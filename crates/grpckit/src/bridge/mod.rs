@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     /// The CORS policy.
     pub(crate) cors: cors::Cors,
+    /// The REST route table, built from the catalog on the first REST request.
+    pub(crate) rest: std::sync::OnceLock<rest::Routes>,
 }
 
 /// A request as the bridges handle it: the stack to call and what they share.
@@ -137,6 +139,7 @@ impl BridgeLayer {
                 cors: cors::Cors::new(&config.cors),
                 config: config.clone(),
                 max_body: max_recv_size.saturating_mul(4).max(64 * 1024),
+                rest: std::sync::OnceLock::new(),
             }),
         }
     }
