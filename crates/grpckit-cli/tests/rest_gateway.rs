@@ -11,7 +11,10 @@
 //! Skipped (with a reason) without python3 + `requests` or `curl`; under `CI=true` that
 //! fails instead.
 
-use std::process::{Command, Stdio};
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use grpckit_app_test::{ServerProcess, http_get, require_tool, roomy_rate_rules_yaml};
 
@@ -55,26 +58,31 @@ fn tools_or_skip(test: &str) -> bool {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_annotated_method_over_rest_with_python_requests_and_curl() {
-    if !tools_or_skip("every_annotated_method_over_rest_with_python_requests_and_curl") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("grpckit.yaml");
-    // Fast logistics: PAID -> SHIPPED -> DELIVERED within a second.
+/// The server binary in `dir` with fast logistics (PAID -> SHIPPED -> DELIVERED within a
+/// second), roomy limits and a bootstrapped admin.
+fn spawn(dir: &Path) -> ServerProcess {
+    let config = dir.join("grpckit.yaml");
     let yaml = format!("logistics:\n  interval: 300ms\n{}", roomy_rate_rules_yaml());
     std::fs::write(&config, yaml).unwrap();
-    let server = ServerProcess::spawn(
+    ServerProcess::spawn(
         BIN.as_ref(),
         &["--config", config.to_str().unwrap()],
         &[
             ("GRPCKIT_ADMIN_EMAIL", ADMIN_EMAIL),
             ("GRPCKIT_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ],
-        dir.path(),
+        dir,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_annotated_method_over_rest_with_python_requests_and_curl() {
+    if !tools_or_skip("every_annotated_method_over_rest_with_python_requests_and_curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path());
 
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/rest_gateway.py");
     let url = server.url();
@@ -134,5 +142,73 @@ async fn every_annotated_method_over_rest_with_python_requests_and_curl() {
             && l.contains("grpc_method=\"GetUser\"")
             && l.contains("grpc_code=\"UNAUTHENTICATED\"")),
         "{metrics}"
+    );
+}
+
+/// The `sh` block of README's "REST/JSON" section.
+fn readme_block() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("read README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("REST/JSON"))
+        .expect("README has a REST/JSON section");
+    let start = section.find("```sh\n").expect("an sh block") + "```sh\n".len();
+    let end = start + section[start..].find("```").expect("the block ends");
+    section[start..end].to_owned()
+}
+
+/// README's REST examples, run as written (only `localhost:9090` is the test server's
+/// address): each line works and prints what its comment says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_rest_examples_work() {
+    if !tools_or_skip("readme_rest_examples_work") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path());
+    let script = readme_block().replace("localhost:9090", &server.addr.to_string());
+    let cwd = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["120", "bash", "-euo", "pipefail", "-c", &script])
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "\"email\": \"grace@example.com\"",          // GetUser ?pretty
+        "\"name\":\"Grace H.\"",                     // UpdateUser
+        "\"totalMinor\":\"3000\"",                   // ListOrders
+        "\"paymentId\"",                             // PayOrder
+        "data: {\"orderId\"",                        // TrackOrder as SSE
+        "ORDER_STATUS_DELIVERED",                    // ... to the end
+        "\"createdCount\":1",                        // UploadOrders
+        "{\"code\":16,",                             // 401
+        "type.googleapis.com/google.rpc.BadRequest", // 400
+    ] {
+        assert!(stdout.contains(expected), "no {expected} in\n{stdout}");
+    }
+    let states: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|l| l.split("\"status\":\"").nth(1))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    // Subscribed after paying: the current state first (PAID, or SHIPPED on a slow
+    // machine), then each change to the end.
+    let all = [
+        "ORDER_STATUS_PAID",
+        "ORDER_STATUS_SHIPPED",
+        "ORDER_STATUS_DELIVERED",
+    ];
+    assert!(
+        !states.is_empty() && all.ends_with(&states),
+        "{states:?} in\n{stdout}"
     );
 }
