@@ -218,6 +218,18 @@ check(res.text == '{\n  "id": "pp",\n  "nested": {\n    "label": "x"\n  }\n}', "
 res = call("GET", "/v1/echo/pp?pretty=false")
 check(res.text == '{"id":"pp"}', "?pretty=false does not", res.text)
 
+# --- x-request-id -------------------------------------------------------------------------------
+
+res = call("GET", "/v1/echo/rid", headers={"X-Request-Id": "my-request-42"})
+check(res.headers.get("x-request-id") == "my-request-42", "the caller's x-request-id comes back", res.headers)
+check(len(call("GET", "/v1/echo/rid").headers.get("x-request-id", "")) > 0, "an x-request-id is made up otherwise")
+res = call("GET", "/v1/secret/rid", headers={"X-Request-Id": "refused-1"})
+check(res.status_code == 401 and res.headers.get("x-request-id") == "refused-1", "x-request-id on errors", res.headers)
+res = call("GET", "/v1/ticks?count=1", headers={"X-Request-Id": "stream-1"})
+check(res.headers.get("x-request-id") == "stream-1", "x-request-id on streams", res.headers)
+res = call("POST", "/v1/collect", raw='{"id":"a"}', headers={"X-Request-Id": "upload-1"})
+check(res.headers.get("x-request-id") == "upload-1", "x-request-id on client streams", res.headers)
+
 # --- 404 / 405 / auth --------------------------------------------------------------------------
 
 res = error(call("GET", "/v1/nope"), 404, 5, "unknown path")

@@ -95,8 +95,8 @@ pub(crate) async fn serve(req: Request<Body>, ctx: &Ctx) -> Response<Body> {
     if method.server_streaming() {
         return stream::respond(res, route.clone(), format, pretty, recorder, catalog.pool());
     }
-    let (result, _, _) = res.unary().await;
-    match result.and_then(|b| response::message_json(route, &b, pretty)) {
+    let (result, headers, _) = res.unary().await;
+    let mut out = match result.and_then(|b| response::message_json(route, &b, pretty)) {
         Ok(json) => {
             recorder.finish(Code::Ok);
             response::ok(json)
@@ -105,5 +105,7 @@ pub(crate) async fn serve(req: Request<Body>, ctx: &Ctx) -> Response<Body> {
             recorder.finish(st.code());
             response::error(&st, catalog, pretty)
         }
-    }
+    };
+    response::request_id(&mut out, &headers);
+    out
 }

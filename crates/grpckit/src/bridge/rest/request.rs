@@ -202,3 +202,25 @@ fn body_field(field: &FieldDescriptor, body: &[u8]) -> Result<Value, Status> {
         .map_err(|e| Status::invalid_argument(format!("{what}: {e}")))?;
     field_from_json(field, json).map_err(|e| Status::invalid_argument(format!("{what}: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_is_asked_by_the_bare_flag_true_or_one() {
+        assert!(wants_pretty(Some("pretty")));
+        assert!(wants_pretty(Some("a=1&pretty=true")));
+        assert!(wants_pretty(Some("pretty=1&b")));
+        assert!(!wants_pretty(Some("pretty=false")));
+        assert!(!wants_pretty(Some("prettyish")));
+        assert!(!wants_pretty(None));
+    }
+
+    #[test]
+    fn form_components_decode_plus_and_percent() {
+        assert_eq!(form_decode("a+b%2Fc").unwrap(), "a b/c");
+        assert!(matches!(form_decode("plain").unwrap(), Cow::Borrowed("plain")));
+        assert!(form_decode("%FF").is_err());
+    }
+}

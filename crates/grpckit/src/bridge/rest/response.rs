@@ -3,7 +3,7 @@
 //! `google.rpc.Status` with the HTTP status of their code.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use prost_reflect::{DynamicMessage, Kind, ReflectMessage, SerializeOptions, Value};
 use tonic::{Code, Status, body::Body};
 
@@ -48,6 +48,15 @@ pub(crate) fn message_json(route: &Route, bytes: &[u8], pretty: bool) -> Result<
         serde_json::to_vec(&part)
     };
     out.map_err(|e| Status::internal(format!("response_body as JSON: {e}")))
+}
+
+/// Copies the call's `x-request-id` (the caller's, or the one the stack made up) from the
+/// gRPC answer's headers onto the HTTP answer, so REST callers can quote it too.
+pub(crate) fn request_id(res: &mut Response<Body>, grpc_headers: &HeaderMap) {
+    if let Some(id) = grpc_headers.get(crate::headers::X_REQUEST_ID) {
+        res.headers_mut()
+            .insert(crate::headers::X_REQUEST_ID, id.clone());
+    }
 }
 
 /// A `200 OK` JSON answer.

@@ -159,8 +159,11 @@ pub(crate) fn respond(
         *out.status_mut() = status::http_status(st.code());
         out.headers_mut()
             .insert(header::CONTENT_TYPE, response::JSON);
+        response::request_id(&mut out, &res.headers);
         return out;
     }
+    let mut out = Response::new(crate::bridge::call::full_body(Bytes::new()));
+    response::request_id(&mut out, &res.headers);
     let writer = Writer {
         res,
         route,
@@ -199,7 +202,7 @@ pub(crate) fn respond(
         };
         Some((Ok::<_, Status>(Frame::data(chunk)), w))
     });
-    let mut out = Response::new(stream_body(chunks));
+    *out.body_mut() = stream_body(chunks);
     let h = out.headers_mut();
     h.insert(header::CONTENT_TYPE, format.content_type());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -281,7 +284,9 @@ pub(crate) async fn client_stream(
         if let Some(st) = res.status().filter(|s| s.code() != Code::Ok) {
             let st = bad_line().unwrap_or_else(|| st.clone());
             recorder.finish(st.code());
-            return response::error(&st, catalog, pretty);
+            let mut out = response::error(&st, catalog, pretty);
+            response::request_id(&mut out, &res.headers);
+            return out;
         }
         return respond(
             res,
@@ -292,12 +297,12 @@ pub(crate) async fn client_stream(
             catalog.pool(),
         );
     }
-    let (result, _, _) = res.unary().await;
+    let (result, headers, _) = res.unary().await;
     let result = match bad_line() {
         Some(st) => Err(st),
         None => result.and_then(|b| response::message_json(&route, &b, pretty)),
     };
-    match result {
+    let mut out = match result {
         Ok(json) => {
             recorder.finish(Code::Ok);
             response::ok(json)
@@ -306,7 +311,9 @@ pub(crate) async fn client_stream(
             recorder.finish(st.code());
             response::error(&st, catalog, pretty)
         }
-    }
+    };
+    response::request_id(&mut out, &headers);
+    out
 }
 
 /// The lines of a newline-delimited body, as they arrive (blank lines skipped).
@@ -370,5 +377,27 @@ impl NdjsonLines {
                 None => self.eof = true,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_stream_is_chosen_by_accept() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Format::of(&h), Format::Ndjson);
+        h.insert(header::ACCEPT, HeaderValue::from_static("Text/Event-Stream"));
+        assert_eq!(Format::of(&h), Format::Sse);
+    }
+
+    #[test]
+    fn messages_are_framed_per_format() {
+        assert_eq!(&Format::Ndjson.message(1, b"{}")[..], b"{}\n");
+        assert_eq!(
+            &Format::Sse.message(7, b"{\n}")[..],
+            b"id: 7\ndata: {\ndata: }\n\n"
+        );
     }
 }
