@@ -127,6 +127,9 @@ fn set_text(msg: &mut DynamicMessage, path: &[FieldDescriptor], text: &str) -> R
 /// The value of one field (one element of a repeated field) written as `text` in a URL, read
 /// by the proto3 JSON rules.
 fn parse_value(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
+    if let Some(v) = plain_value(&field.kind(), text) {
+        return Ok(v);
+    }
     let json = json_of_text(&field.kind(), text);
     let json = if field.is_list() {
         serde_json::Value::Array(vec![json])
@@ -138,6 +141,29 @@ fn parse_value(field: &FieldDescriptor, text: &str) -> Result<Value, String> {
         Value::List(mut l) if field.is_list() => l.pop().ok_or_else(|| "no value".to_owned()),
         v => Ok(v),
     }
+}
+
+/// The value of a string, boolean, integer or enum written in its plainest form (`abc`,
+/// `true`, `-12`, `COLOR_RED`, `2`) without the JSON detour; `None` for anything else, which
+/// then takes the JSON rules (and their error messages).
+fn plain_value(kind: &Kind, text: &str) -> Option<Value> {
+    Some(match kind {
+        Kind::String => Value::String(text.to_owned()),
+        Kind::Bool => match text {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return None,
+        },
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(text.parse().ok()?),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(text.parse().ok()?),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(text.parse().ok()?),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(text.parse().ok()?),
+        Kind::Enum(e) => Value::EnumNumber(match e.get_value_by_name(text) {
+            Some(v) => v.number(),
+            None => text.parse().ok()?,
+        }),
+        _ => return None,
+    })
 }
 
 /// The JSON value a URL text stands for, for a field of kind `kind`: booleans and enum
@@ -220,7 +246,10 @@ mod tests {
     #[test]
     fn form_components_decode_plus_and_percent() {
         assert_eq!(form_decode("a+b%2Fc").unwrap(), "a b/c");
-        assert!(matches!(form_decode("plain").unwrap(), Cow::Borrowed("plain")));
+        assert!(matches!(
+            form_decode("plain").unwrap(),
+            Cow::Borrowed("plain")
+        ));
         assert!(form_decode("%FF").is_err());
     }
 }

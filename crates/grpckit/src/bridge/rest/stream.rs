@@ -388,7 +388,10 @@ mod tests {
     fn event_stream_is_chosen_by_accept() {
         let mut h = HeaderMap::new();
         assert_eq!(Format::of(&h), Format::Ndjson);
-        h.insert(header::ACCEPT, HeaderValue::from_static("Text/Event-Stream"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("Text/Event-Stream"),
+        );
         assert_eq!(Format::of(&h), Format::Sse);
     }
 
