@@ -3,11 +3,11 @@
 //! features and proto3 JSON forms the reference protos do not use. Its echo-style service is
 //! served by [`ServerBuilder`] with the middleware stack on `127.0.0.1:0` and driven by
 //! `tests/py/rest_transcoding.py`: Python `requests` over HTTP/1.1 and `curl
-//! --http2-prior-knowledge` over h2c. A raw socket checks that a client leaving a Server-Sent
-//! Events stream cancels the handler.
+//! --http2-prior-knowledge` over h2c. A raw socket (HTTP/1.1) and curl (h2c) check that a
+//! client leaving a Server-Sent Events stream cancels the handler.
 //!
-//! Skipped (with a reason) without python3 + `requests` or `curl`; under `CI=true` that fails
-//! instead.
+//! The parts that need python3 + `requests` or `curl` are skipped (with a reason) without
+//! them; under `CI=true` that fails instead.
 
 use std::{
     convert::Infallible,
@@ -373,13 +373,35 @@ async fn client_leaving_a_server_sent_events_stream_cancels_the_handler() {
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     assert_eq!(svc.cancelled.load(Ordering::SeqCst), 0, "still streaming");
     drop(sock);
+    wait_cancelled(&svc, 1).await;
+
+    // The same over h2c: curl follows the endless stream for a second, then hangs up.
+    if tools_or_skip("client_leaving_a_server_sent_events_stream_cancels_the_handler (h2c)") {
+        let url = format!("{}/v1/ticks", server.url());
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sN", "--http2-prior-knowledge", "--max-time", "1"])
+                .args(["-H", "accept: text/event-stream", &url])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("id: 1\ndata: "), "{text}");
+        wait_cancelled(&svc, 2).await;
+    }
+    server.stop().await.expect("graceful stop");
+}
+
+/// Waits (up to 5 s) until `n` endless streams were dropped.
+async fn wait_cancelled(svc: &BridgeTest, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while svc.cancelled.load(Ordering::SeqCst) == 0 {
+    while svc.cancelled.load(Ordering::SeqCst) < n {
         assert!(
             Instant::now() < deadline,
             "the handler's stream was not dropped after the client left"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    server.stop().await.expect("graceful stop");
 }
