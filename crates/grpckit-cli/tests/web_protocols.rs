@@ -370,6 +370,53 @@ async fn grpc_web_text_and_json_framed_by_hand() {
         "web_by_hand.py text-json",
     )
     .await;
+    // The deadlines reached the handler, and the client that left mid-stream cancelled it
+    // (the native series say so too, the call having been a gRPC call in the stack).
+    let want: [&[&str]; 4] = [
+        &[
+            "grpckit_bridge_calls_total{",
+            "protocol=\"grpc_web\"",
+            "grpc_method=\"TrackOrder\"",
+            "grpc_code=\"CANCELLED\"",
+        ],
+        &[
+            "grpc_server_handled_total{",
+            "grpc_method=\"TrackOrder\"",
+            "grpc_code=\"Canceled\"",
+        ],
+        &[
+            "grpckit_bridge_calls_total{",
+            "protocol=\"connect\"",
+            "grpc_method=\"TrackOrder\"",
+            "grpc_code=\"DEADLINE_EXCEEDED\"",
+        ],
+        &[
+            "grpckit_bridge_calls_total{",
+            "protocol=\"grpc_web\"",
+            "grpc_method=\"TrackOrder\"",
+            "grpc_code=\"DEADLINE_EXCEEDED\"",
+        ],
+    ];
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = http_get(server.admin_addr, "/metrics").await.unwrap();
+        if want.iter().all(|labels| {
+            metrics
+                .lines()
+                .any(|l| labels.iter().all(|w| l.contains(w)))
+        }) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "missing series {want:?} in:\n{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("TrackOrder") && !l.contains("_bucket"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -243,6 +243,64 @@ def text_json(base):
         check(states == want, f"TrackOrder ({mode}) states {states}")
         print(f"ok grpc-web {mode}: TrackOrder streamed {len(states)} states, then grpc-status 0")
 
+    # Deadlines: grpc-timeout (gRPC-Web) and connect-timeout-ms (Connect) end a stream that
+    # runs longer (an unpaid order's TrackOrder) with DEADLINE_EXCEEDED.
+    msgs, tr = web_json(
+        base,
+        "/order.v1.OrderService/CreateOrder",
+        {
+            "requestId": str(uuid.uuid4()),
+            "userId": user_id,
+            "items": [{"sku": "SKU-WAIT", "quantity": 1, "unitPriceMinor": "100"}],
+        },
+        token,
+    )
+    waiting = msgs[0]["order"]["id"]
+    auth = {"authorization": f"Bearer {token}"}
+    r = requests.post(
+        base + "/order.v1.OrderService/TrackOrder",
+        data=frame(json.dumps({"orderId": waiting}).encode()),
+        headers=dict(auth, **{"content-type": "application/grpc-web+json", "grpc-timeout": "300m"}),
+        timeout=TIMEOUT,
+    )
+    frames = unframe(r.content)
+    tr = trailers_of(frames)
+    check(len(frames) == 2 and tr.get("grpc-status") == "4", f"grpc-timeout: {frames}")
+    r = requests.post(
+        base + "/order.v1.OrderService/TrackOrder",
+        data=frame(json.dumps({"orderId": waiting}).encode()),
+        headers=dict(auth, **{"content-type": "application/connect+json", "connect-timeout-ms": "300"}),
+        timeout=TIMEOUT,
+    )
+    check(r.status_code == 200, f"Connect stream HTTP {r.status_code}")
+    check(r.headers["content-type"] == "application/connect+json", f"{r.headers}")
+    frames = unframe(r.content)
+    check([f for f, _ in frames] == [0, 2], f"Connect stream: a message, then end-of-stream: {frames}")
+    check(json.loads(frames[0][1])["status"] == "ORDER_STATUS_CREATED", f"{frames}")
+    end = json.loads(frames[1][1])
+    check(end["error"]["code"] == "deadline_exceeded", f"connect-timeout-ms: {end}")
+    r = requests.post(
+        base + "/user.v1.UserService/GetUser",
+        json={"id": user_id},
+        headers=dict(auth, **{"connect-timeout-ms": "soon"}),
+        timeout=TIMEOUT,
+    )
+    check(r.status_code == 400 and r.json()["code"] == "invalid_argument", f"{r.status_code} {r.text}")
+    print("ok deadlines: grpc-timeout and connect-timeout-ms give DEADLINE_EXCEEDED")
+
+    # A client that goes away mid-stream: the call is cancelled (counted CANCELLED).
+    r = requests.post(
+        base + "/order.v1.OrderService/TrackOrder",
+        data=frame(json.dumps({"orderId": waiting}).encode()),
+        headers=dict(auth, **{"content-type": "application/grpc-web+json"}),
+        timeout=TIMEOUT,
+        stream=True,
+    )
+    first = r.raw.read(5)
+    check(len(first) == 5 and first[0] == 0, f"first frame of a live stream {first!r}")
+    r.close()
+    print("ok grpc-web: client left a live TrackOrder")
+
     # Unknown method over text: UNIMPLEMENTED from the stack, still as a trailer frame.
     msgs, tr = web_text(base, "/user.v1.UserService/Nope", b"")
     check(tr.get("grpc-status") == "12", f"unknown method: {tr}")

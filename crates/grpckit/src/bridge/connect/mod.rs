@@ -152,6 +152,40 @@ mod tests {
     }
 
     #[test]
+    fn connect_calls_are_posts_and_gets_on_served_grpc_paths() {
+        let catalog = Catalog::new(&[tonic_health::pb::FILE_DESCRIPTOR_SET]);
+        let req = |method: &str, path: &str| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let served = "/grpc.health.v1.Health/Check";
+        assert!(is_connect(
+            &req("POST", served),
+            b"application/json",
+            &catalog
+        ));
+        assert!(is_connect(&req("GET", served), b"", &catalog));
+        assert!(!is_connect(
+            &req("PUT", served),
+            b"application/json",
+            &catalog
+        ));
+        assert!(!is_connect(
+            &req("POST", "/grpc.health.v1.Health/Nope"),
+            b"application/json",
+            &catalog
+        ));
+        assert!(!is_connect(
+            &req("POST", "/v1/users"),
+            b"application/json",
+            &catalog
+        ));
+    }
+
+    #[test]
     fn connect_timeout_is_milliseconds_of_up_to_ten_digits() {
         let mut h = HeaderMap::new();
         assert_eq!(timeout(&h).unwrap(), None);

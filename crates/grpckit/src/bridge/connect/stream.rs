@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, header};
 use http_body::Frame;
+use prost_reflect::DescriptorPool;
 use tonic::{Code, Status, body::Body};
 
 use super::{check_identity, timeout};
@@ -94,13 +95,10 @@ fn content_type(format: Format) -> HeaderValue {
 
 /// The end-of-stream envelope: the error unless the status is OK, and the trailing
 /// metadata (`{"key": ["value", ...]}`).
-fn end_envelope(ctx: &Ctx, status: &Status, trailers: &HeaderMap) -> Bytes {
+fn end_envelope(pool: &DescriptorPool, status: &Status, trailers: &HeaderMap) -> Bytes {
     let mut end = serde_json::Map::new();
     if status.code() != Code::Ok {
-        end.insert(
-            "error".into(),
-            status::connect_error_json(status, ctx.shared.catalog.pool()),
-        );
+        end.insert("error".into(), status::connect_error_json(status, pool));
     }
     let mut meta = serde_json::Map::new();
     for name in trailers.keys() {
@@ -124,11 +122,8 @@ fn end_envelope(ctx: &Ctx, status: &Status, trailers: &HeaderMap) -> Bytes {
 /// An answer made of the end-of-stream envelope alone.
 fn end_only(ctx: &Ctx, format: Format, status: &Status, mut outcome: Outcome) -> Response<Body> {
     outcome.finish(status.code());
-    let mut res = Response::new(call::full_body(end_envelope(
-        ctx,
-        status,
-        &HeaderMap::new(),
-    )));
+    let end = end_envelope(ctx.shared.catalog.pool(), status, &HeaderMap::new());
+    let mut res = Response::new(call::full_body(end));
     res.headers_mut()
         .insert(header::CONTENT_TYPE, content_type(format));
     res
@@ -165,6 +160,45 @@ impl Answer {
         };
         self.ended = true;
         self.outcome.finish(status.code());
-        Some(end_envelope(&self.ctx, &status, self.res.trailers()))
+        Some(end_envelope(
+            self.ctx.shared.catalog.pool(),
+            &status,
+            self.res.trailers(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::PREFIX_LEN;
+
+    fn end_json(status: &Status, trailers: &HeaderMap) -> serde_json::Value {
+        let pool = DescriptorPool::decode(crate::server::google_rpc_descriptors()).unwrap();
+        let e = end_envelope(&pool, status, trailers);
+        assert_eq!(e[0], END_STREAM);
+        serde_json::from_slice(&e[PREFIX_LEN..]).unwrap()
+    }
+
+    #[test]
+    fn end_of_stream_carries_the_error_and_the_trailing_metadata() {
+        let mut trailers = HeaderMap::new();
+        trailers.append("x-served-by", HeaderValue::from_static("a"));
+        trailers.append("x-served-by", HeaderValue::from_static("b"));
+        trailers.insert("grpc-status", HeaderValue::from_static("5"));
+        let json = end_json(&Status::not_found("no order 7"), &trailers);
+        assert_eq!(json["error"]["code"], "not_found");
+        assert_eq!(json["error"]["message"], "no order 7");
+        assert_eq!(
+            json["metadata"]["x-served-by"],
+            serde_json::json!(["a", "b"])
+        );
+        assert!(json["metadata"].get("grpc-status").is_none());
+    }
+
+    #[test]
+    fn a_successful_end_of_stream_has_no_error() {
+        let json = end_json(&Status::ok(""), &HeaderMap::new());
+        assert_eq!(json, serde_json::json!({}));
     }
 }

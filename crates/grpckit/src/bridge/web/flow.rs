@@ -11,7 +11,7 @@ use tonic::{Code, Status, body::Body};
 
 use super::{
     codec::Format,
-    frames::{COMPRESSED, EnvelopeReader},
+    frames::{self, COMPRESSED, EnvelopeReader},
 };
 use crate::bridge::{Ctx, Protocol, catalog::Method, metrics};
 
@@ -80,16 +80,10 @@ pub(crate) async fn read_all(
     method: Option<&Method>,
 ) -> Result<Vec<Bytes>, Status> {
     let bytes = ctx.read_body(body).await?;
-    let mut reader = EnvelopeReader::new(
-        Body::new(http_body_util::Full::new(bytes)),
-        text,
-        ctx.shared.max_body,
-    );
-    let mut out = Vec::with_capacity(1);
-    while let Some((flags, payload)) = reader.next().await? {
-        out.push(request_message(format, method, flags, payload)?);
-    }
-    Ok(out)
+    frames::split_all(bytes, text)?
+        .into_iter()
+        .map(|(flags, payload)| request_message(format, method, flags, payload))
+        .collect()
 }
 
 /// The first error the bridge met in a call's request stream; it, rather than the

@@ -68,6 +68,35 @@ fn split(buf: &[u8]) -> Option<(u8, usize)> {
     (buf.len() - PREFIX_LEN >= len).then_some((p[0], len))
 }
 
+/// Every envelope of a whole body (base64 text when `text`), the payloads sharing its
+/// memory; a body that ends inside an envelope is `INVALID_ARGUMENT`.
+pub(crate) fn split_all(body: Bytes, text: bool) -> Result<Vec<(u8, Bytes)>, Status> {
+    let mut body = if text {
+        let mut out = BytesMut::with_capacity(body.len() / 4 * 3);
+        let mut b64 = Base64Text::default();
+        b64.push(&body, &mut out)?;
+        if b64.is_incomplete() {
+            return Err(Status::invalid_argument(
+                "request body ended inside a base64 group",
+            ));
+        }
+        out.freeze()
+    } else {
+        body
+    };
+    let mut out = Vec::with_capacity(1);
+    while !body.is_empty() {
+        let Some((flags, len)) = split(&body) else {
+            return Err(Status::invalid_argument(
+                "request body ended inside a message",
+            ));
+        };
+        let mut whole = body.split_to(PREFIX_LEN + len);
+        out.push((flags, whole.split_off(PREFIX_LEN)));
+    }
+    Ok(out)
+}
+
 /// Decodes base64 text that arrives in pieces, possibly as several padded segments one
 /// after another (gRPC-Web text clients encode each chunk on its own).
 #[derive(Debug, Default)]
@@ -243,6 +272,18 @@ mod tests {
             r.next().await.unwrap_err().code(),
             tonic::Code::InvalidArgument
         );
+    }
+
+    #[test]
+    fn whole_bodies_split_into_envelopes() {
+        let mut all = envelope(0, b"one").to_vec();
+        all.extend_from_slice(&envelope(0, b""));
+        let got = split_all(Bytes::from(all.clone()), false).unwrap();
+        assert_eq!(got, [(0, Bytes::from_static(b"one")), (0, Bytes::new())]);
+        let text = Bytes::from(STANDARD.encode(&all));
+        assert_eq!(split_all(text, true).unwrap(), got);
+        assert!(split_all(Bytes::copy_from_slice(&all[..7]), false).is_err());
+        assert!(split_all(Bytes::from_static(b"AAA"), true).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(crate) mod frames;
 use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Method as HttpMethod, Request, Response, StatusCode, header};
 use http_body::Frame;
 use tonic::{Status, body::Body};
@@ -130,7 +130,7 @@ pub(crate) async fn serve(req: Request<Body>, ctx: &Ctx) -> Response<Body> {
             }
         }
     };
-    answer(kind, method, res, first, outcome)
+    answer(kind, method, res, first, outcome).await
 }
 
 /// An answer made of the status alone (the trailer frame, no message).
@@ -143,8 +143,9 @@ fn answer_status(kind: Kind, status: &Status) -> Response<Body> {
 }
 
 /// The answer of a call: its metadata as headers, then its messages, then the trailer
-/// frame.
-fn answer(
+/// frame. The answer of a method without a response stream is read whole first and sent
+/// as one body (one write, a `Content-Length`); a response stream is sent as it comes.
+async fn answer(
     kind: Kind,
     method: Option<Arc<Method>>,
     res: GrpcResponse,
@@ -154,7 +155,8 @@ fn answer(
     let mut headers = http::HeaderMap::with_capacity(res.headers.len() + 1);
     headers.insert(header::CONTENT_TYPE, kind.content_type());
     flow::copy_metadata(&res.headers, &mut headers);
-    let state = Answer {
+    let streaming = method.as_deref().is_none_or(Method::server_streaming);
+    let mut state = Answer {
         kind,
         method,
         res,
@@ -162,11 +164,20 @@ fn answer(
         outcome,
         ended: false,
     };
-    let body = futures::stream::unfold(state, |mut s| async move {
-        let chunk = s.next_chunk().await?;
-        Some((Ok::<_, Status>(Frame::data(chunk)), s))
-    });
-    let mut out = Response::new(call::stream_body(body));
+    let body = if streaming {
+        let frames = futures::stream::unfold(state, |mut s| async move {
+            let frame = s.next_frame().await?;
+            Some((Ok::<_, Status>(Frame::data(s.kind.chunk(frame))), s))
+        });
+        call::stream_body(frames)
+    } else {
+        let mut whole = BytesMut::new();
+        while let Some(frame) = state.next_frame().await {
+            whole.extend_from_slice(&frame);
+        }
+        call::full_body(kind.chunk(whole.freeze()))
+    };
+    let mut out = Response::new(body);
     *out.headers_mut() = headers;
     out
 }
@@ -182,8 +193,8 @@ struct Answer {
 }
 
 impl Answer {
-    /// The next chunk of the body: a message, or at the end the trailer frame.
-    async fn next_chunk(&mut self) -> Option<Bytes> {
+    /// The next frame of the body (binary): a message, or at the end the trailer frame.
+    async fn next_frame(&mut self) -> Option<Bytes> {
         if self.ended {
             return None;
         }
@@ -194,7 +205,7 @@ impl Answer {
                     None => Ok(message),
                 };
                 match converted {
-                    Ok(m) => return Some(self.kind.chunk(frames::envelope(0, &m))),
+                    Ok(m) => return Some(frames::envelope(0, &m)),
                     Err(status) => status,
                 }
             }
@@ -207,8 +218,7 @@ impl Answer {
         };
         self.ended = true;
         self.outcome.finish(status.code());
-        let trailers = frames::trailer_frame(&status, self.res.trailers());
-        Some(self.kind.chunk(trailers))
+        Some(frames::trailer_frame(&status, self.res.trailers()))
     }
 }
 
