@@ -36,12 +36,4 @@ impl Format {
             }
         }
     }
-
-    /// The suffix of the content types (`proto`, `json`).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Proto => "proto",
-            Self::Json => "json",
-        }
-    }
 }
