@@ -162,15 +162,7 @@ async fn call(
     }
     req.metadata.remove("grpc-accept-encoding");
     let (result, headers, trailers) = call::call_one(&ctx.inner, req, message).await.unary().await;
-    let mut meta = HeaderMap::with_capacity(headers.len() + trailers.len() + 1);
-    flow::copy_metadata(&headers, &mut meta);
-    for (name, value) in &trailers {
-        if flow::is_metadata(name)
-            && let Ok(n) = HeaderName::try_from(format!("trailer-{name}"))
-        {
-            meta.append(n, value.clone());
-        }
-    }
+    let meta = response_metadata(&headers, &trailers);
     match result.and_then(|m| format.response(&method, m)) {
         Ok(body) => {
             let mut outcome = outcome;
@@ -188,6 +180,21 @@ async fn call(
         }
         Err(status) => error(ctx, &status, &meta, outcome),
     }
+}
+
+/// The headers of a unary answer: the response metadata as they are, the trailing
+/// metadata prefixed `trailer-`.
+fn response_metadata(headers: &HeaderMap, trailers: &HeaderMap) -> HeaderMap {
+    let mut meta = HeaderMap::with_capacity(headers.len() + trailers.len() + 1);
+    flow::copy_metadata(headers, &mut meta);
+    for (name, value) in trailers {
+        if flow::is_metadata(name)
+            && let Ok(n) = HeaderName::try_from(format!("trailer-{name}"))
+        {
+            meta.append(n, value.clone());
+        }
+    }
+    meta
 }
 
 /// Connect's error answer: the HTTP status of the code, the JSON error as the body, the
@@ -209,6 +216,24 @@ fn error(ctx: &Ctx, status: &Status, meta: &HeaderMap, mut outcome: Outcome) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailing_metadata_becomes_trailer_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+        headers.insert("x-request-id", HeaderValue::from_static("r1"));
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        trailers.insert("x-cost", HeaderValue::from_static("3"));
+        trailers.insert("x-bin-bin", HeaderValue::from_static("AAE"));
+        let meta = response_metadata(&headers, &trailers);
+        assert_eq!(meta["x-request-id"], "r1");
+        assert_eq!(meta["trailer-x-cost"], "3");
+        assert_eq!(meta["trailer-x-bin-bin"], "AAE");
+        assert!(meta.get("content-type").is_none());
+        assert!(meta.get("trailer-grpc-status").is_none());
+        assert_eq!(meta.len(), 3);
+    }
 
     #[test]
     fn get_query_reads_message_encoding_and_base64() {
