@@ -24,3 +24,6 @@ curl --version | grep -q HTTP2
 command -v grpcurl >/dev/null
 # npm: playwright-core for the live stats page test (drives Debian's chromium).
 (cd crates/grpckit-cli/tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })
+# npm: the official Connect / gRPC-Web clients (@connectrpc/connect-node) and buf (@bufbuild/buf)
+# for the web protocol tests (tests/web_protocols.rs), installed into the test dir.
+(cd crates/grpckit-cli/tests/node && { { [ -f node_modules/@connectrpc/connect-node/package.json ] && [ -x node_modules/.bin/buf ]; } || npm ci --no-audit --no-fund --silent; })
