@@ -231,20 +231,6 @@ impl GrpcResponse {
     pub(crate) fn trailers(&self) -> &HeaderMap {
         &self.trailers
     }
-
-    /// The messages as a stream, each `Ok`, then one `Err(status)` unless the status is OK.
-    pub(crate) fn into_stream(self) -> impl Stream<Item = Result<Bytes, Status>> + Send {
-        futures::stream::unfold(Some(self), |state| async move {
-            let mut res = state?;
-            match res.message().await {
-                Some(m) => Some((Ok(m), Some(res))),
-                None => match res.status.take() {
-                    Some(s) if s.code() != Code::Ok => Some((Err(s), None)),
-                    _ => None,
-                },
-            }
-        })
-    }
 }
 
 /// A response body made of a stream of byte chunks (and optional trailers at the end).

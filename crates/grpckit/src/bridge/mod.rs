@@ -13,8 +13,6 @@
 //!
 //! CORS preflights and headers for all of them come from `server.http.cors` ([`cors`]).
 
-#![allow(dead_code)] // TODO(bridges): removed once every bridge uses the foundation.
-
 pub(crate) mod call;
 pub(crate) mod catalog;
 pub(crate) mod connect;
@@ -91,8 +89,6 @@ impl Ctx {
 /// The protocol of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
-    /// Native gRPC.
-    Grpc,
     /// gRPC-Web (binary, text or JSON).
     GrpcWeb,
     /// Connect (unary POST or GET, streams).
@@ -105,7 +101,6 @@ impl Protocol {
     /// The `protocol` label value.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Self::Grpc => "grpc",
             Self::GrpcWeb => "grpc_web",
             Self::Connect => "connect",
             Self::Rest => "rest",
