@@ -71,3 +71,28 @@ async fn the_same_call_gives_the_same_answer_over_every_protocol() {
             .join("\n")
     );
 }
+
+#[tokio::test]
+async fn bridges_switched_off_leave_only_grpc() {
+    let srv = TestServer::start_with(|cfg| {
+        cfg.server.http.enabled = false;
+        cfg.server.http.openapi = false;
+    })
+    .await
+    .unwrap();
+    // Native gRPC still answers.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(srv.channel().await);
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("gRPC health");
+    // Every other protocol gets 404 (no REST route, no OpenAPI document, no Connect).
+    for path in [
+        "/v1/users/x",
+        "/openapi.json",
+        "/user.v1.UserService/GetUser",
+    ] {
+        let err = http_get(srv.addr, path).await.expect_err(path).to_string();
+        assert!(err.contains("HTTP/1.1 404"), "{path}: {err}");
+    }
+}
