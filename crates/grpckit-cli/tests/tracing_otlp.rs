@@ -399,3 +399,103 @@ async fn collector_down_is_logged_once_counted_and_its_recovery_logged() -> anyh
     );
     Ok(())
 }
+
+/// Sends one HTTP/1.1 request and returns the status line.
+async fn http1(addr: &str, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "{head}\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.expect("read");
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browsers_traceparent_continues_over_rest_connect_and_grpc_web() -> anyhow::Result<()> {
+    let received: Received = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let otlp = listener.local_addr()?;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Collector(received.clone())))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let dir = tempfile::tempdir()?;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _srv = spawn(dir.path(), "web-svc", otlp, &["--listen", &addr]);
+    wait_listening(&addr).await;
+
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let body = |p: &str| {
+        format!(r#"{{"name":"Browser","email":"{p}-{tag}@example.com","password":"password-123"}}"#)
+    };
+    // (protocol, trace id, parent span id, status line)
+    let mut calls = Vec::new();
+    let cases: [(&str, &str, &str); 3] = [
+        ("rest", "POST /v1/users HTTP/1.1", "application/json"),
+        (
+            "connect",
+            "POST /user.v1.UserService/CreateUser HTTP/1.1",
+            "application/json",
+        ),
+        (
+            "grpc_web",
+            "POST /user.v1.UserService/CreateUser HTTP/1.1",
+            "application/grpc-web+json",
+        ),
+    ];
+    for (i, (protocol, line, ct)) in cases.into_iter().enumerate() {
+        let trace_id = format!("4bf92f3577b34da6a3ce929d0e0e47{i:02x}");
+        let parent = format!("00f067aa0ba902{i:02x}");
+        let mut payload = body(protocol).into_bytes();
+        if protocol == "grpc_web" {
+            let mut framed = vec![0];
+            framed.extend_from_slice(&u32::try_from(payload.len())?.to_be_bytes());
+            framed.extend_from_slice(&payload);
+            payload = framed;
+        }
+        let head = format!(
+            "{line}\r\ncontent-type: {ct}\r\ntraceparent: 00-{trace_id}-{parent}-01\r\norigin: http://app.example"
+        );
+        let status = http1(&addr, &head, &payload).await;
+        calls.push((protocol, trace_id, parent, status));
+    }
+    for (protocol, trace_id, parent, status) in &calls {
+        assert!(status.contains(" 200 "), "{protocol}: {status}");
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let mut found = None;
+        for _ in 0..200 {
+            found = received
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|(_, sp)| {
+                    sp.name == "user.v1.UserService/CreateUser"
+                        && sp.kind == SpanKind::Server as i32
+                        && hex(&sp.trace_id) == *trace_id
+                })
+                .map(|(_, sp)| sp.clone());
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let span =
+            found.unwrap_or_else(|| panic!("{protocol}: no server span in trace {trace_id}"));
+        assert_eq!(
+            hex(&span.parent_span_id),
+            *parent,
+            "{protocol}: the server span is the browser span's child"
+        );
+    }
+    Ok(())
+}

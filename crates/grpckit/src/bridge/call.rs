@@ -97,8 +97,9 @@ impl CallRequest {
             HeaderValue::from_static("application/grpc"),
         );
         h.insert(header::TE, HeaderValue::from_static("trailers"));
-        if let Some(t) = self.timeout
-            && let Ok(v) = HeaderValue::from_str(&crate::headers::format_grpc_timeout(t))
+        if let Some(v) = self
+            .timeout
+            .and_then(|t| HeaderValue::from_str(&crate::headers::format_grpc_timeout(t)).ok())
         {
             h.insert(GRPC_TIMEOUT, v);
         }
@@ -229,20 +230,6 @@ impl GrpcResponse {
     /// The trailers (trailing metadata), once [`Self::message`] returned `None`.
     pub(crate) fn trailers(&self) -> &HeaderMap {
         &self.trailers
-    }
-
-    /// The messages as a stream, each `Ok`, then one `Err(status)` unless the status is OK.
-    pub(crate) fn into_stream(self) -> impl Stream<Item = Result<Bytes, Status>> + Send {
-        futures::stream::unfold(Some(self), |state| async move {
-            let mut res = state?;
-            match res.message().await {
-                Some(m) => Some((Ok(m), Some(res))),
-                None => match res.status.take() {
-                    Some(s) if s.code() != Code::Ok => Some((Err(s), None)),
-                    _ => None,
-                },
-            }
-        })
     }
 }
 

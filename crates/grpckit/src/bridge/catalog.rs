@@ -60,10 +60,10 @@ impl Catalog {
         let mut all: Vec<&[u8]> = vec![crate::server::google_rpc_descriptors()];
         all.extend_from_slice(sets);
         for bytes in all {
-            // Decoded by the pool itself: extension options (`google.api.http`) are kept,
-            // files already in the pool are skipped.
+            // Decoded by the pool itself: prost-types' `FileDescriptorSet` would drop the
+            // extension options (`google.api.http`). Files already in the pool are skipped.
             if let Err(e) = pool.decode_file_descriptor_set(bytes) {
-                tracing::warn!(error = %e, "descriptor set does not decode or fit the others: not bridged");
+                tracing::warn!(error = %e, "descriptor set not bridged");
             }
         }
         let http_ext = pool.get_extension_by_name("google.api.http");

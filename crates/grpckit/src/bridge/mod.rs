@@ -13,8 +13,6 @@
 //!
 //! CORS preflights and headers for all of them come from `server.http.cors` ([`cors`]).
 
-#![allow(dead_code)] // TODO(bridges): removed once every bridge uses the foundation.
-
 pub(crate) mod call;
 pub(crate) mod catalog;
 pub(crate) mod connect;
@@ -62,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     /// The CORS policy.
     pub(crate) cors: cors::Cors,
+    /// The REST route table, built from the catalog on the first REST request.
+    pub(crate) rest: std::sync::OnceLock<rest::Routes>,
     /// The OpenAPI document, generated on first request.
     pub(crate) openapi: openapi::Served,
 }
@@ -94,8 +94,6 @@ impl Ctx {
 /// The protocol of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
-    /// Native gRPC.
-    Grpc,
     /// gRPC-Web (binary, text or JSON).
     GrpcWeb,
     /// Connect (unary POST or GET, streams).
@@ -108,7 +106,6 @@ impl Protocol {
     /// The `protocol` label value.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Self::Grpc => "grpc",
             Self::GrpcWeb => "grpc_web",
             Self::Connect => "connect",
             Self::Rest => "rest",
@@ -142,6 +139,7 @@ impl BridgeLayer {
                 cors: cors::Cors::new(&config.cors),
                 config: config.clone(),
                 max_body: max_recv_size.saturating_mul(4).max(64 * 1024),
+                rest: std::sync::OnceLock::new(),
                 openapi: openapi::Served::default(),
             }),
         }

@@ -151,9 +151,17 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_slice(&status_json(&status, &pool(), false)).unwrap();
         assert_eq!(json["code"], 3);
-        let d = &json["details"][0];
-        assert_eq!(d["@type"], "type.googleapis.com/google.rpc.BadRequest");
+        let details = json["details"].as_array().unwrap();
+        let d = details
+            .iter()
+            .find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+            .unwrap();
         assert_eq!(d["fieldViolations"][0]["field"], "email");
+        assert!(
+            details
+                .iter()
+                .any(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
+        );
     }
 
     #[test]
@@ -161,10 +169,13 @@ mod tests {
         let status = invalid_request(&[FieldViolation::new("email", "must be an email")]);
         let json = connect_error_json(&status, &pool());
         assert_eq!(json["code"], "invalid_argument");
-        assert_eq!(json["details"][0]["type"], "google.rpc.BadRequest");
-        assert_eq!(
-            json["details"][0]["debug"]["fieldViolations"][0]["field"],
-            "email"
-        );
+        let d = json["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["type"] == "google.rpc.BadRequest")
+            .unwrap();
+        assert_eq!(d["debug"]["fieldViolations"][0]["field"], "email");
+        assert!(d["value"].as_str().is_some_and(|v| !v.ends_with('=')));
     }
 }

@@ -279,8 +279,10 @@ pub struct RetryConfig {
     /// Status codes that are retried. Default `[UNAVAILABLE]`.
     pub retryable_codes: Vec<super::client::CodeName>,
     /// Methods safe to send twice, as [`super::MethodPattern`]s (`/pkg.Service/Method`,
-    /// `/pkg.Service/*`, `/pkg.Service/Get*`, `*`; the leading `/` is optional). Others are
-    /// retried only when the request surely never left the client. Default empty.
+    /// `/pkg.Service/*`, `/pkg.Service/Get*`, `*`; the leading `/` is optional), besides the
+    /// methods whose registered descriptor says `idempotency_level = NO_SIDE_EFFECTS` or
+    /// `IDEMPOTENT`. Others are retried only when the request surely never left the client.
+    /// Default empty.
     pub idempotent_methods: Vec<String>,
     /// Retry throttle (A6 `retryThrottling`).
     pub budget: super::client::RetryBudgetConfig,

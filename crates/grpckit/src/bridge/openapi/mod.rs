@@ -456,6 +456,7 @@ message Thing {
         assert!(pay["properties"].get("amountMinor").is_some());
         let create = &d["components"]["schemas"]["user.v1.CreateUserRequest"]["properties"];
         assert_eq!(create["email"]["format"], "email");
+        assert!(create["email"]["pattern"].as_str().unwrap().contains('@'));
         assert_eq!(create["password"]["minLength"], 8);
     }
 

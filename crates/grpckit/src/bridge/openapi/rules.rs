@@ -9,6 +9,10 @@
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
 use serde_json::{Map, Value as Json, json};
 
+/// The HTML5 e-mail address grammar protovalidate (and the built-in validator) checks
+/// `string.email` against: stricter than `format: email` alone, so both are given.
+const EMAIL: &str = r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$";
+
 /// `buf.validate.Ignore.IGNORE_IF_ZERO_VALUE`.
 const IGNORE_IF_ZERO_VALUE: i32 = 1;
 /// `buf.validate.Ignore.IGNORE_ALWAYS`.
@@ -139,7 +143,12 @@ fn string_rules(r: &DynamicMessage, kw: &mut Map<String, Json>) {
             "max_len" => put(kw, "maxLength", number(v)),
             "pattern" => put(kw, "pattern", v.as_str().map(|s| json!(s))),
             "in" => put(kw, "enum", list(v, |x| x.as_str().map(|s| json!(s)))),
-            "email" if on => put(kw, "format", Some(json!("email"))),
+            "email" if on => {
+                put(kw, "format", Some(json!("email")));
+                if !kw.contains_key("pattern") {
+                    put(kw, "pattern", Some(json!(EMAIL)));
+                }
+            }
             "uuid" if on => put(kw, "format", Some(json!("uuid"))),
             "hostname" if on => put(kw, "format", Some(json!("hostname"))),
             "ipv4" if on => put(kw, "format", Some(json!("ipv4"))),

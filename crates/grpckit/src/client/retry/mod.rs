@@ -124,6 +124,47 @@ mod tests {
     }
 
     #[test]
+    fn methods_declared_side_effect_free_or_idempotent_are_retried_without_patterns() {
+        use prost::Message;
+        use prost_types::{
+            FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, MethodOptions,
+            ServiceDescriptorProto, method_options::IdempotencyLevel,
+        };
+        let method = |name: &str, level: Option<IdempotencyLevel>| MethodDescriptorProto {
+            name: Some(name.into()),
+            input_type: Some(".google.protobuf.Empty".into()),
+            output_type: Some(".google.protobuf.Empty".into()),
+            options: level.map(|l| MethodOptions {
+                idempotency_level: Some(l as i32),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let set = FileDescriptorSet {
+            file: vec![FileDescriptorProto {
+                name: Some("retry_idempotency_test.proto".into()),
+                package: Some("retrytest".into()),
+                service: vec![ServiceDescriptorProto {
+                    name: Some("S".into()),
+                    method: vec![
+                        method("Read", Some(IdempotencyLevel::NoSideEffects)),
+                        method("Put", Some(IdempotencyLevel::Idempotent)),
+                        method("Send", None),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let bytes: &'static [u8] = Box::leak(set.encode_to_vec().into_boxed_slice());
+        crate::client::register_descriptor_set(bytes);
+        let p = RetryPolicy::new(&RetryConfig::default());
+        assert!(p.is_idempotent("/retrytest.S/Read"));
+        assert!(p.is_idempotent("/retrytest.S/Put"));
+        assert!(!p.is_idempotent("/retrytest.S/Send"));
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         let p = policy();
         assert_eq!(p.backoff_cap(1), Duration::from_millis(100));
