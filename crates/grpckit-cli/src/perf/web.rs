@@ -159,3 +159,54 @@ impl WorkerCall for WebWorker {
         .status
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost_reflect::DescriptorPool;
+
+    use super::*;
+    use crate::call::web::envelopes;
+
+    fn method(name: &str) -> MethodDescriptor {
+        let pool = DescriptorPool::decode(grpckit_services::proto::FILE_DESCRIPTOR_SET).unwrap();
+        pool.services()
+            .flat_map(|s| s.methods().collect::<Vec<_>>())
+            .find(|m| m.name() == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn client_streams_repeat_the_messages_to_the_asked_length() {
+        let m = method("UploadOrders");
+        let shape = Shape {
+            protocol: Protocol::Connect,
+            method: m.clone(),
+            stream_messages: 5,
+            timeout: std::time::Duration::from_secs(3),
+        };
+        let msgs = parse_messages(&m.input(), r#"[{"requestId":"a"},{"requestId":"b"}]"#).unwrap();
+        let req = shape.request(msgs).unwrap();
+        assert_eq!(req.headers["content-type"], "application/connect+proto");
+        assert_eq!(req.headers["connect-timeout-ms"], "3000");
+        let frames = envelopes(&req.body).unwrap();
+        assert_eq!(frames.len(), 5);
+        assert_eq!(frames[0].1, frames[2].1);
+        assert_ne!(frames[0].1, frames[1].1);
+    }
+
+    #[test]
+    fn unary_connect_loads_use_the_binary_codec() {
+        let m = method("GetUser");
+        let shape = Shape {
+            protocol: Protocol::Connect,
+            method: m.clone(),
+            stream_messages: 1,
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let req = shape
+            .request(parse_messages(&m.input(), r#"{"id":"42"}"#).unwrap())
+            .unwrap();
+        assert_eq!(req.headers["content-type"], "application/proto");
+        assert_eq!(&req.body[..], b"\x0a\x0242");
+    }
+}
