@@ -1,17 +1,21 @@
 //! The HTTP bridges: one tower service in front of the server's stack that tells the
 //! protocols apart per request and turns every non-gRPC request into an in-process gRPC call
-//! through the SAME stack ([`call`]), so auth, limits, validation, timeouts, audit, logs,
+//! through the SAME stack (`call`), so auth, limits, validation, timeouts, audit, logs,
 //! traces and metrics run once per call whatever the protocol.
 //!
 //! - `application/grpc`, `application/grpc+proto`: native gRPC, handed to the stack as is.
-//! - `application/grpc-web`, `+proto`, `-text`, `+json`: gRPC-Web ([`web`]).
+//! - `application/grpc-web`, `+proto`, `-text`, `+json`: gRPC-Web (`web`).
 //! - `application/json` / `application/proto` POSTs and `application/connect+json|proto`
-//!   streams on a gRPC path, and GETs of `NO_SIDE_EFFECTS` methods: Connect ([`connect`]).
-//! - `GET /openapi.json`: the OpenAPI 3.1 document ([`openapi`]).
-//! - everything else: REST/JSON from the `google.api.http` options ([`rest`]), with server
+//!   streams on a gRPC path, and GETs of `NO_SIDE_EFFECTS` methods: Connect (`connect`).
+//! - `GET /openapi.json`: the OpenAPI 3.1 document (`openapi`).
+//! - everything else: REST/JSON from the `google.api.http` options (`rest`), with server
 //!   streams as Server-Sent Events or newline-delimited JSON.
 //!
-//! CORS preflights and headers for all of them come from `server.http.cors` ([`cors`]).
+//! CORS preflights and headers for all of them come from `server.http.cors` (`cors`).
+//!
+//! For tools, two pieces are public: [`openapi_document`] (the OpenAPI document a server
+//! with given descriptor sets serves) and [`rest_request`] (the REST request of a method's
+//! `google.api.http` binding for a message, as a client sends it).
 
 pub(crate) mod call;
 pub(crate) mod catalog;
@@ -44,7 +48,7 @@ use tower::{Layer, Service, ServiceExt, util::BoxCloneSyncService};
 pub(crate) use call::Inner;
 pub(crate) use catalog::Catalog;
 pub use openapi::{OpenApiOptions, document as openapi_document};
-pub use rest_request::{RestRequest, RestRequestError, has_rest_binding, rest_request};
+pub use rest_request::{RestRequest, RestRequestError, rest_request};
 
 use crate::config::HttpBridgeConfig;
 

@@ -39,11 +39,6 @@ pub struct RestRequest {
 #[error("{0}")]
 pub struct RestRequestError(String);
 
-/// Whether `method` has a `google.api.http` binding.
-pub fn has_rest_binding(method: &MethodDescriptor) -> bool {
-    !bindings(method).is_empty()
-}
-
 fn bindings(method: &MethodDescriptor) -> Vec<HttpRule> {
     let Some(ext) = method
         .parent_pool()
