@@ -151,6 +151,7 @@ fn readme_block() -> String {
         .expect("read README.md");
     let section = readme
         .split("\n## ")
+        .flat_map(|s| s.split("\n### "))
         .find(|s| s.starts_with("REST/JSON"))
         .expect("README has a REST/JSON section");
     let start = section.find("```sh\n").expect("an sh block") + "```sh\n".len();

@@ -2,7 +2,8 @@
 //!
 //! Domain and framework errors implement [`IntoStatus`] by naming an [`ErrorKind`]; the gRPC
 //! path turns that kind into a status through [`ErrorKind::codes`], which also names the
-//! matching HTTP status for HTTP front ends (grpckit has no HTTP bridge of its own yet).
+//! matching HTTP status ([`http_status`], the standard `google.rpc` table every HTTP bridge
+//! answers with: REST, Connect).
 //! Unknown errors are logged at `warn` and answered with a generic `INTERNAL`. An error may
 //! also name a stable [`Reason`] ([`IntoStatus::reason`]), sent as a `google.rpc.ErrorInfo`.
 
@@ -41,19 +42,20 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// The table: `(gRPC code, HTTP status)`.
     pub const fn codes(self) -> (Code, u16) {
-        match self {
-            Self::InvalidArgument => (Code::InvalidArgument, 400),
-            Self::NotFound => (Code::NotFound, 404),
-            Self::AlreadyExists => (Code::AlreadyExists, 409),
-            Self::FailedPrecondition => (Code::FailedPrecondition, 400),
-            Self::Unauthenticated => (Code::Unauthenticated, 401),
-            Self::PermissionDenied => (Code::PermissionDenied, 403),
-            Self::ResourceExhausted => (Code::ResourceExhausted, 429),
-            Self::Unavailable => (Code::Unavailable, 503),
-            Self::DeadlineExceeded => (Code::DeadlineExceeded, 504),
-            Self::Cancelled => (Code::Cancelled, 499),
-            Self::Internal => (Code::Internal, 500),
-        }
+        let code = match self {
+            Self::InvalidArgument => Code::InvalidArgument,
+            Self::NotFound => Code::NotFound,
+            Self::AlreadyExists => Code::AlreadyExists,
+            Self::FailedPrecondition => Code::FailedPrecondition,
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::PermissionDenied => Code::PermissionDenied,
+            Self::ResourceExhausted => Code::ResourceExhausted,
+            Self::Unavailable => Code::Unavailable,
+            Self::DeadlineExceeded => Code::DeadlineExceeded,
+            Self::Cancelled => Code::Cancelled,
+            Self::Internal => Code::Internal,
+        };
+        (code, http_status(code))
     }
 
     /// The gRPC code.
@@ -61,7 +63,7 @@ impl ErrorKind {
         self.codes().0
     }
 
-    /// The matching HTTP status, for an HTTP front end (grpckit serves none yet).
+    /// The matching HTTP status ([`http_status`] of its code).
     pub const fn http_status(self) -> u16 {
         self.codes().1
     }
@@ -211,6 +213,25 @@ fn violations_message(violations: &[FieldViolation], max: usize) -> String {
         list.push_str(&pair);
     }
     format!("invalid request: {list}")
+}
+
+/// The HTTP status of a gRPC code: the standard `google.rpc` mapping (`code.proto`), as
+/// grpc-gateway and Connect answer; the REST and Connect bridges answer with it.
+pub const fn http_status(code: Code) -> u16 {
+    match code {
+        Code::Ok => 200,
+        Code::Cancelled => 499,
+        Code::Unknown | Code::Internal | Code::DataLoss => 500,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => 400,
+        Code::DeadlineExceeded => 504,
+        Code::NotFound => 404,
+        Code::AlreadyExists | Code::Aborted => 409,
+        Code::PermissionDenied => 403,
+        Code::Unauthenticated => 401,
+        Code::ResourceExhausted => 429,
+        Code::Unimplemented => 501,
+        Code::Unavailable => 503,
+    }
 }
 
 /// The canonical upper-case name of a code, e.g. `ALREADY_EXISTS`.

@@ -8,23 +8,10 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, Value};
 use tonic::{Code, Status};
 
-/// The HTTP status of a gRPC code (google.rpc's `code.proto` table).
+/// The HTTP status of a gRPC code ([`crate::error::http_status`], the one table).
 pub(crate) fn http_status(code: Code) -> StatusCode {
-    let n = match code {
-        Code::Ok => 200,
-        Code::Cancelled => 499,
-        Code::Unknown | Code::Internal | Code::DataLoss => 500,
-        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => 400,
-        Code::DeadlineExceeded => 504,
-        Code::NotFound => 404,
-        Code::AlreadyExists | Code::Aborted => 409,
-        Code::PermissionDenied => 403,
-        Code::Unauthenticated => 401,
-        Code::ResourceExhausted => 429,
-        Code::Unimplemented => 501,
-        Code::Unavailable => 503,
-    };
-    StatusCode::from_u16(n).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    StatusCode::from_u16(crate::error::http_status(code))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Connect's name of a gRPC code (`invalid_argument`, `canceled`, ...).
