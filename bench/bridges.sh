@@ -36,21 +36,24 @@ SECRET=bench-secret-bench-secret-bench-secret
 CLK=$(getconf CLK_TCK)
 command -v h2load >/dev/null || { echo "missing h2load (apt-get install -y nghttp2-client)" >&2; exit 1; }
 [[ ${SKIP_BUILD:-0} == 1 ]] || (cd "$ROOT" && cargo build --release -p grpckit-cli)
-mkdir -p "$OUT"
+rm -rf "$OUT"; mkdir -p "$OUT"
 
 wait_port() { for _ in $(seq 300); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 stop() { kill -INT "$1" 2>/dev/null || true; for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
+if (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then echo "port $PORT is busy; aborting" >&2; exit 1; fi
 "$GRPCKIT" server --listen 127.0.0.1:$PORT --metrics-listen 127.0.0.1:$((PORT + 1)) \
   --database-url "sqlite://$OUT/setup.db" --jwt-secret $SECRET > "$OUT/setup.log" 2>&1 &
 pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
 wait_port $PORT
 UID_=$(timeout 30 "$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/CreateUser \
   -d '{"name":"bench","email":"bridges@example.com","password":"correct-horse-battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["id"])')
 TOKEN=$(timeout 30 "$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/Login \
   -d '{"email":"bridges@example.com","password":"correct-horse-battery"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 stop $pid
+trap - EXIT
 python3 -c 'import sys; m=b"\x0a"+bytes([len(sys.argv[1])])+sys.argv[1].encode(); sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' "$UID_" > "$OUT/req.bin"
 printf '{"id":"%s"}' "$UID_" > "$OUT/req.json"
 printf '{"name":"world"}' > "$OUT/hello.json"
@@ -99,12 +102,12 @@ ticks, hz = int(sys.argv[2]), int(sys.argv[3])
 m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
 req = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", out)
 codes = re.search(r"status codes: (\d+) 2xx", out)
-ok = m and req and int(req.group(5)) == 0 and codes and int(codes.group(1)) == int(req.group(4))
+ok = m and req and int(req.group(4)) == 0 and codes and int(codes.group(1)) == int(req.group(3))
 if not ok:
     print("0 0")
 else:
     # CPU over the whole run (warm-up included) divided by every request done.
-    done = int(req.group(3))
+    done = int(req.group(2))
     print(f"{float(m.group(2)):.0f} {ticks / hz * 1e6 / max(done, 1):.1f}")
 PY
 }
