@@ -2,7 +2,8 @@
 //! ([`grpckit::config::reload`]). The framework watches the file and compares configs; this
 //! says which keys are live and puts them in force through the stack's [`StackHandles`].
 //!
-//! Live: `log.level`; and, for each middleware part that is on, its settings (not its
+//! Live: `log.level` (when the process's log subscriber is grpckit's; `RUST_LOG`, when set,
+//! still wins); and, for each middleware part that is on, its settings (not its
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
 //! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`. Every other key
@@ -63,7 +64,7 @@ impl LiveParts {
     /// Whether the dotted key path can change while serving.
     pub fn is_live(&self, key: &str) -> bool {
         if key == "log.level" {
-            return true;
+            return grpckit::telemetry::log_level_reloadable();
         }
         if key.ends_with(".enabled") {
             return false;
@@ -84,13 +85,13 @@ impl LiveParts {
         let touched = |section: &str| changed.iter().any(|k| under(k, section));
         let mw = limits::with_default_rate_rules(new.middleware.clone());
         let h = &self.handles;
-        if touched("log.level") {
-            grpckit::telemetry::set_log_level(&new.log)?;
-        }
         // The only part that can fail to build (key files): first, so a failure changes nothing
         // else.
         if touched("middleware.auth") {
             h.set_auth(&mw.auth, &self.secrets)?;
+        }
+        if touched("log.level") {
+            grpckit::telemetry::set_log_level(&new.log)?;
         }
         if touched("middleware.rate_limit.rules") {
             h.set_rate_limits(&mw.rate_limit.rules)?;

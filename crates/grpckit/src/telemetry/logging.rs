@@ -48,6 +48,11 @@ pub enum LogLevelError {
     Reload(#[from] reload::Error),
 }
 
+/// Whether [`set_log_level`] can change the level (the subscriber was installed by [`init`]).
+pub fn log_level_reloadable() -> bool {
+    LEVEL.get().is_some()
+}
+
 /// Replaces the level filter with `cfg.level`, as [`init`] builds it (`RUST_LOG`, when set,
 /// still wins). Lines from events that start afterwards follow the new level.
 ///

@@ -241,10 +241,14 @@ impl<T: Serialize + Send + Sync + 'static> Reloader<T> {
         {
             return Self::reject(trigger, &*e);
         }
-        let pending_restart = changed_keys(&self.state.started, &new_json)
+        let pending_restart: Vec<String> = changed_keys(&self.state.started, &new_json)
             .into_iter()
             .filter(|k| !(self.is_live)(k))
             .collect();
+        // A restart-only key set back to its running value needs nothing.
+        let (restart, back): (Vec<String>, Vec<String>) = restart
+            .into_iter()
+            .partition(|k| pending_restart.contains(k));
         let version = cur.version + 1;
         let hash = hash_of(&new_json);
         self.state.current.store(Arc::new(Snapshot {
@@ -261,6 +265,15 @@ impl<T: Serialize + Send + Sync + 'static> Reloader<T> {
                 keys = ?live,
                 "configuration reloaded ({t}): applied {}",
                 live.join(", ")
+            );
+        }
+        if !back.is_empty() {
+            tracing::info!(
+                trigger = t,
+                version,
+                keys = ?back,
+                "configuration reloaded ({t}): {} back to the running values",
+                back.join(", ")
             );
         }
         if restart.is_empty() {
@@ -283,5 +296,90 @@ impl<T: Serialize + Send + Sync + 'static> Reloader<T> {
             self.reload(t);
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Serialize)]
+    struct Cfg {
+        live: u32,
+        port: u16,
+        secret: String,
+    }
+
+    fn cfg(live: u32, port: u16) -> Cfg {
+        Cfg {
+            live,
+            port,
+            secret: "hush".into(),
+        }
+    }
+
+    /// A reloader whose file is `next` (`None`: broken) and whose apply refuses `live == 99`.
+    fn reloader(
+        next: Arc<Mutex<Option<Cfg>>>,
+        applied: Arc<Mutex<Vec<Vec<String>>>>,
+    ) -> (Arc<ConfigState<Cfg>>, Reloader<Cfg>) {
+        let state = Arc::new(ConfigState::new(cfg(1, 80), &["secret"]).unwrap());
+        let r = Reloader::new(
+            state.clone(),
+            move || {
+                next.lock()
+                    .unwrap()
+                    .clone()
+                    .ok_or_else(|| "broken at line 3".into())
+            },
+            |k| k == "live",
+            move |c: &Cfg, keys| {
+                if c.live == 99 {
+                    return Err("cannot apply".into());
+                }
+                applied.lock().unwrap().push(keys.to_vec());
+                Ok(())
+            },
+        );
+        (state, r)
+    }
+
+    #[test]
+    fn applies_live_keys_reports_restart_keys_and_keeps_the_old_config_on_errors() {
+        let next = Arc::new(Mutex::new(Some(cfg(1, 80))));
+        let applied = Arc::default();
+        let (state, r) = reloader(next.clone(), Arc::clone(&applied));
+        let hash = state.current().hash.clone();
+        assert_eq!(r.reload(Trigger::Sighup), ReloadResult::Unchanged);
+        assert_eq!(state.current().version, 1);
+
+        *next.lock().unwrap() = Some(cfg(2, 80));
+        assert_eq!(r.reload(Trigger::FileChange), ReloadResult::Applied);
+        assert_eq!(*applied.lock().unwrap(), [vec!["live".to_owned()]]);
+        let snap = state.current();
+        assert_eq!((snap.version, snap.config.live), (2, 2));
+        assert_ne!(snap.hash, hash);
+
+        *next.lock().unwrap() = None;
+        assert_eq!(r.reload(Trigger::FileChange), ReloadResult::Rejected);
+        *next.lock().unwrap() = Some(cfg(99, 80));
+        assert_eq!(r.reload(Trigger::FileChange), ReloadResult::Rejected);
+        assert_eq!(state.current().version, 2, "rejections change nothing");
+
+        *next.lock().unwrap() = Some(cfg(3, 8080));
+        assert_eq!(r.reload(Trigger::FileChange), ReloadResult::RestartRequired);
+        let view = state.view();
+        assert_eq!(view["version"], 3);
+        assert_eq!(view["pending_restart"], json!(["port"]));
+        assert_eq!(view["config"]["port"], 80, "the running value");
+        assert_eq!(view["config"]["live"], 3);
+        assert_eq!(view["config"]["secret"], REDACTED);
+
+        // Back to the running port: nothing pending any more.
+        *next.lock().unwrap() = Some(cfg(3, 80));
+        assert_eq!(r.reload(Trigger::FileChange), ReloadResult::Applied);
+        assert_eq!(state.view()["pending_restart"], json!([]));
     }
 }
