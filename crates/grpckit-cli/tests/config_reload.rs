@@ -1,7 +1,7 @@
 //! Hot reload of the config file in the real `grpckit server` process, with a bidirectional
 //! `Chat` stream open the whole time: an edit (written beside and renamed over the file)
-//! lowers a rate limit, turns on debug logging and swaps the API keys, all in force within
-//! a second; a broken file is rejected (logged with its line, counted) and the previous
+//! lowers a rate limit, turns on debug logging, swaps the API keys and rotates a JWT key,
+//! all in force within a second; a broken file is rejected (logged with its line, counted) and the previous
 //! limits still apply; a replacement only SIGHUP can see is applied on SIGHUP; a changed
 //! listen port is reported as needing a restart. `GET /config` on the admin port shows the
 //! version, hash and keys pending a restart, with secrets hidden.
@@ -9,7 +9,7 @@
 use std::{path::Path, time::Duration};
 
 use grpckit::middleware::auth::hash_api_key;
-use grpckit_app_test::{ServerProcess, authed, http_get, order_request, sign_up};
+use grpckit_app_test::{ServerProcess, TokenMinter, authed, http_get, order_request, sign_up};
 use grpckit_services::{
     limits::PUBLIC_METHODS,
     proto::{
@@ -31,6 +31,7 @@ const FILE_SIZE: usize = 4096;
 const KEY_A: &str = "reload-test-key-a";
 const KEY_B: &str = "reload-test-key-b";
 const JWT_KEY_SECRET: &str = "inline-jwt-key-secret-0123456789abcdef";
+const JWT_KEY_SECRET_2: &str = "rotated-jwt-key-secret-0123456789abcd";
 const LOGIN_SECRET: &str = "reload-login-secret-0123456789abcdef";
 
 /// What differs between the config files of this test.
@@ -43,6 +44,8 @@ struct Settings {
     get_user_rate: u32,
     /// The one API key accepted (`KEY_A` or `KEY_B`).
     api_key: &'static str,
+    /// The secret of JWT key `k1`.
+    jwt_key: &'static str,
 }
 
 fn padded(text: &str) -> String {
@@ -61,7 +64,7 @@ fn config(dir: &Path, s: &Settings) -> String {
         "server:\n  address: 127.0.0.1\n  port: {port}\n  metrics_listen: 127.0.0.1:0\n  \
          shutdown_grace: 2s\ndatabase:\n  url: sqlite://{db}\nauth:\n  jwt_secret: {LOGIN_SECRET}\n\
          log:\n  level: {level}\nmiddleware:\n  auth:\n    jwt:\n      keys:\n        \
-         - {{ kid: k1, algorithm: HS256, secret: \"{JWT_KEY_SECRET}\" }}\n    api_keys:\n      \
+         - {{ kid: k1, algorithm: HS256, secret: \"{jwt_key}\" }}\n    api_keys:\n      \
          - {{ name: tool, sha256: \"{sha}\", roles: [admin] }}\n  rate_limit:\n    rules:\n{rules}      \
          - {{ methods: \"/user.v1.UserService/GetUser\", per_second: {rate}, burst: {rate} }}\n",
         port = s.port,
@@ -69,6 +72,7 @@ fn config(dir: &Path, s: &Settings) -> String {
         level = s.level,
         sha = hash_api_key(s.api_key),
         rate = s.get_user_rate,
+        jwt_key = s.jwt_key,
     ))
 }
 
@@ -185,6 +189,22 @@ async fn with_api_key(users: &mut UserServiceClient<Channel>, key: &str) -> Code
     }
 }
 
+/// The status code of `ListUsers` called with a token signed by JWT key `k1` = `secret`.
+async fn with_jwt_key(users: &mut UserServiceClient<Channel>, secret: &str) -> Code {
+    let token = TokenMinter::hs256(secret)
+        .kid("k1")
+        .issuer("grpckit")
+        .audience("grpckit")
+        .token("ops-tool", &["admin"]);
+    match users
+        .list_users(authed(ListUsersRequest::default(), &token))
+        .await
+    {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    }
+}
+
 /// How many of `n` back-to-back `GetUser` calls were refused with RESOURCE_EXHAUSTED.
 async fn exhausted(
     users: &mut UserServiceClient<Channel>,
@@ -258,6 +278,7 @@ async fn config_file_reloads_live_while_a_chat_stays_open() {
         level: "info",
         get_user_rate: 100_000,
         api_key: KEY_A,
+        jwt_key: JWT_KEY_SECRET,
     };
     std::fs::write(&file, config(dir.path(), &first)).unwrap();
     let mut p = ServerProcess::spawn_file_addresses(
@@ -292,13 +313,16 @@ async fn config_file_reloads_live_while_a_chat_stays_open() {
 
     assert_eq!(with_api_key(&mut users, KEY_A).await, Code::Ok);
     assert_eq!(with_api_key(&mut users, KEY_B).await, Code::Unauthenticated);
+    assert_eq!(with_jwt_key(&mut users, JWT_KEY_SECRET).await, Code::Ok);
     assert_eq!(exhausted(&mut users, &user.id, &user.token, 5).await, 0);
 
-    // 1. An edit saved by rename: a lower limit, debug logs, key B instead of key A.
+    // 1. An edit saved by rename: a lower limit, debug logs, key B instead of key A, a
+    //    rotated JWT key.
     let strict = Settings {
         level: "debug",
         get_user_rate: 1,
         api_key: KEY_B,
+        jwt_key: JWT_KEY_SECRET_2,
         ..first
     };
     let edited = std::time::Instant::now();
@@ -331,6 +355,12 @@ async fn config_file_reloads_live_while_a_chat_stays_open() {
         with_api_key(&mut users, KEY_A).await,
         Code::Unauthenticated,
         "a removed key stops working"
+    );
+    assert_eq!(with_jwt_key(&mut users, JWT_KEY_SECRET_2).await, Code::Ok);
+    assert_eq!(
+        with_jwt_key(&mut users, JWT_KEY_SECRET).await,
+        Code::Unauthenticated,
+        "the replaced JWT key stops working"
     );
     bad_token_call(&mut users).await;
     p.wait_log("bearer token refused", Duration::from_secs(10))
