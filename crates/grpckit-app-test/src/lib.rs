@@ -15,7 +15,7 @@ mod server;
 
 pub use auth::{TEST_PASSWORD, TestUser, authed, login, sign_up};
 pub use fixtures::{FIXTURE_PASSWORD, create_user_request, order_request};
-pub use grpckit_test::{TestPki, http_get, require_tool, under_ci};
+pub use grpckit_test::{TestPki, TokenMinter, http_get, require_tool, under_ci};
 pub use postgres::{PgDatabase, postgres_or_skip};
 pub use process::ServerProcess;
 pub use server::{TestServer, roomy_rate_rules, roomy_rate_rules_yaml, test_config};

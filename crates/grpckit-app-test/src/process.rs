@@ -51,6 +51,29 @@ impl ServerProcess {
         envs: &[(&str, &str)],
         cwd: &Path,
     ) -> anyhow::Result<Self> {
+        Self::spawn_inner(wrapper, bin, args, envs, cwd, true)
+    }
+
+    /// Runs `bin server ARGS` with the listen addresses the config file gives (no
+    /// `--listen`/`--metrics-listen` flags, which would win over the file): for tests that
+    /// change them in the file.
+    pub fn spawn_file_addresses(
+        bin: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        cwd: &Path,
+    ) -> anyhow::Result<Self> {
+        Self::spawn_inner(&[], bin, args, envs, cwd, false)
+    }
+
+    fn spawn_inner(
+        wrapper: &[&str],
+        bin: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        cwd: &Path,
+        listen_flags: bool,
+    ) -> anyhow::Result<Self> {
         let mut cmd = match wrapper.split_first() {
             Some((w, rest)) => {
                 let mut c = Command::new(w);
@@ -64,10 +87,10 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if !args.contains(&"--listen") {
+        if listen_flags && !args.contains(&"--listen") {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
-        if !args.contains(&"--metrics-listen") {
+        if listen_flags && !args.contains(&"--metrics-listen") {
             cmd.args(["--metrics-listen", "127.0.0.1:0"]);
         }
         cmd.args(args)

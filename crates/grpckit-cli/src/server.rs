@@ -4,16 +4,21 @@
 use std::{
     convert::Infallible,
     net::{SocketAddr, ToSocketAddrs},
+    sync::Arc,
 };
 
 use anyhow::{Context, bail};
 use grpckit::{
-    config::{LogFormat, RuntimeFlavor, check_log_level},
+    config::{
+        LogFormat, RuntimeFlavor, check_log_level,
+        reload::{ConfigState, Reloader},
+    },
     server::{Running, ServerBuilder, Shutdown},
 };
 use grpckit_services::{
     app::App,
     config::{AppConfig, ServiceName},
+    live::{LiveParts, SECRET_KEYS},
 };
 use tokio::task::JoinHandle;
 use tonic::{body::Body, service::Routes};
@@ -130,6 +135,8 @@ pub struct RunningServer {
     pub shutdown: Shutdown,
     /// The app (store, bus) for tests.
     pub app: App,
+    /// The config in force (served at the admin port's `GET /config`).
+    pub config: Arc<ConfigState<AppConfig>>,
     running: Running,
     background: Option<JoinHandle<()>>,
 }
@@ -185,11 +192,14 @@ where
     let running = grpckit::server::start(builder, shutdown.clone()).await?;
     let background = app.spawn_background();
     tracing::info!(services = ?cfg.services.serve, database = %redact(&cfg.database.url), "services started");
+    let config = Arc::new(ConfigState::new(cfg, SECRET_KEYS).map_err(|e| anyhow::anyhow!(e))?);
+    config.publish();
     Ok(RunningServer {
         addr: running.addr,
         admin_addr: running.admin_addr,
         shutdown,
         app,
+        config,
         running,
         background,
     })
@@ -218,9 +228,30 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Reloads `path` on change and on SIGHUP until shutdown: the whole config is loaded as at
+/// start (defaults < file < environment < flags, [`effective_config`]); the app's live
+/// parts ([`LiveParts`]) are put in force, other changed keys are reported as needing a
+/// restart.
+fn spawn_reload(server: &RunningServer, args: ServerArgs, path: std::path::PathBuf) {
+    let live = LiveParts::of(&server.app);
+    let is_live = {
+        let live = live.clone();
+        move |key: &str| live.is_live(key)
+    };
+    let reloader = Reloader::new(
+        server.config.clone(),
+        move || effective_config(&args).map_err(Into::into),
+        is_live,
+        move |cfg: &AppConfig, keys: &[String]| live.apply(cfg, keys),
+    );
+    tracing::info!(file = %path.display(), "watching the configuration file (reloads on change and on SIGHUP)");
+    tokio::spawn(reloader.watch(path, server.shutdown.clone()));
+}
+
 /// `grpckit server`: the framework runs the process ([`grpckit::server::run_blocking`]:
 /// runtime from `server.runtime`, telemetry, signals, final flush); this starts the app's
-/// services in it and serves until SIGINT/SIGTERM and the end of the drain.
+/// services in it, reloads the config file on change and SIGHUP, and serves until
+/// SIGINT/SIGTERM and the end of the drain.
 pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
     let cfg = effective_config(&args)?;
     let (server, log, telemetry) = (cfg.server.clone(), cfg.log.clone(), cfg.telemetry.clone());
@@ -232,6 +263,9 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
             );
         }
         let server = start(cfg).await?;
+        if let Some(path) = args.config.clone() {
+            spawn_reload(&server, args, path);
+        }
         server.running.exit_on_signals(signals);
         server.wait().await
     })?;

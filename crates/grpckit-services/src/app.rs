@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use grpckit::{
-    middleware::{GrpcStackLayer, auth::AuthSecrets},
+    middleware::{GrpcStackLayer, StackHandles, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
 
@@ -141,6 +141,17 @@ impl App {
     /// The token issuer (its secret verifies tokens too).
     pub fn tokens(&self) -> &TokenIssuer {
         &self.tokens
+    }
+
+    /// The hot-reload handles of the middleware stack (`None` before the first
+    /// [`App::server_builder`], or without middleware).
+    pub fn stack_handles(&self) -> Option<StackHandles> {
+        self.stack.get()?.as_ref().map(GrpcStackLayer::handles)
+    }
+
+    /// The login secret, issuer and audience the auth middleware verifies tokens with.
+    pub fn auth_secrets(&self) -> &AuthSecrets {
+        &self.auth_secrets
     }
 
     fn serves(&self, s: ServiceName) -> bool {

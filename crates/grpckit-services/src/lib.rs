@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod live;
 pub mod order;
 pub mod proto;
 pub mod reasons;

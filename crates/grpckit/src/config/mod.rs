@@ -24,6 +24,7 @@ mod middleware;
 mod moved;
 mod pattern;
 mod proxy_protocol;
+pub mod reload;
 mod runtime;
 mod telemetry;
 mod tls;

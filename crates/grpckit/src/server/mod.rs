@@ -28,5 +28,6 @@ pub use reflection::google_rpc_descriptors;
 pub(crate) use response_body::send_limit_status;
 pub use run::{RunError, Running, run_blocking, start};
 pub use shutdown::{Shutdown, wait_for_signal};
+pub(crate) use signals::Hangup;
 pub use signals::{Signals, signal_exit_code};
 pub use tls::TlsError;

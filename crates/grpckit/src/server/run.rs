@@ -145,7 +145,7 @@ pub struct Running {
 impl Running {
     /// The first SIGINT/SIGTERM starts the shutdown sequence; a second one exits the
     /// process at once with `128 + signal number`, without waiting for the drain. SIGHUP is
-    /// logged and ignored.
+    /// logged here (the reload watches act on it).
     pub fn exit_on_signals(&self, signals: Signals) {
         tokio::spawn(handle_signals(signals, self.shutdown.clone()));
     }

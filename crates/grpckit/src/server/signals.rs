@@ -2,8 +2,8 @@
 //!
 //! SIGINT and SIGTERM stop the server: the first starts the graceful drain, a second one
 //! means "now" (the caller exits at once). SIGHUP would kill the process with its default
-//! action; until configuration reload exists it is logged and ignored here (a server
-//! serving TLS reads its certificate files again on SIGHUP).
+//! action; here it is only logged: the reload watches listen for it themselves ([`Hangup`]:
+//! the configuration file's, `crate::config::reload`, and the TLS certificate files').
 
 /// SIGINT, SIGTERM and SIGHUP, registered when [`Signals::install`] runs: from then on none
 /// of them takes its default action (killing the process).
@@ -37,16 +37,16 @@ impl Signals {
     }
 
     /// Waits for the next SIGINT or SIGTERM and returns its name (`"SIGINT"`, `"SIGTERM"`).
-    /// A SIGHUP meanwhile is logged (reload is not supported yet) and otherwise ignored.
+    /// A SIGHUP meanwhile is logged and otherwise ignored here (the reload watches act on it).
     pub async fn terminate(&mut self) -> &'static str {
         #[cfg(unix)]
         loop {
             tokio::select! {
                 _ = self.int.recv() => return "SIGINT",
                 _ = self.term.recv() => return "SIGTERM",
-                _ = self.hup.recv() => tracing::warn!(
+                _ = self.hup.recv() => tracing::info!(
                     signal = "SIGHUP",
-                    "SIGHUP received: configuration reload is not supported yet (with TLS, the certificate files are read again); otherwise ignoring it (SIGTERM or SIGINT stop the server)"
+                    "SIGHUP received: the configuration file (when the server has one) and TLS certificate files are read again; it does not stop the server (SIGTERM or SIGINT do)"
                 ),
             }
         }
@@ -55,6 +55,35 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
             "SIGINT"
         }
+    }
+}
+
+/// SIGHUP, when it can be listened to (Unix).
+pub(crate) struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangup {
+    /// Listens for SIGHUP from now on (never fires where it cannot be listened to).
+    pub(crate) fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self(signal(SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        {
+            Self()
+        }
+    }
+
+    /// The next SIGHUP (never, where there is none).
+    pub(crate) async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.0
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await;
     }
 }
 

@@ -17,7 +17,10 @@ use prometheus::{IntCounterVec, IntGauge, Opts};
 use rustls::sign::CertifiedKey;
 use tokio_util::sync::CancellationToken;
 
-use super::tls::{Port, ServerTls, not_after};
+use super::{
+    Hangup,
+    tls::{Port, ServerTls, not_after},
+};
 use crate::error_chain::ErrorChain;
 
 /// How often the files are checked.
@@ -122,33 +125,5 @@ pub(crate) async fn watch_files(tls: Arc<ServerTls>, stop: CancellationToken) {
         {
             m.reloads.with_label_values(&[result]).inc();
         }
-    }
-}
-
-/// SIGHUP, when it can be listened to (Unix).
-struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
-
-impl Hangup {
-    fn register() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Self(signal(SignalKind::hangup()).ok())
-        }
-        #[cfg(not(unix))]
-        {
-            Self()
-        }
-    }
-
-    /// The next SIGHUP (never, where there is none).
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        if let Some(s) = &mut self.0
-            && s.recv().await.is_some()
-        {
-            return;
-        }
-        std::future::pending::<()>().await;
     }
 }

@@ -1,11 +1,33 @@
-//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus and `/healthz`
-//! for probes. Other modules add routes through [`AdminRouter`]. Plain HTTP unless
+//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus, `/healthz`
+//! for probes and `/config` (the config in force, secrets hidden, once an application
+//! published one with [`crate::config::reload::ConfigState::publish`]; 404 before). Other modules add routes through [`AdminRouter`]. Plain HTTP unless
 //! `server.admin_tls` is set (then the server serves these routes over HTTPS).
 
-use axum::{Router, http::StatusCode, routing::get};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use axum::{Json, Router, http::StatusCode, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
 
 use crate::server::Shutdown;
+
+/// Produces the JSON `GET /config` shows.
+type ConfigView = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// The view `GET /config` serves (the last one set).
+static CONFIG_VIEW: ArcSwapOption<Box<ConfigView>> = ArcSwapOption::const_empty();
+
+/// Makes `GET /config` serve what `view` returns.
+pub(crate) fn set_config_view(view: ConfigView) {
+    CONFIG_VIEW.store(Some(Arc::new(Box::new(view))));
+}
+
+async fn config() -> axum::response::Response {
+    match CONFIG_VIEW.load_full() {
+        Some(view) => Json((**view)()).into_response(),
+        None => (StatusCode::NOT_FOUND, "no configuration published\n").into_response(),
+    }
+}
 
 /// Routes served on the admin port.
 #[derive(Debug, Default)]
@@ -14,11 +36,12 @@ pub struct AdminRouter {
 }
 
 impl AdminRouter {
-    /// `/healthz`, `/metrics`, `/stats` and the live stats page at `/`.
+    /// `/healthz`, `/config`, `/metrics`, `/stats` and the live stats page at `/`.
     pub fn new() -> Self {
         Self {
             router: Router::new()
                 .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+                .route("/config", get(config))
                 .merge(crate::telemetry::metrics::routes()),
         }
     }

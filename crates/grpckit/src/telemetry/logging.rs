@@ -1,6 +1,7 @@
 //! `tracing` subscriber from [`LogConfig`]: JSON lines (default) or pretty text on stderr
 //! (coloured only on a terminal without `NO_COLOR`),
-//! plus the OpenTelemetry layer when `telemetry.tracing.enabled`.
+//! plus the OpenTelemetry layer when `telemetry.tracing.enabled`. The level filter sits
+//! behind `tracing_subscriber`'s reload layer: [`set_log_level`] changes it while serving.
 //!
 //! Lines are formatted on the calling thread into one in-memory batch; a writer thread swaps
 //! the batch out and writes it to stderr every 100 ms, or as soon as it passes 64 KiB. The
@@ -12,7 +13,7 @@
 use std::{
     io::{IsTerminal, Write},
     sync::{
-        Condvar, Mutex, MutexGuard, Once,
+        Condvar, Mutex, MutexGuard, Once, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -20,7 +21,8 @@ use std::{
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{
-    EnvFilter, Layer, filter::LevelFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer, Registry, filter::LevelFilter, fmt, layer::SubscriberExt, reload,
+    util::SubscriberInitExt,
 };
 
 use super::otel::{self, TracingError, TracingGuard};
@@ -30,6 +32,38 @@ fn env_filter(cfg: &LogConfig) -> EnvFilter {
     EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&cfg.level))
         .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// The handle of the installed level filter (set when [`init`] installed the subscriber).
+static LEVEL: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Why [`set_log_level`] could not change the level.
+#[derive(Debug, thiserror::Error)]
+pub enum LogLevelError {
+    /// This process's subscriber was not installed by [`init`].
+    #[error("the log subscriber was not installed by grpckit; its level cannot change")]
+    NotInstalled,
+    /// The subscriber is gone.
+    #[error("cannot change the log level")]
+    Reload(#[from] reload::Error),
+}
+
+/// Whether [`set_log_level`] can change the level (the subscriber was installed by [`init`]).
+pub fn log_level_reloadable() -> bool {
+    LEVEL.get().is_some()
+}
+
+/// Replaces the level filter with `cfg.level`, as [`init`] builds it (`RUST_LOG`, when set,
+/// still wins). Lines from events that start afterwards follow the new level.
+///
+/// # Errors
+/// The subscriber was not installed by [`init`], or is gone.
+pub fn set_log_level(cfg: &LogConfig) -> Result<(), LogLevelError> {
+    LEVEL
+        .get()
+        .ok_or(LogLevelError::NotInstalled)?
+        .reload(env_filter(cfg))?;
+    Ok(())
 }
 
 /// Whether pretty logs use colour: only on a terminal, and not when `NO_COLOR` is set to a
@@ -190,12 +224,16 @@ pub fn init(
             ))
             .with_writer(stderr_writer())
             .boxed(),
-    }
-    .with_filter(env_filter(log));
+    };
+    let (filter, level) = reload::Layer::new(env_filter(log));
+    let fmt_layer = fmt_layer.with_filter(filter);
     let json = log.format == LogFormat::Json;
     if !telemetry.tracing.enabled {
         let installed = tracing_subscriber::registry().with(fmt_layer).try_init();
         JSON_LINES.store(json && installed.is_ok(), Ordering::Relaxed);
+        if installed.is_ok() {
+            let _ = LEVEL.set(level);
+        }
         return Ok(None);
     }
     let registry = tracing_subscriber::registry().with(fmt_layer);
@@ -206,6 +244,9 @@ pub fn init(
         .with(otel_layer.with_filter(LevelFilter::DEBUG))
         .try_init();
     JSON_LINES.store(json && installed.is_ok(), Ordering::Relaxed);
+    if installed.is_ok() {
+        let _ = LEVEL.set(level);
+    }
     Ok(Some(guard))
 }
 

@@ -6,4 +6,6 @@ pub(crate) mod logging;
 pub mod metrics;
 pub mod otel;
 
-pub use logging::{flush_logs, init, init_logging};
+pub use logging::{
+    LogLevelError, flush_logs, init, init_logging, log_level_reloadable, set_log_level,
+};

@@ -1,0 +1,123 @@
+//! What of [`AppConfig`] changes while serving: the app's side of hot reload
+//! ([`grpckit::config::reload`]). The framework watches the file and compares configs; this
+//! says which keys are live and puts them in force through the stack's [`StackHandles`].
+//!
+//! Live: `log.level` (when the process's log subscriber is grpckit's; `RUST_LOG`, when set,
+//! still wins); and, for each middleware part that is on, its settings (not its
+//! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
+//! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
+//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`. Every other key
+//! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
+//! sections, switching a part on or off) needs a restart.
+
+use grpckit::{
+    config::reload::BoxError,
+    middleware::{StackHandles, auth::AuthSecrets},
+};
+
+use crate::{app::App, config::AppConfig, limits};
+
+/// Key names whose values `GET /config` hides (anywhere in the tree); URL passwords are
+/// hidden too.
+pub const SECRET_KEYS: &[&str] = &[
+    "jwt_secret",
+    "admin_password",
+    "secret",
+    "sha256",
+    "password",
+];
+
+/// The live parts of a running app.
+#[derive(Debug, Clone)]
+pub struct LiveParts {
+    handles: StackHandles,
+    secrets: AuthSecrets,
+}
+
+/// `key` is `section` or a key under it.
+fn under(key: &str, section: &str) -> bool {
+    key.strip_prefix(section)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+impl LiveParts {
+    /// The live parts of `app` (after its server builder was made).
+    pub fn of(app: &App) -> Self {
+        Self {
+            handles: app.stack_handles().unwrap_or_default(),
+            secrets: app.auth_secrets().clone(),
+        }
+    }
+
+    /// The middleware parts that are on and can be reloaded, with their config sections.
+    fn parts(&self) -> [(&'static str, bool); 5] {
+        let h = &self.handles;
+        [
+            ("middleware.auth", h.auth.is_some()),
+            ("middleware.rate_limit.rules", h.rate.is_some()),
+            ("middleware.timeout", h.timeout.is_some()),
+            ("middleware.log", h.log.is_some()),
+            ("middleware.ip_filter", h.ip_filter.is_some()),
+        ]
+    }
+
+    /// Whether the dotted key path can change while serving.
+    pub fn is_live(&self, key: &str) -> bool {
+        if key == "log.level" {
+            return grpckit::telemetry::log_level_reloadable();
+        }
+        if key.ends_with(".enabled") {
+            return false;
+        }
+        self.parts()
+            .iter()
+            .any(|(section, on)| *on && under(key, section))
+    }
+
+    /// Puts the live keys of `new` in force; `changed` are the live keys that differ from
+    /// the config in force. Only the parts with a changed key are replaced (a replaced
+    /// rate-limit state starts with full buckets). Calls already running keep the state
+    /// they started with.
+    ///
+    /// # Errors
+    /// The log level cannot change or the new auth keys do not load; then nothing changed.
+    pub fn apply(&self, new: &AppConfig, changed: &[String]) -> Result<(), BoxError> {
+        let touched = |section: &str| changed.iter().any(|k| under(k, section));
+        let mw = limits::with_default_rate_rules(new.middleware.clone());
+        let h = &self.handles;
+        // The only part that can fail to build (key files): first, so a failure changes nothing
+        // else.
+        if touched("middleware.auth") {
+            h.set_auth(&mw.auth, &self.secrets)?;
+        }
+        if touched("log.level") {
+            grpckit::telemetry::set_log_level(&new.log)?;
+        }
+        if touched("middleware.rate_limit.rules") {
+            h.set_rate_limits(&mw.rate_limit.rules)?;
+        }
+        if touched("middleware.timeout") {
+            h.set_timeouts(&mw.timeout)?;
+        }
+        if touched("middleware.log") {
+            h.set_access_log(&mw.log)?;
+        }
+        if touched("middleware.ip_filter") {
+            h.set_ip_filter(&mw.ip_filter)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under;
+
+    #[test]
+    fn sections_match_whole_names() {
+        assert!(under("middleware.auth.api_keys", "middleware.auth"));
+        assert!(under("middleware.auth", "middleware.auth"));
+        assert!(!under("middleware.authx", "middleware.auth"));
+        assert!(!under("log.level", "middleware.log"));
+    }
+}
