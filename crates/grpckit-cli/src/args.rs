@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, builder::BoolishValueParser};
 pub use crate::{
     call::{CallArgs, DescribeArgs, ListArgs},
     go_flags::rewrite_legacy_args,
+    health::HealthArgs,
     perf::PerfArgs,
 };
 
@@ -77,13 +78,21 @@ pub enum Command {
     List(ListArgs),
     /// Describe a service, method, message or enum as proto text.
     Describe(DescribeArgs),
+    /// Ask a server's gRPC health service once; exit 0 when SERVING, 1 otherwise.
+    ///
+    /// One grpc.health.v1.Health/Check call (the server as a whole unless --service is
+    /// given), within --timeout for connecting and the answer: prints `ADDR: SERVING` and
+    /// exits 0, or prints the status or what failed and exits 1. Made for container health
+    /// checks, e.g. `HEALTHCHECK CMD ["grpckit", "health", "--addr", "127.0.0.1:9090"]`.
+    #[command(verbatim_doc_comment)]
+    Health(HealthArgs),
     /// Development certificates for TLS and mutual TLS (`certs init --out DIR`).
     #[command(subcommand)]
     Certs(crate::certs::CertsCommand),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Configuration files (`config check FILE`).
+    /// Configuration files (`config check FILE`, `config default`).
     #[command(subcommand)]
     Config(ConfigCommand),
 }

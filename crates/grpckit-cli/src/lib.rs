@@ -1,4 +1,5 @@
-//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `certs`, `admin`. Commands live
+//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `health`, `certs`,
+//! `admin`, `config`. Commands live
 //! in this library so tests can call them; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -9,6 +10,7 @@ pub mod certs;
 pub mod client;
 pub mod conn;
 pub mod go_flags;
+pub mod health;
 pub mod perf;
 pub mod reflect;
 pub mod server;

@@ -95,6 +95,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grpckit_cli::call::describe_cmd(&args, &mut std::io::stdout().lock()).await?;
             ExitCode::SUCCESS
         }
+        Command::Health(args) => {
+            let outcome = grpckit_cli::health::check(&args).await;
+            let line = outcome.message(&args);
+            if outcome.exit_code() == 0 {
+                println!("{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            ExitCode::from(outcome.exit_code())
+        }
         Command::Certs(grpckit_cli::certs::CertsCommand::Init(args)) => {
             print!("{}", grpckit_cli::certs::init(&args)?);
             ExitCode::SUCCESS

@@ -1,5 +1,5 @@
-//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus and `/healthz`
-//! for probes. Other modules add routes through [`AdminRouter`]. Plain HTTP unless
+//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus, `/healthz` and
+//! `/livez` for liveness probes, `/readyz` for readiness ([`super::probes`]). Other modules add routes through [`AdminRouter`]. Plain HTTP unless
 //! `server.admin_tls` is set (then the server serves these routes over HTTPS).
 
 use axum::{Router, http::StatusCode, routing::get};
@@ -14,13 +14,21 @@ pub struct AdminRouter {
 }
 
 impl AdminRouter {
-    /// `/healthz`, `/metrics`, `/stats` and the live stats page at `/`.
+    /// `/healthz`, `/livez`, `/metrics`, `/stats` and the live stats page at `/`.
     pub fn new() -> Self {
         Self {
             router: Router::new()
                 .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+                .merge(super::probes::liveness())
                 .merge(crate::telemetry::metrics::routes()),
         }
+    }
+
+    /// Adds `/readyz`, the status `reporter` gives the gRPC health service
+    /// ([`crate::server::ServerBuilder::health_reporter`]).
+    #[must_use]
+    pub fn readiness(self, reporter: tonic_health::server::HealthReporter) -> Self {
+        self.merge(super::probes::readiness(reporter))
     }
 
     /// Merges more routes (metrics, stats page).

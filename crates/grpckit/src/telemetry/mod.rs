@@ -1,9 +1,10 @@
-//! Logging setup and the admin HTTP server (`/metrics`, `/healthz`).
+//! Logging setup and the admin HTTP server (`/metrics`, `/healthz`, `/livez`, `/readyz`).
 
 pub mod admin;
 mod export_watch;
 pub(crate) mod logging;
 pub mod metrics;
 pub mod otel;
+mod probes;
 
 pub use logging::{flush_logs, init, init_logging};
