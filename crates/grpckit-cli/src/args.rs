@@ -110,6 +110,13 @@ pub enum ConfigCommand {
         /// The file.
         file: std::path::PathBuf,
     },
+    /// Print the default config file: every key with its default value and a comment.
+    ///
+    /// Written from the same types `config check` and `server --config` read, so it loads
+    /// back to exactly the defaults. Start a file of your own from it, keeping only what you
+    /// change: `grpckit config default > grpckit.yaml`.
+    #[command(verbatim_doc_comment)]
+    Default,
 }
 
 /// `grpckit server`
@@ -156,6 +163,10 @@ pub struct ServerArgs {
     /// Grace period for in-flight calls on shutdown, e.g. 10s.
     #[arg(long, env = "GRPCKIT_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Option<Duration>,
+    /// How long health reports NOT_SERVING on SIGTERM before the listener closes
+    /// (`server.drain_delay`), e.g. 5s; pair it with a Kubernetes preStop sleep.
+    #[arg(long, env = "GRPCKIT_DRAIN_DELAY", value_parser = humantime::parse_duration)]
+    pub drain_delay: Option<Duration>,
     /// Runtime: auto (default), multi_thread, current_thread or thread_per_core.
     #[arg(long, env = "GRPCKIT_RUNTIME")]
     pub runtime: Option<String>,

@@ -8,6 +8,7 @@ pub mod args;
 pub mod call;
 pub mod certs;
 pub mod client;
+pub mod config_default;
 pub mod conn;
 pub mod go_flags;
 pub mod health;

@@ -120,6 +120,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("admin {} ({}) ready", u.email, u.id);
             ExitCode::SUCCESS
         }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", grpckit_cli::config_default::default_yaml()?);
+            ExitCode::SUCCESS
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             match grpckit_services::config::AppConfig::load_file(&file) {
                 Ok(cfg) => {
