@@ -8,7 +8,7 @@ set -euo pipefail
 CACHE=${GRPCKIT_CI_CACHE:-/var/cache/grpckit-ci}
 TARBALL=$CACHE/debian-bookworm-minbase.tar
 IMAGE=docker.io/library/debian:bookworm-slim
-read -r -a STORAGE <<<"${BUILDAH_STORAGE_ARGS:---storage-driver vfs}"
+read -r -a STORAGE <<<"${BUILDAH_STORAGE_ARGS:---storage-driver vfs --root $CACHE/containers --runroot /run/grpckit-ci}"
 
 if buildah "${STORAGE[@]}" inspect --type image "$IMAGE" >/dev/null 2>&1; then
   echo "base image $IMAGE: present"

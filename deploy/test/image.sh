@@ -32,8 +32,10 @@ if [[ -z $BINARY ]]; then
 fi
 [[ -x $BINARY ]] || { echo "FAIL: no grpckit binary at $BINARY (build it first)" >&2; exit 1; }
 
-export BUILDAH_STORAGE_ARGS="--storage-driver vfs"
-STORAGE=(--storage-driver vfs)
+# A storage of its own (vfs: no overlay mounts needed), kept with the debootstrap cache.
+CACHE=${GRPCKIT_CI_CACHE:-/var/cache/grpckit-ci}
+export BUILDAH_STORAGE_ARGS="--storage-driver vfs --root $CACHE/containers --runroot /run/grpckit-ci"
+read -r -a STORAGE <<<"$BUILDAH_STORAGE_ARGS"
 IMAGE=localhost/grpckit:image-test
 UID_EXPECTED=10001
 step() { printf '\n-- %s (%ds)\n' "$*" "$SECONDS"; }
@@ -48,6 +50,8 @@ cleanup() {
     buildah "${STORAGE[@]}" umount "$ctr" >/dev/null 2>&1 || true
     buildah "${STORAGE[@]}" rm "$ctr" >/dev/null 2>&1 || true
   fi
+  # The base image stays (cached); the test image goes, so runs do not pile up images.
+  buildah "${STORAGE[@]}" rmi "$IMAGE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
