@@ -537,3 +537,101 @@ fn compose_names_and_ports_match_its_config() {
     );
     assert_eq!(str_at(app, &["build", "dockerfile"]), "deploy/Dockerfile");
 }
+
+/// The builder stage's dependency layer, as the Dockerfile writes it: its `COPY`s of the
+/// manifests and its stub-source `RUN` (up to the build itself) give a workspace that cargo
+/// resolves against the locked `Cargo.lock`, offline; a new member or target that the
+/// Dockerfile does not stub fails here rather than in an image build.
+#[test]
+fn the_dockerfile_dependency_layer_resolves() {
+    let dockerfile = read("deploy/Dockerfile");
+    // Continuation lines joined, only the builder stage up to `COPY . .`.
+    let joined = dockerfile.replace("\\\n", " ");
+    let builder: Vec<&str> = joined
+        .lines()
+        .skip_while(|l| !l.contains(" AS builder"))
+        .take_while(|l| l.trim() != "COPY . .")
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut stub = None;
+    for line in &builder {
+        if let Some(args) = line.strip_prefix("COPY ") {
+            let parts: Vec<&str> = args.split_whitespace().collect();
+            let (dest, sources) = parts.split_last().unwrap();
+            for src in sources {
+                let to = dir.path().join(dest).join(
+                    Path::new(src)
+                        .file_name()
+                        .filter(|_| dest.ends_with('/'))
+                        .unwrap_or_default(),
+                );
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(root().join(src), &to)
+                    .unwrap_or_else(|e| panic!("COPY {src} {dest}: {e}"));
+            }
+        } else if let Some(cmd) = line.strip_prefix("RUN ") {
+            stub = cmd.split(" && cargo build").next().map(str::to_owned);
+        }
+    }
+    let stub = stub.expect("a RUN with the stub sources before the dependency build");
+    let out = run(Command::new("sh")
+        .args(["-ec", &stub])
+        .current_dir(dir.path()));
+    assert!(out.status.success(), "{stub}\n{}", text(&out));
+    // The locked dependency graph of the binary's package (host target), as the layer's
+    // `cargo build --locked -p grpckit-cli` resolves it.
+    let tree = run(Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-p",
+            "grpckit-cli",
+            "--depth",
+            "1",
+        ])
+        .current_dir(dir.path()));
+    assert!(
+        tree.status.success(),
+        "the Dockerfile's dependency layer does not resolve:\n{}",
+        text(&tree)
+    );
+    let out = run(Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--offline",
+            "--no-deps",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(dir.path()));
+    assert!(out.status.success(), "{}", text(&out));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every target the manifests declare has a (stub) source file.
+    for package in meta["packages"].as_array().unwrap() {
+        for target in package["targets"].as_array().unwrap() {
+            let src = target["src_path"].as_str().unwrap();
+            assert!(
+                Path::new(src).exists(),
+                "the dependency layer has no stub for {src} (deploy/Dockerfile)"
+            );
+        }
+    }
+    let members = meta["workspace_members"].as_array().unwrap().len();
+    let real = run(Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--locked",
+            "--offline",
+            "--no-deps",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(root()));
+    let real: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!(
+        members,
+        real["workspace_members"].as_array().unwrap().len(),
+        "the Dockerfile copies every workspace member's manifest"
+    );
+}
