@@ -6,7 +6,8 @@
 #   3. the image's config: non-root user, ports 9090/9091, HEALTHCHECK `grpckit health`;
 #   4. `buildah mount` + `unshare --pid --fork --mount` + `chroot --userspec` as the image's
 #      user, root filesystem read-only and a writable data volume at /var/lib/grpckit:
-#      `grpckit health` and `/livez` answer, it runs as uid 10001, SIGTERM drains, exit 0.
+#      `grpckit health` and `/livez` answer, it runs as uid 10001, SIGTERM drains (`/readyz`
+#      503 meanwhile), exit 0.
 # Usage: deploy/test/image.sh [BINARY]   (default target/release/grpckit, else target/debug)
 # Without buildah/debootstrap it prints SKIPPED and exits 0, except under CI=true.
 set -euo pipefail
@@ -100,7 +101,7 @@ unshare --pid --fork --mount --propagation private -- sh -c '
   exec chroot --userspec=10001:10001 "$root" sh -c "cd /var/lib/grpckit && exec \"\$@\"" sh "$@"
 ' sh "$mnt" "$work/data" \
   env -i PATH=/usr/local/bin:/usr/bin:/bin GRPCKIT_JWT_SECRET=image-test-secret-image-test \
-  GRPCKIT_DRAIN_DELAY=1s GRPCKIT_LOG_FORMAT=json \
+  GRPCKIT_DRAIN_DELAY=2s GRPCKIT_LOG_FORMAT=json \
   grpckit server --listen "127.0.0.1:$GRPC_PORT" --metrics-listen "127.0.0.1:$ADMIN_PORT" \
   >"$work/server.log" 2>&1 &
 unshare_pid=$!
@@ -139,6 +140,17 @@ echo "runs as uid $uid; SQLite file in the volume, owned by $db_owner"
 
 step "SIGTERM drains and exits 0"
 kill -TERM "$server_pid"
+# During the drain delay (GRPCKIT_DRAIN_DELAY=2s) readiness goes 503 while liveness stays 200.
+ready_code=""
+for _ in $(seq 1 40); do
+  ready_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ADMIN_PORT/readyz" || true)
+  [[ $ready_code == 503 ]] && break
+  sleep 0.05
+done
+[[ $ready_code == 503 ]] || { echo "FAIL: /readyz said $ready_code during the drain" >&2; exit 1; }
+live_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ADMIN_PORT/livez" || true)
+[[ $live_code == 200 ]] || { echo "FAIL: /livez said $live_code during the drain" >&2; exit 1; }
+echo "draining: /readyz 503, /livez 200"
 set +e
 timeout 60 tail --pid="$unshare_pid" -f /dev/null
 wait "$unshare_pid"
