@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, builder::BoolishValueParser};
 pub use crate::{
     call::{CallArgs, DescribeArgs, ListArgs},
     go_flags::rewrite_legacy_args,
+    health::HealthArgs,
     perf::PerfArgs,
 };
 
@@ -79,13 +80,21 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Print the OpenAPI 3.1 document of the REST bindings (as the server's /openapi.json).
     Openapi(crate::openapi::OpenapiArgs),
+    /// Ask a server's gRPC health service once; exit 0 when SERVING, 1 otherwise.
+    ///
+    /// One grpc.health.v1.Health/Check call (the server as a whole unless --service is
+    /// given), within --timeout for connecting and the answer: prints `ADDR: SERVING` and
+    /// exits 0, or prints the status or what failed and exits 1. Made for container health
+    /// checks, e.g. `HEALTHCHECK CMD ["grpckit", "health", "--addr", "127.0.0.1:9090"]`.
+    #[command(verbatim_doc_comment)]
+    Health(HealthArgs),
     /// Development certificates for TLS and mutual TLS (`certs init --out DIR`).
     #[command(subcommand)]
     Certs(crate::certs::CertsCommand),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Configuration files (`config check FILE`).
+    /// Configuration files (`config check FILE`, `config default`).
     #[command(subcommand)]
     Config(ConfigCommand),
 }
@@ -103,6 +112,13 @@ pub enum ConfigCommand {
         /// The file.
         file: std::path::PathBuf,
     },
+    /// Print the default config file: every key with its default value and a comment.
+    ///
+    /// Written from the same types `config check` and `server --config` read, so it loads
+    /// back to exactly the defaults. Start a file of your own from it, keeping only what you
+    /// change: `grpckit config default > grpckit.yaml`.
+    #[command(verbatim_doc_comment)]
+    Default,
 }
 
 /// `grpckit server`
@@ -149,6 +165,10 @@ pub struct ServerArgs {
     /// Grace period for in-flight calls on shutdown, e.g. 10s.
     #[arg(long, env = "GRPCKIT_SHUTDOWN_GRACE", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Option<Duration>,
+    /// How long health reports NOT_SERVING on SIGTERM before the listener closes
+    /// (`server.drain_delay`), e.g. 5s; pair it with a Kubernetes preStop sleep.
+    #[arg(long, env = "GRPCKIT_DRAIN_DELAY", value_parser = humantime::parse_duration)]
+    pub drain_delay: Option<Duration>,
     /// Runtime: auto (default), multi_thread, current_thread or thread_per_core.
     #[arg(long, env = "GRPCKIT_RUNTIME")]
     pub runtime: Option<String>,

@@ -1,4 +1,5 @@
-//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `openapi`, `certs`, `admin`. Commands live
+//! The `grpckit` command line: `server`, `client`, `stream`, `perf`, `call`, `openapi`,
+//! `health`, `certs`, `admin`, `config`. Commands live
 //! in this library so tests can call them; `main.rs` only parses and dispatches.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -7,8 +8,10 @@ pub mod args;
 pub mod call;
 pub mod certs;
 pub mod client;
+pub mod config_default;
 pub mod conn;
 pub mod go_flags;
+pub mod health;
 pub mod openapi;
 pub mod perf;
 pub mod reflect;

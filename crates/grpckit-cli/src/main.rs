@@ -99,6 +99,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grpckit_cli::openapi::run(&args, &mut std::io::stdout().lock())?;
             ExitCode::SUCCESS
         }
+        Command::Health(args) => {
+            let outcome = grpckit_cli::health::check(&args).await;
+            let line = outcome.message(&args);
+            if outcome.exit_code() == 0 {
+                println!("{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            ExitCode::from(outcome.exit_code())
+        }
         Command::Certs(grpckit_cli::certs::CertsCommand::Init(args)) => {
             print!("{}", grpckit_cli::certs::init(&args)?);
             ExitCode::SUCCESS
@@ -112,6 +122,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = grpckit_services::store::SqlStore::connect(&database_url, 2, 1).await?;
             let u = grpckit_services::app::ensure_admin(&store, &name, &email, &password).await?;
             println!("admin {} ({}) ready", u.email, u.id);
+            ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", grpckit_cli::config_default::default_yaml()?);
             ExitCode::SUCCESS
         }
         Command::Config(ConfigCommand::Check { file }) => {

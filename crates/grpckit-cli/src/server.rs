@@ -93,6 +93,9 @@ pub fn effective_config(args: &ServerArgs) -> anyhow::Result<AppConfig> {
     if let Some(g) = args.shutdown_grace {
         cfg.server.shutdown_grace = g;
     }
+    if let Some(d) = args.drain_delay {
+        cfg.server.drain_delay = d;
+    }
     if let Some(r) = &args.runtime {
         cfg.server.runtime = r
             .parse::<RuntimeFlavor>()

@@ -3,7 +3,7 @@
 //! [`App`](super::App) puts these together for the quick start; a program with setup of its
 //! own (a database, background work) calls [`run_blocking`] and [`start`] itself.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use http::{Request, Response};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -134,12 +134,15 @@ enum Serving {
 pub struct Running {
     /// The bound gRPC address.
     pub addr: SocketAddr,
-    /// The bound admin address (`/metrics`, `/healthz`).
+    /// The bound admin address (`/metrics`, `/healthz`, `/livez`, `/readyz`); it serves
+    /// until serving has stopped, through the drain.
     pub admin_addr: SocketAddr,
     /// Starts the shutdown sequence (see `# Shutdown` on [`ServerBuilder::serve`]).
     pub shutdown: Shutdown,
     serving: Serving,
     admin: JoinHandle<std::io::Result<()>>,
+    /// Stops the admin port (after serving ended, see [`Running::wait`]).
+    admin_stop: Shutdown,
 }
 
 impl Running {
@@ -173,6 +176,7 @@ impl Running {
             }
         };
         self.shutdown.trigger();
+        self.admin_stop.trigger();
         let admin = self.admin.await.map_err(|_| RunError::Panicked)?;
         served?;
         admin.map_err(RunError::Admin)
@@ -227,6 +231,11 @@ where
     <L::Service as Service<Request<Body>>>::Future: Send + 'static,
 {
     let cfg = builder.server_config().clone();
+    let builder_health = builder.health_reporter();
+    // Not ready (`/readyz`) until serving starts and reports SERVING.
+    builder_health
+        .set_service_status("", tonic_health::ServingStatus::NotServing)
+        .await;
     let listen = cfg.listen_addr().map_err(RunError::Address)?;
     let bind_err = |addr, what| move |source| RunError::Bind { addr, what, source };
     // Certificate files are read before anything listens.
@@ -269,15 +278,24 @@ where
             (addr, Serving::Task(task))
         }
     };
+    // The admin port outlives the drain, so `/readyz` answers 503 and `/metrics` can be
+    // scraped until serving has stopped.
+    let admin_stop = Shutdown::new();
+    let router = AdminRouter::new().readiness(builder_health);
     let admin = match admin_tls {
         Some(tls) => tokio::spawn(super::admin_tls::serve(
-            AdminRouter::new().into_router(),
+            router.into_router(),
             admin_listener,
             tls,
-            shutdown.clone(),
+            admin_stop.clone(),
         )),
-        None => tokio::spawn(AdminRouter::new().serve(admin_listener, shutdown.clone())),
+        None => tokio::spawn(router.serve(admin_listener, admin_stop.clone())),
     };
+    tokio::spawn(stop_admin_after_drain(
+        shutdown.clone(),
+        admin_stop.clone(),
+        cfg.drain_delay + cfg.shutdown_grace,
+    ));
     let admin_scheme = if cfg.admin_tls.is_set() {
         "https"
     } else {
@@ -290,7 +308,21 @@ where
         shutdown,
         serving,
         admin,
+        admin_stop,
     })
+}
+
+/// Stops the admin port once shutdown started and `limit` (the drain delay and the grace
+/// period) plus a few seconds passed, in case [`Running::wait`] is never called; it stops
+/// it as soon as serving has ended otherwise.
+async fn stop_admin_after_drain(shutdown: Shutdown, admin_stop: Shutdown, limit: Duration) {
+    tokio::select! {
+        () = admin_stop.cancelled() => {}
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(limit + Duration::from_secs(5)).await;
+        } => admin_stop.trigger(),
+    }
 }
 
 /// One `thread_per_core` serving thread.

@@ -1,6 +1,8 @@
-//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus, `/healthz`
-//! for probes and `/config` (the config in force, secrets hidden, once an application
-//! published one with [`crate::config::reload::ConfigState::publish`]; 404 before). Other modules add routes through [`AdminRouter`]. Plain HTTP unless
+//! The admin listener (default `0.0.0.0:9091`): `/metrics` for Prometheus, `/healthz` and
+//! `/livez` for liveness probes, `/readyz` for readiness ([`super::probes`]) and `/config`
+//! (the config in force, secrets hidden, once an application published one with
+//! [`crate::config::reload::ConfigState::publish`]; 404 before). Other modules add routes
+//! through [`AdminRouter`]. Plain HTTP unless
 //! `server.admin_tls` is set (then the server serves these routes over HTTPS).
 
 use std::sync::Arc;
@@ -36,14 +38,22 @@ pub struct AdminRouter {
 }
 
 impl AdminRouter {
-    /// `/healthz`, `/config`, `/metrics`, `/stats` and the live stats page at `/`.
+    /// `/healthz`, `/livez`, `/config`, `/metrics`, `/stats` and the live stats page at `/`.
     pub fn new() -> Self {
         Self {
             router: Router::new()
                 .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
                 .route("/config", get(config))
+                .merge(super::probes::liveness())
                 .merge(crate::telemetry::metrics::routes()),
         }
+    }
+
+    /// Adds `/readyz`, the status `reporter` gives the gRPC health service
+    /// ([`crate::server::ServerBuilder::health_reporter`]).
+    #[must_use]
+    pub fn readiness(self, reporter: tonic_health::server::HealthReporter) -> Self {
+        self.merge(super::probes::readiness(reporter))
     }
 
     /// Merges more routes (metrics, stats page).
