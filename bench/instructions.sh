@@ -8,6 +8,7 @@
 #
 #   bench/instructions.sh                       # grpckit-full and grpckit-nolayers, N=5000
 #   N=10000 CONFIGS="full nolayers nometrics" bench/instructions.sh
+#   GRPCKIT_B=/tmp/old-grpckit CONFIGS="full full-b" bench/instructions.sh   # two builds
 #   CONFIGS="tonic-ct full nolayers" bench/instructions.sh   # + bare tonic (current_thread),
 #                                    # same token header, its hello call: the #7 baseline
 #
@@ -34,7 +35,7 @@ wait_port() { for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/n
 server_args() {
   local extra=()
   case $1 in
-    full) ;;
+    full|full-b) ;;
     nolayers) extra=(--config "$ROOT/bench/no-layers.yaml") ;;
     nometrics) extra=(--config "$ROOT/bench/no-metrics.yaml") ;;
     tonic-ct) extra=() ;;
@@ -72,7 +73,9 @@ for cfg in $CONFIGS; do
       --callgrind-out-file="$OUT/$cfg.callgrind" "$TONIC" > "$OUT/$cfg.log" 2>&1 &
   else
     # shellcheck disable=SC2046
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/$cfg.callgrind" "$GRPCKIT" server $(server_args "$cfg") > "$OUT/$cfg.log" 2>&1 &
+    bin=$GRPCKIT
+    [[ $cfg != full-b ]] || bin=${GRPCKIT_B:?set GRPCKIT_B to the other grpckit binary}
+    valgrind --tool=callgrind --callgrind-out-file="$OUT/$cfg.callgrind" "$bin" server $(server_args "$cfg") > "$OUT/$cfg.log" 2>&1 &
   fi
   pid=$!
   wait_port

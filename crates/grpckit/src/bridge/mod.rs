@@ -30,20 +30,13 @@ pub(crate) mod rest_request;
 pub(crate) mod status;
 pub(crate) mod web;
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc};
 
 use bytes::Bytes;
-use futures::TryFutureExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Either, Limited};
+use http_body_util::{BodyExt, Limited};
 use tonic::{Status, body::Body};
-use tower::{Layer, Service, ServiceExt, util::BoxCloneSyncService};
+use tower::{Service, ServiceExt, util::BoxCloneSyncService};
 
 pub(crate) use call::Inner;
 pub(crate) use catalog::Catalog;
@@ -127,13 +120,18 @@ fn is_grpc(ct: &[u8]) -> bool {
         && !ct[PREFIX.len()..].starts_with(b"-")
 }
 
-/// Adds the bridges in front of the server's stack.
+/// The bridges of one server: [`Bridges::is_grpc`] tells a native gRPC request (handed to
+/// the stack as is, at the cost of one header lookup) from the others, which
+/// [`Bridges::serve`] turns into in-process gRPC calls through the stack.
 #[derive(Debug, Clone)]
-pub(crate) struct BridgeLayer {
+pub(crate) struct Bridges {
     shared: Arc<Shared>,
 }
 
-impl BridgeLayer {
+/// A bridged request's answer.
+pub(crate) type BridgeFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+impl Bridges {
     /// The bridges for the methods of `sets`, with `server.http` and the largest message
     /// `max_recv_size`.
     pub(crate) fn new(config: &HttpBridgeConfig, sets: &[&[u8]], max_recv_size: usize) -> Self {
@@ -153,72 +151,33 @@ impl BridgeLayer {
     pub(crate) fn openapi_options(&self, opts: OpenApiOptions) {
         self.shared.openapi.set_options(opts);
     }
-}
 
-impl<S> Layer<S> for BridgeLayer {
-    type Service = Bridge<S>;
-
-    fn layer(&self, inner: S) -> Bridge<S> {
-        Bridge {
-            inner,
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-/// The bridges' service (see the module doc).
-#[derive(Debug, Clone)]
-pub(crate) struct Bridge<S> {
-    inner: S,
-    shared: Arc<Shared>,
-}
-
-type BoxFuture<B> =
-    Pin<Box<dyn Future<Output = Result<Response<Either<B, Body>>, Infallible>> + Send>>;
-
-/// The gRPC path's future: the stack's, its body marked as the stack's.
-type GrpcFuture<F, B> = futures::future::MapOk<F, fn(Response<B>) -> Response<Either<B, Body>>>;
-
-impl<S, B> Service<Request<Body>> for Bridge<S>
-where
-    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<tonic::codegen::StdError>,
-{
-    type Response = Response<Either<B, Body>>;
-    type Error = Infallible;
-    type Future = futures::future::Either<GrpcFuture<S::Future, B>, BoxFuture<B>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The gRPC path: one header comparison, nothing else.
-        if req
-            .headers()
+    /// Whether `req` is native gRPC (`application/grpc`, `application/grpc+...`).
+    #[inline]
+    pub(crate) fn is_grpc<T>(req: &Request<T>) -> bool {
+        req.headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|ct| is_grpc(ct.as_bytes()))
-        {
-            let left: fn(Response<B>) -> Response<Either<B, Body>> = |r| r.map(Either::Left);
-            return futures::future::Either::Left(self.inner.call(req).map_ok(left));
-        }
+    }
+
+    /// Serves a request that is not native gRPC, calling `stack` (the server's stack) for
+    /// the gRPC call it becomes.
+    pub(crate) fn serve<S, B>(&self, stack: S, req: Request<Body>) -> BridgeFuture
+    where
+        S: Service<Request<Body>, Response = Response<B>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<tonic::codegen::StdError>,
+    {
         let ctx = Ctx {
-            inner: BoxCloneSyncService::new(
-                self.inner
-                    .clone()
-                    .map_response(|r: Response<B>| r.map(Body::new)),
-            ),
+            inner: BoxCloneSyncService::new(stack.map_response(|r: Response<B>| r.map(Body::new))),
             shared: self.shared.clone(),
         };
-        futures::future::Either::Right(Box::pin(async move {
-            Ok(dispatch(req, ctx).await.map(Either::Right))
-        }))
+        Box::pin(dispatch(req, ctx))
     }
 }
 

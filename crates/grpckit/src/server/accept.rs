@@ -43,6 +43,7 @@ use super::{
     tls::{ServerTls, certificate_identity},
 };
 use crate::{
+    bridge::Bridges,
     config::{KeepAliveProbe, ProxyProtocolConfig, ServerConfig},
     middleware::auth::CertIdentity,
 };
@@ -66,6 +67,8 @@ pub(crate) struct Connections {
     handshake_timeout: Duration,
     /// What each connection's [`H2Guard`] enforces.
     guard: GuardConfig,
+    /// The HTTP bridges (REST, gRPC-Web, Connect) for requests that are not native gRPC.
+    bridges: Option<Bridges>,
 }
 
 impl Connections {
@@ -114,7 +117,14 @@ impl Connections {
                 max_control_frames_per_second: h2.max_control_frames_per_second,
                 header_block_timeout: cfg.handshake_timeout,
             },
+            bridges: None,
         }
+    }
+
+    /// Serves the HTTP bridges on these connections.
+    pub(crate) fn with_bridges(mut self, bridges: Bridges) -> Self {
+        self.bridges = Some(bridges);
+        self
     }
 }
 
@@ -160,9 +170,12 @@ pub(crate) async fn serve_connections<S, B>(
     grace: Duration,
 ) -> bool
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -262,9 +275,12 @@ async fn serve_tls<S, B>(
     svc: S,
     mut drain: watch::Receiver<()>,
 ) where
-    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -316,9 +332,12 @@ async fn serve_http<IO, S, B>(
     mut drain: watch::Receiver<()>,
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -336,7 +355,11 @@ async fn serve_http<IO, S, B>(
     else {
         return;
     };
-    let svc = ConnService { inner: svc, info };
+    let svc = ConnService {
+        inner: svc,
+        info,
+        bridges: conns.bridges.clone(),
+    };
     drive!(
         conns
             .http

@@ -28,7 +28,7 @@ use super::{
     tls_reload::watch_files,
 };
 use crate::{
-    bridge::{BridgeLayer, OpenApiOptions},
+    bridge::{Bridges, OpenApiOptions},
     config::{MiddlewareConfig, ServerConfig},
     middleware::{
         GrpcStackLayer, StackHandles,
@@ -561,7 +561,7 @@ impl<L> ServerBuilder<L> {
         };
         let responses = ResponseLimitsLayer::new(cfg.max_send_size, drained.token().clone());
         let token = drained.token().clone();
-        let bridges = BridgeLayer::new(&cfg.http, &self.descriptor_sets, cfg.max_recv_size);
+        let bridges = Bridges::new(&cfg.http, &self.descriptor_sets, cfg.max_recv_size);
         bridges.openapi_options(match (&self.middleware, &self.stack) {
             (Some(src), _) => OpenApiOptions {
                 auth: src.config.auth.enabled,
@@ -575,12 +575,14 @@ impl<L> ServerBuilder<L> {
                 ..OpenApiOptions::default()
             },
         });
+        let conns = conns.with_bridges(bridges);
         // One arm per type of the layered router.
         macro_rules! run {
             ($layers:expr) => {{
-                // The HTTP bridges in front of everything: a bridged call becomes a gRPC call
-                // through the whole stack, outer layers included.
-                let svc = bridges.layer($layers.service(routes.prepare()));
+                // The HTTP bridges sit in front of everything (in the connection's service):
+                // a bridged call becomes a gRPC call through the whole stack, outer layers
+                // included.
+                let svc = $layers.service(routes.prepare());
                 let ((), closed) = tokio::join!(
                     drain_signal,
                     serve_connections(listener, conns, svc, token, grace)

@@ -4,6 +4,9 @@
 //! connections the peer certificates ([`TlsConnectInfo`], so `peer_certs()` works) and the
 //! verified client identity ([`CertIdentity`]), and the caller's `grpc-timeout`: a call still
 //! running when it passes is answered `CANCELLED` ("Timeout expired"), as tonic did.
+//!
+//! A request that is not native gRPC goes to the HTTP bridges ([`Bridges`]), which call the
+//! same stack; native gRPC pays one header lookup for them.
 
 use std::{
     future::Future,
@@ -23,7 +26,10 @@ use tonic::{
 };
 use tower::{Service, ServiceExt, util::Oneshot};
 
-use crate::middleware::auth::CertIdentity;
+use crate::{
+    bridge::{BridgeFuture, Bridges},
+    middleware::auth::CertIdentity,
+};
 
 /// What a connection tells each of its requests.
 #[derive(Debug, Clone)]
@@ -53,15 +59,24 @@ impl ConnInfo {
 pub(crate) struct ConnService<S> {
     pub(crate) inner: S,
     pub(crate) info: ConnInfo,
+    /// The HTTP bridges (`None`: every request goes to the stack as gRPC).
+    pub(crate) bridges: Option<Bridges>,
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for ConnService<S>
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone,
+    S: Service<Request<Body>, Response = Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = Response<Either<B, Body>>;
     type Error = S::Error;
-    type Future = TimeoutFuture<Oneshot<S, Request<Body>>>;
+    type Future = futures::future::Either<TimeoutFuture<Oneshot<S, Request<Body>>>, Bridged<B>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let mut req = req.map(Body::new);
@@ -78,11 +93,36 @@ where
                 }
             }
         }
+        if let Some(bridges) = &self.bridges
+            && !Bridges::is_grpc(&req)
+        {
+            return futures::future::Either::Right(Bridged {
+                answer: bridges.serve(self.inner.clone(), req),
+                body: std::marker::PhantomData,
+            });
+        }
         let sleep = crate::headers::grpc_timeout(req.headers()).map(tokio::time::sleep);
-        TimeoutFuture {
+        futures::future::Either::Left(TimeoutFuture {
             inner: self.inner.clone().oneshot(req),
             sleep,
-        }
+        })
+    }
+}
+
+/// A bridged request's answer, as a response of the connection's body type.
+pub(crate) struct Bridged<B> {
+    answer: BridgeFuture,
+    body: std::marker::PhantomData<fn() -> B>,
+}
+
+impl<B> Future for Bridged<B> {
+    type Output = Result<Response<Either<B, Body>>, std::convert::Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.answer
+            .as_mut()
+            .poll(cx)
+            .map(|r| Ok(r.map(Either::Right)))
     }
 }
 
