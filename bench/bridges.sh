@@ -17,11 +17,12 @@
 #
 # configs: grpc (native gRPC, h2c), rest_h1 (GET /v1/users/{id}, HTTP/1.1), rest_h2c (the
 # same over h2c), grpcweb (application/grpc-web+proto, h2c), connect (Connect unary JSON,
-# POST, h2c), connect_h1 (the same over HTTP/1.1), gogw (grpc-gateway, HTTP/1.1).
+# POST, h2c), connect_proto (Connect unary binary, h2c), connect_h1 (Connect JSON over
+# HTTP/1.1), gogw (grpc-gateway, HTTP/1.1).
 # Bounded: h2load -D, `timeout` on every step, loopback only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CONFIGS=${CONFIGS:-"grpc rest_h1 rest_h2c grpcweb connect connect_h1 gogw"}
+CONFIGS=${CONFIGS:-"grpc rest_h1 rest_h2c grpcweb connect connect_proto connect_h1 gogw"}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-50}
@@ -55,6 +56,7 @@ TOKEN=$(timeout 30 "$GRPCKIT" call --addr 127.0.0.1:$PORT user.v1.UserService/Lo
 stop $pid
 trap - EXIT
 python3 -c 'import sys; m=b"\x0a"+bytes([len(sys.argv[1])])+sys.argv[1].encode(); sys.stdout.buffer.write(b"\x00"+len(m).to_bytes(4,"big")+m)' "$UID_" > "$OUT/req.bin"
+tail -c +6 "$OUT/req.bin" > "$OUT/req.pb"
 printf '{"id":"%s"}' "$UID_" > "$OUT/req.json"
 printf '{"name":"world"}' > "$OUT/hello.json"
 
@@ -70,6 +72,8 @@ run() { # config round -> prints "req/s cpu_us_per_call"
       hdr+=(-H 'content-type: application/grpc-web+proto' -H 'x-grpc-web: 1') ;;
     connect) url=$base/user.v1.UserService/GetUser; body=(-d "$OUT/req.json")
       hdr+=(-H 'content-type: application/json' -H 'connect-protocol-version: 1') ;;
+    connect_proto) url=$base/user.v1.UserService/GetUser; body=(-d "$OUT/req.pb")
+      hdr+=(-H 'content-type: application/proto' -H 'connect-protocol-version: 1') ;;
     connect_h1) url=$base/user.v1.UserService/GetUser; body=(-d "$OUT/req.json"); h1=(--h1)
       hdr+=(-H 'content-type: application/json' -H 'connect-protocol-version: 1') ;;
     gogw) url=http://127.0.0.1:$((PORT + 2))/v1/hello; body=(-d "$OUT/hello.json"); h1=(--h1)
@@ -138,7 +142,9 @@ ratio("REST (HTTP/1.1) req/s vs grpc-gateway", "rest_h1_rps", "gogw_rps")
 ratio("REST (HTTP/1.1) server CPU per call vs native gRPC", "rest_h1_cpu_us", "grpc_cpu_us")
 ratio("REST (h2c) server CPU per call vs native gRPC", "rest_h2c_cpu_us", "grpc_cpu_us")
 ratio("gRPC-Web req/s vs native gRPC", "grpcweb_rps", "grpc_rps")
-ratio("Connect req/s vs native gRPC", "connect_rps", "grpc_rps")
+ratio("Connect (JSON) req/s vs native gRPC", "connect_rps", "grpc_rps")
+ratio("Connect (binary) req/s vs native gRPC", "connect_proto_rps", "grpc_rps")
+ratio("Connect (JSON, HTTP/1.1) req/s vs native gRPC", "connect_h1_rps", "grpc_rps")
 ratio("gRPC-Web server CPU per call vs native gRPC", "grpcweb_cpu_us", "grpc_cpu_us")
 ratio("Connect server CPU per call vs native gRPC", "connect_cpu_us", "grpc_cpu_us")
 PY
