@@ -534,18 +534,6 @@ pub fn grpc_code_of_connect(name: &str) -> Code {
     }
 }
 
-/// `google.rpc.Status` as the status's details (what gRPC carries in
-/// `grpc-status-details-bin`).
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
 /// Connect's JSON error (`{"code": "not_found", "message": ..., "details": [{"type": ...,
 /// "value": <base64>}]}`) as a status with its details.
 pub fn status_of_connect_error(v: &serde_json::Value) -> Status {
@@ -574,7 +562,8 @@ fn with_details(code: Code, message: String, details: Vec<prost_types::Any>) -> 
     if details.is_empty() {
         return Status::new(code, message);
     }
-    let bytes = RpcStatus {
+    // google.rpc.Status, what gRPC carries in `grpc-status-details-bin`.
+    let bytes = tonic_types::Status {
         code: code as i32,
         message: message.clone(),
         details,
@@ -856,7 +845,7 @@ mod tests {
         );
         let s = r.status.unwrap_err();
         assert_eq!((s.code(), s.message()), (Code::InvalidArgument, "bad"));
-        let st = RpcStatus::decode(s.details()).unwrap();
+        let st = tonic_types::Status::decode(s.details()).unwrap();
         assert_eq!(
             st.details[0].type_url,
             "type.googleapis.com/google.rpc.ErrorInfo"

@@ -100,16 +100,7 @@ pub(crate) fn connect_error_json(status: &Status, pool: &DescriptorPool) -> serd
 
 /// The `Any` details of a status (empty when it has none or they do not decode).
 pub(crate) fn decode_details(status: &Status) -> Vec<prost_types::Any> {
-    #[derive(Clone, PartialEq, Message)]
-    struct RpcStatus {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-        #[prost(message, repeated, tag = "3")]
-        details: Vec<prost_types::Any>,
-    }
-    RpcStatus::decode(status.details())
+    tonic_types::Status::decode(status.details())
         .map(|s| s.details)
         .unwrap_or_default()
 }
