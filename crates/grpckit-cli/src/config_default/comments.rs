@@ -64,6 +64,22 @@ pub(super) const COMMENTS: &[(&str, &str)] = &[
         "Peers (CIDR) that send the header. Default empty: off.",
     ),
     (
+        "server.debug",
+        "`debug:` CPU profile (`/debug/pprof/profile?seconds=N`), task counts (`/debug/tasks`) and open connections (`/debug/connections`) on the admin port, for a caller with `role` (bearer token or `x-api-key`; the gRPC port's auth must be on). Needs a restart to change.",
+    ),
+    (
+        "server.debug.enabled",
+        "Serve the debug endpoints. Default `false`.",
+    ),
+    (
+        "server.debug.role",
+        "The role a caller needs. Default `admin`.",
+    ),
+    (
+        "server.debug.max_profile_seconds",
+        "The longest CPU profile a request may ask for, in seconds. Default `60`.",
+    ),
+    (
         "server.http",
         "`http:` REST/JSON, gRPC-Web and Connect on the gRPC port, OpenAPI and CORS.",
     ),

@@ -46,6 +46,9 @@ pub struct ServerConfig {
     pub admin_tls: super::AdminTlsConfig,
     /// `proxy_protocol:` load balancers that send a PROXY protocol header naming the client.
     pub proxy_protocol: super::ProxyProtocolConfig,
+    /// `debug:` CPU profile, task counts and open connections on the admin port, for an
+    /// authenticated admin ([`super::DebugConfig`]). Off by default.
+    pub debug: super::DebugConfig,
     /// `http:` REST/JSON, gRPC-Web and Connect on the gRPC port, OpenAPI and CORS.
     pub http: super::HttpBridgeConfig,
     /// Largest accepted message in bytes. Default `4194304` (4 MiB).
@@ -107,6 +110,7 @@ impl Default for ServerConfig {
             tls: Default::default(),
             admin_tls: Default::default(),
             proxy_protocol: Default::default(),
+            debug: Default::default(),
             http: Default::default(),
             max_recv_size: 4 * 1024 * 1024,
             max_send_size: 4 * 1024 * 1024,
@@ -394,6 +398,7 @@ impl ServerConfig {
         }
         self.tls.validate(self.enable_tls)?;
         self.check_connection_limits()?;
+        self.debug.validate()?;
         for (key, value) in [
             ("server.max_recv_size", self.max_recv_size),
             ("server.max_send_size", self.max_send_size),

@@ -35,6 +35,7 @@ use tonic::{
 use tower::Service;
 
 use super::{
+    channelz::{self, Counted},
     conn::{ConnInfo, ConnService},
     h2_guard::{GuardConfig, H2Guard},
     incoming::{accept, tcp_keepalive},
@@ -69,6 +70,8 @@ pub(crate) struct Connections {
     guard: GuardConfig,
     /// The HTTP bridges (REST, gRPC-Web, Connect) for requests that are not native gRPC.
     bridges: Option<Bridges>,
+    /// `server.debug.enabled`: connections are listed in [`super::channelz`].
+    channelz: bool,
 }
 
 impl Connections {
@@ -118,6 +121,7 @@ impl Connections {
                 header_block_timeout: cfg.handshake_timeout,
             },
             bridges: None,
+            channelz: cfg.debug.enabled,
         }
     }
 
@@ -350,6 +354,12 @@ async fn serve_http<IO, S, B>(
     };
     tokio::pin!(aged);
     let peer = info.remote_addr();
+    let listed = conns.channelz.then(|| {
+        let tls = matches!(info, ConnInfo::Tls { .. });
+        channelz::registry().register(peer, info.local_addr(), tls)
+    });
+    let entry = listed.as_ref().map(channelz::Registered::entry);
+    let io = Counted::new(io, entry.clone());
     let io = H2Guard::new(io, conns.guard, handshake_by, peer);
     let Some(io) = start_http(io, &conns, &mut drain, aged.as_mut(), handshake_by, peer).await
     else {
@@ -359,6 +369,7 @@ async fn serve_http<IO, S, B>(
         inner: svc,
         info,
         bridges: conns.bridges.clone(),
+        channelz: entry,
     };
     drive!(
         conns

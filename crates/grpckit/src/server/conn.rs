@@ -11,6 +11,7 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll, ready},
 };
 
@@ -26,6 +27,7 @@ use tonic::{
 };
 use tower::{Service, ServiceExt, util::Oneshot};
 
+use super::channelz;
 use crate::{
     bridge::{BridgeFuture, Bridges},
     middleware::auth::CertIdentity,
@@ -52,6 +54,13 @@ impl ConnInfo {
             Self::Tcp(tcp) | Self::Tls { tcp, .. } => tcp.remote_addr,
         }
     }
+
+    /// The server's address.
+    pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Self::Tcp(tcp) | Self::Tls { tcp, .. } => tcp.local_addr,
+        }
+    }
 }
 
 /// The service of one connection: the server's stack, cloned per request as tonic did.
@@ -61,6 +70,8 @@ pub(crate) struct ConnService<S> {
     pub(crate) info: ConnInfo,
     /// The HTTP bridges (`None`: every request goes to the stack as gRPC).
     pub(crate) bridges: Option<Bridges>,
+    /// The connection's entry in the debug listing (`None` unless `server.debug`).
+    pub(crate) channelz: Option<Arc<channelz::Entry>>,
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for ConnService<S>
@@ -79,6 +90,9 @@ where
     type Future = futures::future::Either<TimeoutFuture<Oneshot<S, Request<Body>>>, Bridged<B>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
+        if let Some(entry) = &self.channelz {
+            entry.on_request(req.version());
+        }
         let mut req = req.map(Body::new);
         let ext = req.extensions_mut();
         match &self.info {

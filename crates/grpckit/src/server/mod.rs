@@ -5,6 +5,7 @@ mod accept;
 mod admin_tls;
 mod app;
 mod builder;
+mod channelz;
 mod conn;
 mod end_stream;
 mod h2_guard;
@@ -22,6 +23,7 @@ mod tls_reload;
 
 pub use app::App;
 pub use builder::{OuterService, ServeError, ServerBuilder};
+pub use channelz::ConnectionView;
 pub use end_stream::EndOnShutdown;
 pub(crate) use end_stream::SHUTTING_DOWN;
 pub use reflection::google_rpc_descriptors;
@@ -31,3 +33,8 @@ pub use shutdown::{Shutdown, wait_for_signal};
 pub(crate) use signals::Hangup;
 pub use signals::{Signals, signal_exit_code};
 pub use tls::TlsError;
+
+/// The gRPC port's open connections (listed only with `server.debug.enabled`).
+pub(crate) fn open_connections() -> Vec<ConnectionView> {
+    channelz::registry().snapshot()
+}

@@ -16,6 +16,7 @@ use super::{
     signal_exit_code,
     tls::ServerTls,
 };
+use crate::telemetry::debug::DebugAccess;
 use crate::{
     config::{LogConfig, ServerConfig, TelemetryConfig},
     telemetry::admin::AdminRouter,
@@ -59,6 +60,11 @@ pub enum RunError {
     /// message names the key).
     #[error("admin port TLS: {0}")]
     AdminTls(#[source] TlsError),
+    /// `server.debug.enabled` on a server whose auth is off: nobody could be checked.
+    #[error(
+        "server.debug.enabled: the debug endpoints need authentication, but auth is off (remove --no-auth or disable server.debug)"
+    )]
+    DebugWithoutAuth,
     /// A serving task or thread panicked.
     #[error("a serving task panicked")]
     Panicked,
@@ -232,6 +238,14 @@ where
 {
     let cfg = builder.server_config().clone();
     let builder_health = builder.health_reporter();
+    let debug = match (
+        cfg.debug.enabled,
+        builder.stack_handles().and_then(|h| h.auth),
+    ) {
+        (false, _) => None,
+        (true, Some(auth)) => Some(DebugAccess::new(&cfg.debug, auth)),
+        (true, None) => return Err(RunError::DebugWithoutAuth),
+    };
     // Not ready (`/readyz`) until serving starts and reports SERVING.
     builder_health
         .set_service_status("", tonic_health::ServingStatus::NotServing)
@@ -281,7 +295,11 @@ where
     // The admin port outlives the drain, so `/readyz` answers 503 and `/metrics` can be
     // scraped until serving has stopped.
     let admin_stop = Shutdown::new();
-    let router = AdminRouter::new().readiness(builder_health);
+    let mut router = AdminRouter::new().readiness(builder_health);
+    if let Some(access) = debug {
+        crate::telemetry::debug::register_runtime("main");
+        router = router.merge(crate::telemetry::debug::routes(access));
+    }
     let admin = match admin_tls {
         Some(tls) => tokio::spawn(super::admin_tls::serve(
             router.into_router(),
@@ -350,6 +368,9 @@ where
         .build()
         .map_err(RunError::Runtime)?;
     rt.block_on(async move {
+        if builder.server_config().debug.enabled {
+            crate::telemetry::debug::register_runtime(&format!("core-{i}"));
+        }
         let listener = TcpListener::from_std(listener).map_err(RunError::Runtime)?;
         builder.serve(listener, shutdown).await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! Logging setup and the admin HTTP server (`/metrics`, `/healthz`, `/livez`, `/readyz`).
 
 pub mod admin;
+pub(crate) mod debug;
 mod export_watch;
 pub(crate) mod logging;
 pub mod metrics;
