@@ -45,10 +45,10 @@ pub(super) fn line_paths(text: &str) -> Vec<Option<String>> {
 pub(super) fn key_lines(text: &str) -> Vec<(String, usize)> {
     let mut out: Vec<(String, usize)> = Vec::new();
     for (i, path) in line_paths(text).into_iter().enumerate() {
-        if let Some(path) = path {
-            if !out.iter().any(|(p, _)| *p == path) {
-                out.push((path, i + 1));
-            }
+        if let Some(path) = path
+            && !out.iter().any(|(p, _)| *p == path)
+        {
+            out.push((path, i + 1));
         }
     }
     out

@@ -161,13 +161,13 @@ impl<'a> Sources<'a> {
         if let Some(var) = self.layers.env.source_of(key) {
             return format!("env {}", var.name);
         }
-        if let Some((path, _)) = &self.layers.file {
-            if in_file(&self.file_doc, key) {
-                return match self.line_of(key) {
-                    Some(line) => format!("file {}:{line}", path.display()),
-                    None => format!("file {}", path.display()),
-                };
-            }
+        if let Some((path, _)) = &self.layers.file
+            && in_file(&self.file_doc, key)
+        {
+            return match self.line_of(key) {
+                Some(line) => format!("file {}:{line}", path.display()),
+                None => format!("file {}", path.display()),
+            };
         }
         "default".to_owned()
     }
