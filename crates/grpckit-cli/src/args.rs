@@ -1,5 +1,6 @@
-//! Command-line arguments. Every server flag also reads a `GRPCKIT_*` environment variable;
-//! flags win over the environment, which wins over the config file. Boolean flags read their
+//! Command-line arguments. Every server flag also reads a flat `GRPCKIT_*` environment
+//! variable, its alias; flags and their aliases win over the nested variables
+//! (`GRPCKIT_SERVER__PORT`), which win over the config file ([`crate::layers`]). Boolean flags read their
 //! variable as 1/0, true/false, yes/no or on/off (any case).
 
 use std::{path::PathBuf, time::Duration};
@@ -61,8 +62,9 @@ pub enum Command {
     /// stats page at /. Data lives in SQLite (default sqlite://grpckit.db) or PostgreSQL.
     ///
     /// Authentication is on: Login and CreateUser are public, every other method needs
-    /// `authorization: Bearer <token from Login>`. Settings come from flags, then GRPCKIT_*
-    /// environment variables, then the YAML file given with --config. Ctrl-C or SIGTERM stops
+    /// `authorization: Bearer <token from Login>`. Settings come from flags (and their
+    /// GRPCKIT_* variables), then nested GRPCKIT_SECTION__KEY variables, then the YAML file
+    /// given with --config (`grpckit config print` shows the result). Ctrl-C or SIGTERM stops
     /// accepting calls and lets in-flight calls finish within --shutdown-grace.
     #[command(verbatim_doc_comment)]
     Server(Box<ServerArgs>),
@@ -94,7 +96,7 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Configuration files (`config check FILE`, `config default`).
+    /// Configuration files (`config check FILE`, `config default`, `config print`).
     #[command(subcommand)]
     Config(ConfigCommand),
 }
@@ -119,6 +121,16 @@ pub enum ConfigCommand {
     /// change: `grpckit config default > grpckit.yaml`.
     #[command(verbatim_doc_comment)]
     Default,
+    /// Print the effective config, and where each value came from.
+    ///
+    /// Loaded as `grpckit server` with the same flags and environment would load it
+    /// (defaults < --config FILE < GRPCKIT_SECTION__KEY variables < flags and their
+    /// GRPCKIT_* variables), secrets shown as <redacted>. Each value is followed by its
+    /// source: `default`, `file FILE:LINE`, `env GRPCKIT_SERVER__PORT`, `flag --listen` or
+    /// `env GRPCKIT_LISTEN (flag alias)`. Exits 1, naming the key or variable, when the
+    /// server would refuse the config.
+    #[command(verbatim_doc_comment)]
+    Print(Box<ServerArgs>),
 }
 
 /// `grpckit server`

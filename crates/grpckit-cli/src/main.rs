@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, parser::ValueSource};
 use grpckit_cli::{
     Cli, Command,
     args::{AdminCommand, ConfigCommand, rewrite_legacy_args},
@@ -13,7 +13,8 @@ use grpckit_cli::{
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(rewrite_legacy_args(std::env::args()));
+    let matches = Cli::command().get_matches_from(rewrite_legacy_args(std::env::args()));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The server picks its own runtime flavour from config (`server.runtime`).
     if let Command::Server(args) = cli.command {
         return match grpckit_cli::server::run_blocking(*args) {
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    match rt.block_on(run(cli, &matches)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", grpckit::ErrorChain(e.as_ref()));
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
     Ok(match cli.command {
         Command::Server(_) => unreachable!("handled before the runtime is built"),
         Command::Client(args) => {
@@ -126,6 +127,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config(ConfigCommand::Default) => {
             print!("{}", grpckit_cli::config_default::default_yaml()?);
+            ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Print(args)) => {
+            // The flags clap read from their flat variables rather than the command line.
+            let print = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("print"));
+            let from_env: Vec<&str> = grpckit_cli::layers::FLAGS
+                .iter()
+                .map(|f| f.id)
+                .filter(|id| {
+                    print.and_then(|m| m.value_source(id)) == Some(ValueSource::EnvVariable)
+                })
+                .collect();
+            print!(
+                "{}",
+                grpckit_cli::config_print::render(&args, std::env::vars_os(), &from_env)?
+            );
             ExitCode::SUCCESS
         }
         Command::Config(ConfigCommand::Check { file }) => {

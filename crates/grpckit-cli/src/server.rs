@@ -7,17 +7,14 @@ use std::{
     sync::Arc,
 };
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use grpckit::{
-    config::{
-        LogFormat, RuntimeFlavor, check_log_level,
-        reload::{ConfigState, Reloader},
-    },
+    config::reload::{ConfigState, Reloader},
     server::{Running, ServerBuilder, Shutdown},
 };
 use grpckit_services::{
     app::App,
-    config::{AppConfig, ServiceName},
+    config::AppConfig,
     live::{LiveParts, SECRET_KEYS},
 };
 use tokio::task::JoinHandle;
@@ -35,96 +32,10 @@ pub fn parse_addr(key: &str, s: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("{key}: '{s}' resolves to no address"))
 }
 
-/// Builds the effective config: defaults < file < environment/flags.
+/// Builds the effective config from the process's environment: defaults < file < nested
+/// `GRPCKIT_SECTION__KEY` variables < flags and their flat variables ([`crate::layers`]).
 pub fn effective_config(args: &ServerArgs) -> anyhow::Result<AppConfig> {
-    let mut cfg = match &args.config {
-        Some(path) => AppConfig::load_file(path)?,
-        None => AppConfig::default(),
-    };
-    if let Some(l) = &args.listen {
-        let a = parse_addr("--listen", l)?;
-        cfg.server.address = a.ip().to_string();
-        cfg.server.port = a.port();
-    }
-    if let Some(m) = &args.metrics_listen {
-        cfg.server.metrics_listen = parse_addr("--metrics-listen", m)?;
-    }
-    if let Some(u) = &args.database_url {
-        cfg.database.url = u.clone();
-    }
-    if let Some(s) = &args.services {
-        let mut v = Vec::new();
-        for name in s.iter().filter(|n| !n.trim().is_empty()) {
-            let svc: ServiceName = name
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--services: {e}"))?;
-            if !v.contains(&svc) {
-                v.push(svc);
-            }
-        }
-        cfg.services.serve = v;
-    }
-    if let Some(u) = &args.user_service {
-        cfg.services.user_service = u.clone();
-    }
-    if let Some(s) = &args.jwt_secret {
-        cfg.auth.jwt_secret = s.clone();
-    }
-    if let Some(e) = &args.admin_email {
-        cfg.auth.admin_email = e.clone();
-    }
-    if let Some(p) = &args.admin_password {
-        cfg.auth.admin_password = p.clone();
-    }
-    if let Some(l) = &args.log_level {
-        check_log_level(l).map_err(|e| anyhow::anyhow!("--log-level: {e}"))?;
-        cfg.log.level = l.clone();
-    }
-    if let Some(f) = &args.log_format {
-        cfg.log.format = match f.as_str() {
-            "json" => LogFormat::Json,
-            "pretty" => LogFormat::Pretty,
-            other => bail!("--log-format: expected json or pretty, got '{other}'"),
-        };
-    }
-    if let Some(i) = args.logistics_interval {
-        cfg.logistics.interval = i;
-    }
-    if let Some(g) = args.shutdown_grace {
-        cfg.server.shutdown_grace = g;
-    }
-    if let Some(d) = args.drain_delay {
-        cfg.server.drain_delay = d;
-    }
-    if let Some(r) = &args.runtime {
-        cfg.server.runtime = r
-            .parse::<RuntimeFlavor>()
-            .map_err(|e| anyhow::anyhow!("--runtime: {e}"))?;
-    }
-    if let Some(w) = args.workers {
-        cfg.server.workers = w;
-    }
-    if let Some(c) = args.cores {
-        cfg.server.cores = c;
-    }
-    if args.no_auth {
-        cfg.middleware.auth.enabled = false;
-    }
-    if args.pin_cores {
-        cfg.server.pin_cores = true;
-    }
-    if let Some(cert) = &args.tls_cert {
-        cfg.server.enable_tls = true;
-        cfg.server.tls.cert_file = Some(cert.clone());
-    }
-    if let Some(key) = &args.tls_key {
-        cfg.server.tls.key_file = Some(key.clone());
-    }
-    if let Some(ca) = &args.tls_client_ca {
-        cfg.server.tls.client_ca_file = Some(ca.clone());
-    }
-    cfg.validate()?;
-    Ok(cfg)
+    Ok(crate::layers::load(args, std::env::vars_os())?.config)
 }
 
 /// A server started in the background.
@@ -277,6 +188,8 @@ pub fn run_blocking(args: ServerArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use grpckit_services::config::ServiceName;
+
     use super::*;
 
     #[test]

@@ -13,9 +13,12 @@ const WIDTH: usize = 96;
 /// The file's opening lines.
 const HEADER: &str = "\
 # grpckit configuration: every key with its default value (`grpckit config default`).
-# Every key is optional: a file holds only what differs from these defaults. GRPCKIT_*
-# environment variables override the file and flags override both
-# (`grpckit server --help`). Check a file with `grpckit config check FILE`.
+# Every key is optional: a file holds only what differs from these defaults. Each key below
+# a section can also be set by the environment variable named under its comment (`env:`,
+# levels separated by `__`, the value as YAML: GRPCKIT_SERVER__PORT=9090,
+# GRPCKIT_SERVER__KEEP_ALIVE__TIME=30s), which overrides the file; flags and their flat
+# variables (GRPCKIT_LISTEN, `grpckit server --help`) override both. Check a file with
+# `grpckit config check FILE`; `grpckit config print` shows the effective config.
 ";
 
 /// The commented default config file.
@@ -56,10 +59,15 @@ fn commented(plain: &str) -> String {
             if indent == 0 {
                 out.push('\n');
             }
-            if let Some(text) = comment(&path.join(".")) {
+            let path = path.join(".");
+            if let Some(text) = comment(&path) {
                 for l in wrap(text, WIDTH.saturating_sub(indent + 2).max(40)) {
                     out.push_str(&format!("{:indent$}# {l}\n", ""));
                 }
+            }
+            if path.contains('.') {
+                let var = crate::layers::ENV.var_name(&path);
+                out.push_str(&format!("{:indent$}# env: {var}\n", ""));
             }
         }
         out.push_str(line);
@@ -119,7 +127,9 @@ mod tests {
         assert_eq!(loaded, AppConfig::default());
         assert!(loaded.moved_keys().is_empty());
         assert!(
-            text.contains("# gRPC port. Default `9090`.\n  port: 9090\n"),
+            text.contains(
+                "# gRPC port. Default `9090`.\n  # env: GRPCKIT_SERVER__PORT\n  port: 9090\n"
+            ),
             "{text}"
         );
     }
@@ -149,6 +159,26 @@ mod tests {
             .filter(|l| l.trim_start().starts_with("# "))
             .count();
         assert!(comment_lines >= paths.len(), "{text}");
+    }
+
+    #[test]
+    fn every_key_below_a_section_names_its_variable() {
+        let text = default_yaml().unwrap();
+        let value = serde_norway::to_value(AppConfig::default()).unwrap();
+        let mut paths = Vec::new();
+        key_paths(&value, "", &mut paths);
+        let nested: Vec<&String> = paths.iter().filter(|p| p.contains('.')).collect();
+        assert!(nested.len() > 100);
+        for path in nested {
+            let var = crate::layers::ENV.var_name(path);
+            assert!(text.contains(&format!("# env: {var}\n")), "{var}");
+        }
+        assert!(
+            text.contains(
+                "  # gRPC port. Default `9090`.\n  # env: GRPCKIT_SERVER__PORT\n  port: 9090\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ mod split;
 use std::path::Path;
 
 use grpckit::config::{
-    ClientConfig, ConfigError, InvalidValue, LogConfig, MiddlewareConfig, MovedKey, ServerConfig,
-    TelemetryConfig, from_yaml_str, from_yaml_value, has_key, read_file, yaml_value,
+    ClientConfig, ConfigError, EnvOverrides, InvalidValue, LogConfig, MiddlewareConfig, MovedKey,
+    ServerConfig, TelemetryConfig, from_yaml_str, from_yaml_value, has_key, read_file, yaml_value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,14 @@ impl Default for AppConfig {
 impl AppConfig {
     /// Parses YAML text into a validated config; an empty text is the defaults.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_yaml_with_env(text, &EnvOverrides::default())
+    }
+
+    /// Parses YAML text with the keys of nested environment variables merged over it
+    /// (defaults < text < `env`), into a validated config. An error that comes from a
+    /// variable's value or key names the variable ([`ConfigError::Env`]); one in the text
+    /// keeps its line and column.
+    pub fn from_yaml_with_env(text: &str, env: &EnvOverrides) -> Result<Self, ConfigError> {
         let mut doc = yaml_value(text)?;
         let mut moved = Vec::new();
         for key in MOVED_KEYS {
@@ -102,12 +110,21 @@ impl AppConfig {
                 moved.push(key);
             }
         }
+        env.apply(&mut doc)?;
         let given = |key: &str| has_key(&doc, key);
-        let mut cfg: Self = if moved.is_empty() {
+        let mut cfg: Self = if moved.is_empty() && env.is_empty() {
             // Nothing rewritten: read the text itself, for line numbers in errors.
             from_yaml_str(text)?
         } else {
-            from_yaml_value(doc.clone())?
+            from_yaml_value(doc.clone()).map_err(|e| match env.attribute(e) {
+                e @ ConfigError::Env { .. } => e,
+                // The text's own error: read it alone for its line and column.
+                e if moved.is_empty() => from_yaml_str::<Self>(text)
+                    .err()
+                    .filter(|located| located.key() == e.key())
+                    .unwrap_or(e),
+                e => e,
+            })?
         };
         cfg.middleware = defaults::apply(cfg.middleware, given);
         if moved.contains(&AUDIT_EXTRA) {
@@ -116,13 +133,19 @@ impl AppConfig {
             cfg.middleware.audit.methods = methods;
         }
         cfg.moved = moved;
-        cfg.validate()?;
+        cfg.validate().map_err(|e| env.attribute(e.into()))?;
         Ok(cfg)
     }
 
     /// Reads and parses a YAML file; errors name the file.
     pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_yaml(&read_file(path)?).map_err(|e| e.in_file(path))
+        Self::load_file_with_env(path, &EnvOverrides::default())
+    }
+
+    /// Reads and parses a YAML file with nested environment variables over it
+    /// ([`AppConfig::from_yaml_with_env`]); errors name the file, or the variable.
+    pub fn load_file_with_env(path: &Path, env: &EnvOverrides) -> Result<Self, ConfigError> {
+        Self::from_yaml_with_env(&read_file(path)?, env).map_err(|e| e.in_file(path))
     }
 
     /// The earlier key spellings the loaded file used ([`MOVED_KEYS`]).

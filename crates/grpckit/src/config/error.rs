@@ -79,6 +79,15 @@ pub enum ConfigError {
         /// The current spelling.
         new: String,
     },
+    /// An error in the value of an environment variable, or in the key it names
+    /// (`GRPCKIT_SERVER__PORT: server.port: invalid type: ...`).
+    #[error("{name}: {error}")]
+    Env {
+        /// The variable, e.g. `GRPCKIT_SERVER__PORT`.
+        name: String,
+        /// The error.
+        error: Box<ConfigError>,
+    },
     /// An error in a file.
     #[error("{}: {error}", path.display())]
     InFile {
@@ -96,12 +105,12 @@ impl ConfigError {
             Self::Key { key, .. } => Some(key),
             Self::Invalid(v) => Some(&v.key),
             Self::Conflict { new, .. } => Some(new),
-            Self::InFile { error, .. } => error.key(),
+            Self::InFile { error, .. } | Self::Env { error, .. } => error.key(),
             Self::Read { .. } | Self::Syntax { .. } => None,
         }
     }
 
-    /// Where in the text, when known.
+    /// Where in the text, when known (never for an [`ConfigError::Env`] error).
     pub fn location(&self) -> Option<Location> {
         match self {
             Self::Key { location, .. } | Self::Syntax { location, .. } => *location,
@@ -110,10 +119,20 @@ impl ConfigError {
         }
     }
 
-    /// This error as found in the file `path`.
+    /// The environment variable the error is about, when it is one.
+    pub fn env_var(&self) -> Option<&str> {
+        match self {
+            Self::Env { name, .. } => Some(name),
+            Self::InFile { error, .. } => error.env_var(),
+            _ => None,
+        }
+    }
+
+    /// This error as found in the file `path` (an error of an environment variable stays
+    /// as it is).
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         match self {
-            e @ Self::Read { .. } => e,
+            e @ (Self::Read { .. } | Self::Env { .. }) => e,
             e => Self::InFile {
                 path: path.into(),
                 error: Box::new(e),

@@ -4,18 +4,21 @@
 //! [`yaml_value`], [`MovedKey`] and [`from_yaml_value`].
 //!
 //! This module reads one YAML document over the defaults ([`parse_yaml`], [`load_file`]);
-//! every key left out keeps its default. It reads no environment variables: merging the
-//! environment (`GRPCKIT_*`) and flags on top is the caller's job, as `grpckit server` does
-//! (defaults < file < environment < flags). Unknown keys and bad values are rejected with
-//! the key's path as a typed [`ConfigError`], e.g.
-//! `server.keep_alive.time: invalid value: expected a duration like 60s`. Every method rule
-//! uses one pattern grammar, [`MethodPattern`].
+//! every key left out keeps its default. [`EnvLayer`] turns nested environment variables
+//! (`GRPCKIT_SERVER__PORT=9090`) into keys merged over the document before it is
+//! deserialized; reading the process's environment and applying flags on top is the
+//! caller's job, as `grpckit server` does (defaults < file < environment < flags). Unknown
+//! keys and bad values are rejected with the key's path as a typed [`ConfigError`], e.g.
+//! `server.keep_alive.time: invalid value: expected a duration like 60s` (and the variable's
+//! name when a variable gave it). Every method rule uses one pattern grammar,
+//! [`MethodPattern`].
 
 mod binding;
 mod bridge;
 mod client;
 mod client_tls;
 mod debug;
+mod env;
 mod error;
 mod http2;
 mod ip_filter;
@@ -36,6 +39,7 @@ pub use bridge::{CorsConfig, HttpBridgeConfig};
 pub use client::*;
 pub use client_tls::ClientTlsConfig;
 pub use debug::DebugConfig;
+pub use env::{EnvLayer, EnvOverrides, EnvVar};
 pub use error::{ConfigError, InvalidValue, Location};
 pub use http2::Http2Config;
 pub use ip_filter::{Cidr, CidrError, IpFilterConfig, IpRule};
