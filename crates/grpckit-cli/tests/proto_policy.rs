@@ -125,7 +125,7 @@ async fn the_proto_policy_applies_and_is_described() {
     let mut out = Vec::new();
     call::describe_cmd(
         &DescribeArgs {
-            conn: ConnArgs::plaintext(&p.addr.to_string()),
+            conn: ConnArgs::plaintext(p.addr.to_string()),
             proto: ProtoArgs::default(),
             symbol: Some("user.v1.UserService/Login".into()),
         },

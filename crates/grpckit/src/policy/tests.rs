@@ -184,8 +184,10 @@ fn a_config_override_wins_field_by_field() {
     let get = p.get("t.S/Get").unwrap();
     assert_eq!(get.policy.timeout, Some(Duration::from_millis(300)));
     assert_eq!(get.policy.roles, ["support", "user"]);
-    let mut mw = MiddlewareConfig::default();
-    mw.policy = cfg;
+    let mw = MiddlewareConfig {
+        policy: cfg,
+        ..MiddlewareConfig::default()
+    };
     let out = effective_config(&mw, &[&bytes]);
     assert!(!MethodPattern::any_matches(
         &out.auth.public_methods,
