@@ -53,8 +53,8 @@ fn flag(msg: &DynamicMessage, field: &str) -> bool {
 }
 
 impl MethodPolicy {
-    /// The policy `method` declares; a method without the option gets the defaults
-    /// (`idempotent` from its `idempotency_level`). `None` marks no option.
+    /// The policy `method` declares, and whether it has the option at all (a method
+    /// without it gets the defaults, `idempotent` from its `idempotency_level`).
     ///
     /// # Errors
     /// A `rate_limit` or `timeout` that does not parse.

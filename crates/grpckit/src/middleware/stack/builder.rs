@@ -120,8 +120,9 @@ impl<'a> GrpcStackBuilder<'a> {
         self
     }
 
-    /// The policies the methods declare, kept for [`StackHandles::effective_config`]
-    /// (super::StackHandles): the rules they give must already be in the config of each part
+    /// The policies the methods declare, kept for
+    /// [`StackHandles::effective_config`](super::StackHandles::effective_config): the rules
+    /// they give must already be in the config of each part
     /// ([`Policies::apply`]; [`GrpcStackLayer::from_config`] does both).
     pub fn policies(mut self, policies: Policies) -> Self {
         self.policies = policies;
