@@ -1,36 +1,58 @@
 //! The call policy declared in the `.proto` (`option (grpckit.v1.policy)`) in the real
 //! `grpckit server` process: a method marked `public` needs no token (the others do), the
-//! `rate_limit` of the `.proto` applies per caller, `middleware.policy.methods` in the config
+//! `rate_limit` and `timeout` of the `.proto` apply, `middleware.policy.methods` in the config
 //! file wins over the `.proto` (at start and on reload), `grpckit describe` shows the option
 //! as declared, and `GET /config` shows the effective policy.
 
 use std::{path::Path, time::Duration};
 
-use grpckit_app_test::{ServerProcess, http_get};
+use grpckit_app_test::{ServerProcess, TokenMinter, authed, http_get};
 use grpckit_cli::{
     call::{self, DescribeArgs},
     conn::ConnArgs,
     reflect::ProtoArgs,
 };
 use grpckit_services::proto::user::v1::{
-    CreateUserRequest, GetUserRequest, LoginRequest, user_service_client::UserServiceClient,
+    CreateUserRequest, GetUserRequest, ListUsersRequest, LoginRequest,
+    user_service_client::UserServiceClient,
 };
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_grpckit");
 
+/// The secret of JWT key `k1`, for admin tokens minted by the test.
+const JWT_KEY: &str = "proto-policy-jwt-key-0123456789abcdef";
+
 /// A config file with `policy` (YAML lines under `middleware.policy.methods`, or none).
 fn config(dir: &Path, policy: &str) -> String {
     let mut text = format!(
-        "database:\n  url: sqlite://{}\nauth:\n  jwt_secret: proto-policy-secret-0123456789abcdef\n",
+        "database:\n  url: sqlite://{}\nauth:\n  jwt_secret: proto-policy-secret-0123456789abcdef\n\
+         middleware:\n  auth:\n    jwt:\n      keys:\n        \
+         - {{ kid: k1, algorithm: HS256, secret: \"{JWT_KEY}\" }}\n",
         dir.join("grpckit.db").display()
     );
     if !policy.is_empty() {
-        text.push_str("middleware:\n  policy:\n    methods:\n");
+        text.push_str("  policy:\n    methods:\n");
         text.push_str(policy);
     }
     text
+}
+
+/// The code of `ListUsers` called as an admin.
+async fn list_users_as_admin(c: &mut UserServiceClient<Channel>) -> Code {
+    let token = TokenMinter::hs256(JWT_KEY)
+        .kid("k1")
+        .issuer("grpckit")
+        .audience("grpckit")
+        .token("ops-tool", &["admin"]);
+    match c
+        .list_users(authed(ListUsersRequest::default(), &token))
+        .await
+    {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    }
 }
 
 fn start(dir: &Path, policy: &str) -> (ServerProcess, std::path::PathBuf) {
@@ -105,6 +127,9 @@ async fn the_proto_policy_applies_and_is_described() {
     let codes = sign_up_codes(&mut c, 30).await;
     assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
 
+    // `ListUsers` has the .proto's 10s deadline: plenty.
+    assert_eq!(list_users_as_admin(&mut c).await, Code::Ok);
+
     // `GET /config`: the effective policy, as declared.
     let policy = effective_policy(&p).await;
     let login = &policy["user.v1.UserService/Login"];
@@ -147,7 +172,8 @@ async fn the_proto_policy_applies_and_is_described() {
 async fn a_config_override_wins_at_start_and_on_reload() {
     let dir = tempfile::tempdir().unwrap();
     let overrides = "      - { methods: \"user.v1.UserService/Login\", public: false }\n      \
-                     - { methods: \"user.v1.UserService/CreateUser\", rate_limit: 100000/s }\n";
+                     - { methods: \"user.v1.UserService/CreateUser\", rate_limit: 100000/s }\n      \
+                     - { methods: \"user.v1.UserService/ListUsers\", timeout: 250ms }\n";
     let (p, file) = start(dir.path(), overrides);
     let mut c = users(&p).await;
     let login = LoginRequest {
@@ -167,6 +193,8 @@ async fn a_config_override_wins_at_start_and_on_reload() {
         codes.iter().all(|c| *c == Code::InvalidArgument),
         "{codes:?}"
     );
+    // A quick call stays well within the config's shorter deadline.
+    assert_eq!(list_users_as_admin(&mut c).await, Code::Ok);
     let policy = effective_policy(&p).await;
     assert_eq!(policy["user.v1.UserService/Login"]["public"], false);
     assert_eq!(
@@ -177,6 +205,9 @@ async fn a_config_override_wins_at_start_and_on_reload() {
         policy["user.v1.UserService/CreateUser"]["rate_limit"],
         "100000/s"
     );
+    // The config's deadline for `ListUsers` replaces the .proto's 10s (unit tests show it
+    // becomes the timeout rule the layer reads).
+    assert_eq!(policy["user.v1.UserService/ListUsers"]["timeout"], "250ms");
 
     // Without the override (file edited while serving), `Login` is public again.
     let tmp = dir.path().join("grpckit.yaml.new");
