@@ -12,15 +12,19 @@ use grpckit_services::proto::{
 use tonic::transport::Channel;
 
 /// Per-client-address limits on the public methods roomy enough for suites that sign up and
-/// log in many times from 127.0.0.1 (the app's defaults allow a burst of 5). Tests of the
-/// throttling itself clear `middleware.rate_limit.rules` to get the defaults back.
+/// log in many times from 127.0.0.1 (their `.proto` policy allows a burst of 5; a config
+/// rule wins over it). Tests of the throttling itself clear `middleware.rate_limit.rules` to
+/// get the `.proto` limits back.
 pub fn roomy_rate_rules() -> Vec<RateRule> {
-    grpckit_services::limits::default_rate_rules()
-        .into_iter()
-        .map(|r| RateRule {
+    grpckit_services::limits::PUBLIC_METHODS
+        .iter()
+        .map(|m| RateRule {
+            methods: grpckit::config::MethodPattern::exact(m),
             per_second: ROOMY,
             burst: ROOMY,
-            ..r
+            cluster_limit: 0,
+            cluster_window: Duration::from_secs(1),
+            max_concurrent: 0,
         })
         .collect()
 }

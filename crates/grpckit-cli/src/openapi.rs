@@ -7,6 +7,7 @@ use std::{io::Write, path::PathBuf};
 use anyhow::Context;
 use clap::Args;
 use grpckit::bridge::{OpenApiOptions, openapi_document};
+use grpckit_services::config::AppConfig;
 
 /// `grpckit openapi`
 #[derive(Debug, Args, Clone, Default)]
@@ -16,14 +17,17 @@ pub struct OpenapiArgs {
     pub out: Option<PathBuf>,
 }
 
-/// The document as `grpckit server` serves it by default: `Login` and `CreateUser` public,
-/// every other operation behind the bearer-token or API-key scheme.
+/// The document as `grpckit server` serves it by default: the methods public in the
+/// default config and the `.proto` policies (`Login`, `CreateUser`) without security, every
+/// other operation behind the bearer-token or API-key scheme.
 pub fn document() -> serde_json::Value {
+    let sets = [grpckit_services::proto::FILE_DESCRIPTOR_SET];
+    let middleware = grpckit::policy::effective_config(&AppConfig::default().middleware, &sets);
     let opts = OpenApiOptions {
-        public_methods: grpckit_services::config::defaults::public_methods(),
+        public_methods: middleware.auth.public_methods,
         ..OpenApiOptions::default()
     };
-    openapi_document(&[grpckit_services::proto::FILE_DESCRIPTOR_SET], &opts)
+    openapi_document(&sets, &opts)
 }
 
 /// Runs `openapi`: writes the pretty-printed document to `--out` or `out`.

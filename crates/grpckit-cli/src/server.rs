@@ -106,7 +106,12 @@ where
     let running = grpckit::server::start(builder, shutdown.clone()).await?;
     let background = app.spawn_background();
     tracing::info!(services = ?cfg.services.serve, database = %redact(&cfg.database.url), "services started");
-    let config = Arc::new(ConfigState::new(cfg, SECRET_KEYS).map_err(|e| anyhow::anyhow!(e))?);
+    let config = ConfigState::new(cfg, SECRET_KEYS)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .with_derived("effective_policy", |c: &AppConfig| {
+            serde_json::to_value(c.effective_policy()).unwrap_or_default()
+        });
+    let config = Arc::new(config);
     config.publish();
     Ok(RunningServer {
         addr: running.addr,

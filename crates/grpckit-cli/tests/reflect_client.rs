@@ -85,11 +85,13 @@ async fn list_describe_and_call_via_reflection() {
     for (sym, want) in [
         (
             "order.v1.OrderService",
-            "rpc Chat(stream .order.v1.ChatMessage) returns (stream .order.v1.ChatEvent);",
+            "rpc Chat(stream .order.v1.ChatMessage) returns (stream .order.v1.ChatEvent) {\n    \
+             option (grpckit.v1.policy) = {roles: [\"support\", \"user\"]};\n  }",
         ),
         (
             "user.v1.UserService/GetUser",
-            "rpc GetUser(.user.v1.GetUserRequest) returns (.user.v1.GetUserResponse);",
+            "rpc GetUser(.user.v1.GetUserRequest) returns (.user.v1.GetUserResponse) {\n  \
+             option (grpckit.v1.policy) = {roles: [\"support\", \"user\"]};\n}",
         ),
         ("user.v1.CreateUserRequest", "string email = 2;"),
         ("user.v1.Role", "enum Role {"),

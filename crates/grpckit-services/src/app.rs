@@ -14,7 +14,6 @@ use crate::{
     directory::{GrpcDirectory, LocalDirectory, UserDirectory},
     domain::user::{self as rules, Role, User},
     events::{EventBus, MemoryBus},
-    limits,
     order::{OrderApi, logistics},
     proto::{
         FILE_DESCRIPTOR_SET, order::v1::order_service_server::OrderServiceServer,
@@ -159,8 +158,8 @@ impl App {
     }
 
     /// A server builder with the configured services added (the framework holds every
-    /// service to `server.max_recv_size`/`max_send_size`) and the middleware stack (`middleware:` config, with the app's [`limits::default_rate_rules`]
-    /// when it has no rate-limit rules) in place. Every builder of one `App` shares
+    /// service to `server.max_recv_size`/`max_send_size`) and the middleware stack (`middleware:` config, with the policies
+    /// the `.proto` files declare, [`grpckit::policy`]) in place. Every builder of one `App` shares
     /// the same stack state.
     pub fn server_builder(&self) -> Result<ServerBuilder, ServiceError> {
         let cfg = &self.config.server;
@@ -169,9 +168,8 @@ impl App {
             Some(Some(stack)) => b.stack(stack.clone()),
             Some(None) => b,
             None => {
-                let middleware = limits::with_default_rate_rules(self.config.middleware.clone());
                 let b = b
-                    .middleware(&middleware, &self.auth_secrets)
+                    .middleware(&self.config.middleware, &self.auth_secrets)
                     .map_err(|e| ServiceError::internal_from("middleware config", e))?;
                 let _ = self.stack.set(b.stack_layer());
                 b

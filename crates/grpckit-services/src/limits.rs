@@ -1,58 +1,46 @@
 //! The reference app's default rate limits. `Login` and `CreateUser` answer anyone (they are
-//! the public methods of `middleware.auth`), so unless the configuration has rate-limit rules
-//! of its own, each client address gets a small bucket for each of them. The framework stays
-//! generic: these rules are ordinary `middleware.rate_limit.rules` the app fills in.
+//! `public` in their `grpckit.v1.policy` option), so their option also gives each caller (the
+//! client address, as these calls are anonymous) a small bucket: `rate_limit: "1/s burst 5"`.
+//! Like every policy rule it comes after the configuration's own rate-limit rules, so a rule
+//! of `middleware.rate_limit.rules` for these methods (or `middleware.policy.methods`) wins.
 
-use std::time::Duration;
-
-use grpckit::config::{MethodPattern, MiddlewareConfig, RateRule};
-
-/// The methods limited by default.
+/// The methods throttled per client address by their `.proto` option.
 pub const PUBLIC_METHODS: [&str; 2] = [
     "user.v1.UserService/Login",
     "user.v1.UserService/CreateUser",
 ];
-/// Sustained calls per second per client address to each public method.
-pub const PUBLIC_PER_SECOND: u32 = 1;
-/// Calls per client address allowed at once before the sustained rate applies.
-pub const PUBLIC_BURST: u32 = 5;
-
-/// One rule per public method: [`PUBLIC_PER_SECOND`] with a burst of [`PUBLIC_BURST`],
-/// keyed by the caller (the client address, as these calls are anonymous).
-pub fn default_rate_rules() -> Vec<RateRule> {
-    PUBLIC_METHODS
-        .iter()
-        .map(|m| RateRule {
-            methods: MethodPattern::exact(m),
-            per_second: PUBLIC_PER_SECOND,
-            burst: PUBLIC_BURST,
-            cluster_limit: 0,
-            cluster_window: Duration::from_secs(1),
-            max_concurrent: 0,
-        })
-        .collect()
-}
-
-/// `config` with [`default_rate_rules`] when it has no rules of its own.
-pub fn with_default_rate_rules(mut config: MiddlewareConfig) -> MiddlewareConfig {
-    if config.rate_limit.rules.is_empty() {
-        config.rate_limit.rules = default_rate_rules();
-    }
-    config
-}
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use grpckit::policy::Policies;
+
+    use super::PUBLIC_METHODS;
 
     #[test]
-    fn defaults_fill_only_an_empty_rule_list() {
-        let filled = with_default_rate_rules(MiddlewareConfig::default());
-        assert_eq!(filled.rate_limit.rules.len(), 2);
-        assert!(filled.rate_limit.rules.iter().all(|r| r.burst <= 5));
-        let mut own = MiddlewareConfig::default();
-        own.rate_limit.rules = vec![default_rate_rules().remove(0)];
-        own.rate_limit.rules[0].burst = 100;
-        assert_eq!(with_default_rate_rules(own.clone()), own);
+    fn the_public_methods_declare_a_small_bucket_and_every_option_is_usable() {
+        let p = Policies::read(&[crate::proto::FILE_DESCRIPTOR_SET]).expect("usable options");
+        for m in PUBLIC_METHODS {
+            let policy = &p.get(m).expect("known method").policy;
+            assert!(policy.public, "{m}");
+            let rate = policy.rate_limit.expect("throttled");
+            assert_eq!((rate.per_second(), rate.burst()), (1, 5), "{m}");
+        }
+        let public: Vec<&str> = p
+            .iter()
+            .filter(|(_, e)| e.policy.public)
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(public.len(), PUBLIC_METHODS.len(), "{public:?}");
+        let create = &p
+            .get("order.v1.OrderService/CreateOrder")
+            .expect("known")
+            .policy;
+        assert!(create.idempotent, "idempotent on request_id");
+        assert!(
+            !p.get("order.v1.OrderService/PayOrder")
+                .expect("known")
+                .policy
+                .idempotent
+        );
     }
 }

@@ -6,7 +6,10 @@
 //! still wins); and, for each middleware part that is on, its settings (not its
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
-//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`. Every other key
+//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`, and
+//! `middleware.policy.*` (the per-method overrides of the `.proto` policies; their `audit`
+//! needs a restart). Each part is rebuilt from the config with the `.proto` policies added
+//! ([`StackHandles::effective_config`]), as at start. Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -15,7 +18,7 @@ use grpckit::{
     middleware::{StackHandles, auth::AuthSecrets},
 };
 
-use crate::{app::App, config::AppConfig, limits};
+use crate::{app::App, config::AppConfig};
 
 /// Key names whose values `GET /config` hides (anywhere in the tree); URL passwords are
 /// hidden too.
@@ -50,9 +53,11 @@ impl LiveParts {
     }
 
     /// The middleware parts that are on and can be reloaded, with their config sections.
-    fn parts(&self) -> [(&'static str, bool); 5] {
+    fn parts(&self) -> [(&'static str, bool); 6] {
         let h = &self.handles;
         [
+            // Auth, rate limits and timeouts are rebuilt with them.
+            ("middleware.policy", h.auth.is_some() || h.timeout.is_some()),
             ("middleware.auth", h.auth.is_some()),
             ("middleware.rate_limit.rules", h.rate.is_some()),
             ("middleware.timeout", h.timeout.is_some()),
@@ -66,7 +71,8 @@ impl LiveParts {
         if key == "log.level" {
             return grpckit::telemetry::log_level_reloadable();
         }
-        if key.ends_with(".enabled") {
+        if key.ends_with(".enabled") || (under(key, "middleware.policy") && key.ends_with(".audit"))
+        {
             return false;
         }
         self.parts()
@@ -83,20 +89,22 @@ impl LiveParts {
     /// The log level cannot change or the new auth keys do not load; then nothing changed.
     pub fn apply(&self, new: &AppConfig, changed: &[String]) -> Result<(), BoxError> {
         let touched = |section: &str| changed.iter().any(|k| under(k, section));
-        let mw = limits::with_default_rate_rules(new.middleware.clone());
+        // The policy overrides become auth, rate-limit and timeout rules.
+        let policy = touched("middleware.policy");
         let h = &self.handles;
+        let mw = h.effective_config(&new.middleware);
         // The only part that can fail to build (key files): first, so a failure changes nothing
         // else.
-        if touched("middleware.auth") {
+        if (policy || touched("middleware.auth")) && h.auth.is_some() {
             h.set_auth(&mw.auth, &self.secrets)?;
         }
         if touched("log.level") {
             grpckit::telemetry::set_log_level(&new.log)?;
         }
-        if touched("middleware.rate_limit.rules") {
+        if (policy || touched("middleware.rate_limit.rules")) && h.rate.is_some() {
             h.set_rate_limits(&mw.rate_limit.rules)?;
         }
-        if touched("middleware.timeout") {
+        if (policy || touched("middleware.timeout")) && h.timeout.is_some() {
             h.set_timeouts(&mw.timeout)?;
         }
         if touched("middleware.log") {

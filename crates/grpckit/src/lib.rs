@@ -15,6 +15,7 @@ mod error_chain;
 pub mod framing;
 pub mod headers;
 pub mod middleware;
+pub mod policy;
 pub mod reason;
 pub mod server;
 pub mod telemetry;

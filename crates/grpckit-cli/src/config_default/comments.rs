@@ -541,6 +541,14 @@ pub(super) const COMMENTS: &[(&str, &str)] = &[
         "middleware.audit.buffer",
         "Records buffered before writes are counted as dropped. Default `10000`.",
     ),
+    (
+        "middleware.policy",
+        "Per-method overrides of the policy the `.proto` declares (`grpckit.v1.policy`).",
+    ),
+    (
+        "middleware.policy.methods",
+        "Overrides of the `grpckit.v1.policy` option of the methods they match; for each method the first matching entry applies, and each key it sets replaces the value the `.proto` declares. Default none.",
+    ),
     ("telemetry", "Metrics and tracing (framework)."),
     (
         "telemetry.metrics",

@@ -42,16 +42,24 @@ fn service(out: &mut String, s: &ServiceDescriptor) {
 
 fn method(out: &mut String, m: &MethodDescriptor, depth: usize) {
     let stream = |b: bool| if b { "stream " } else { "" };
-    let _ = writeln!(
+    let pad = "  ".repeat(depth);
+    let _ = write!(
         out,
-        "{}rpc {}({}.{}) returns ({}.{});",
-        "  ".repeat(depth),
+        "{pad}rpc {}({}.{}) returns ({}.{})",
         m.name(),
         stream(m.is_client_streaming()),
         m.input().full_name(),
         stream(m.is_server_streaming()),
         m.output().full_name(),
     );
+    // The call policy as declared in the .proto (the reflection server serves the files'
+    // bytes as compiled, extension options included).
+    match grpckit::policy::declared_option_text(m) {
+        Some(option) => {
+            let _ = writeln!(out, " {{\n{pad}  {option}\n{pad}}}");
+        }
+        None => out.push_str(";\n"),
+    }
 }
 
 fn message(out: &mut String, m: &MessageDescriptor, depth: usize) {

@@ -1,8 +1,9 @@
-//! The reference app's middleware defaults: its public methods, roles, audited methods and
-//! audit target fields. They fill the keys a configuration leaves out (the framework's own
-//! defaults know no app: only health and reflection are public, only `admin` and `service`
-//! have roles, no unary method is audited). The default rate limits are in
-//! [`crate::limits`].
+//! The reference app's middleware defaults: its roles, audited methods and audit target
+//! fields. They fill the keys a configuration leaves out (the framework's own defaults know
+//! no app: only `admin` and `service` have roles, no unary method is audited). Which methods
+//! are public, which roles may call each method and the rate limits of the public methods
+//! are declared in the `.proto` files (`option (grpckit.v1.policy)`, see
+//! [`grpckit::policy`]).
 
 use grpckit::config::{MethodPattern, MiddlewareConfig, RoleRule};
 
@@ -18,47 +19,21 @@ fn order(method: &str) -> MethodPattern {
 }
 
 /// The keys [`apply`] fills when the configuration leaves them out.
-pub const KEYS: [&str; 4] = [
-    "middleware.auth.public_methods",
+pub const KEYS: [&str; 3] = [
     "middleware.auth.roles",
     "middleware.audit.methods",
     "middleware.audit.target_fields",
 ];
 
-/// The framework's public methods (health, reflection) plus `Login` and `CreateUser`.
-pub fn public_methods() -> Vec<MethodPattern> {
-    let mut v = vec![user("Login"), user("CreateUser")];
-    v.extend(grpckit::config::AuthnConfig::default().public_methods);
-    v
-}
-
-/// `admin` and `service` may call everything; `support` reads orders, users and chats;
-/// `user` calls its own user and order methods (ownership enforced by the handlers) and
-/// bulk sign-up, but not `ListUsers`.
+/// The app's roles: `admin` and `service` may call everything; `support` and `user` are
+/// named here (so bindings may grant them) and get their methods from the `roles` of each
+/// method's `grpckit.v1.policy` option: `support` reads orders, users and chats; `user`
+/// calls its own user and order methods (ownership enforced by the handlers) and bulk
+/// sign-up, but not `ListUsers`.
 pub fn roles() -> Vec<RoleRule> {
     let mut v = RoleRule::defaults();
-    v.push(RoleRule::new(
-        "support",
-        vec![
-            user("GetUser"),
-            user("ListUsers"),
-            order("GetOrder"),
-            order("ListOrders"),
-            order("TrackOrder"),
-            order("Chat"),
-        ],
-    ));
-    v.push(RoleRule::new(
-        "user",
-        vec![
-            user("GetUser"),
-            user("UpdateUser"),
-            user("DeleteUser"),
-            user("StreamUserActivity"),
-            user("BatchCreateUsers"),
-            MethodPattern::service(ORDER),
-        ],
-    ));
+    v.push(RoleRule::new("support", Vec::new()));
+    v.push(RoleRule::new("user", Vec::new()));
     v
 }
 
@@ -83,15 +58,12 @@ pub fn audit_target_fields() -> Vec<String> {
 /// `middleware` with the app's default for each of [`KEYS`] for which `given(key)` is false.
 pub fn apply(mut m: MiddlewareConfig, given: impl Fn(&str) -> bool) -> MiddlewareConfig {
     if !given(KEYS[0]) {
-        m.auth.public_methods = public_methods();
-    }
-    if !given(KEYS[1]) {
         m.auth.roles = roles();
     }
-    if !given(KEYS[2]) {
+    if !given(KEYS[1]) {
         m.audit.methods = audited_methods();
     }
-    if !given(KEYS[3]) {
+    if !given(KEYS[2]) {
         m.audit.target_fields = audit_target_fields();
     }
     m

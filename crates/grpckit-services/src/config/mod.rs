@@ -18,6 +18,7 @@ use grpckit::config::{
     ClientConfig, ConfigError, EnvOverrides, InvalidValue, LogConfig, MiddlewareConfig, MovedKey,
     ServerConfig, TelemetryConfig, from_yaml_str, from_yaml_value, has_key, read_file, yaml_value,
 };
+use grpckit::policy::Policies;
 use serde::{Deserialize, Serialize};
 
 pub use sections::{
@@ -146,6 +147,15 @@ impl AppConfig {
     /// ([`AppConfig::from_yaml_with_env`]); errors name the file, or the variable.
     pub fn load_file_with_env(path: &Path, env: &EnvOverrides) -> Result<Self, ConfigError> {
         Self::from_yaml_with_env(&read_file(path)?, env).map_err(|e| e.in_file(path))
+    }
+
+    /// The policy in force per method of the reference services: each method's
+    /// `grpckit.v1.policy` option, overridden by `middleware.policy` (only methods with an
+    /// option or an override). `GET /config` shows it as `effective_policy`; a command that
+    /// prints the config can show it the same way, without a running server.
+    pub fn effective_policy(&self) -> Policies {
+        grpckit::policy::effective_policies(&self.middleware, &[crate::proto::FILE_DESCRIPTOR_SET])
+            .table()
     }
 
     /// The earlier key spellings the loaded file used ([`MOVED_KEYS`]).

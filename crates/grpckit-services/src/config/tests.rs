@@ -9,7 +9,28 @@ fn defaults_are_the_apps() {
     let cfg = AppConfig::from_yaml("").unwrap();
     assert_eq!(cfg, AppConfig::default());
     let m = &cfg.middleware;
-    assert!(MethodPattern::any_matches(&m.auth.public_methods, LOGIN));
+    // `Login` is public through its .proto policy, not through the config.
+    assert!(!MethodPattern::any_matches(&m.auth.public_methods, LOGIN));
+    assert!(cfg.effective_policy().get(LOGIN).unwrap().policy.public);
+    let effective = grpckit::policy::effective_config(m, &[crate::proto::FILE_DESCRIPTOR_SET]);
+    assert!(MethodPattern::any_matches(
+        &effective.auth.public_methods,
+        LOGIN
+    ));
+    let support = effective
+        .auth
+        .roles
+        .iter()
+        .find(|r| r.role == "support")
+        .unwrap();
+    assert!(MethodPattern::any_matches(
+        &support.allow,
+        "order.v1.OrderService/Chat"
+    ));
+    assert!(!MethodPattern::any_matches(
+        &support.allow,
+        "order.v1.OrderService/PayOrder"
+    ));
     assert!(m.auth.roles.iter().any(|r| r.role == "support"));
     assert!(MethodPattern::any_matches(
         &m.audit.methods,

@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, IpFilterConfig, MethodPattern, RoleBinding};
+use super::{InvalidValue, IpFilterConfig, MethodPattern, PolicyConfig, RoleBinding};
 
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -33,6 +33,8 @@ pub struct MiddlewareConfig {
     pub validate: ValidateConfig,
     /// Audit trail of the calls in `audit.methods` and of stream opens.
     pub audit: AuditConfig,
+    /// Per-method overrides of the policy the `.proto` declares (`grpckit.v1.policy`).
+    pub policy: PolicyConfig,
 }
 
 impl Default for MiddlewareConfig {
@@ -47,6 +49,7 @@ impl Default for MiddlewareConfig {
             timeout: TimeoutConfig::default(),
             validate: ValidateConfig::default(),
             audit: AuditConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }

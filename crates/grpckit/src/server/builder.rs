@@ -565,7 +565,9 @@ impl<L> ServerBuilder<L> {
         bridges.openapi_options(match (&self.middleware, &self.stack) {
             (Some(src), _) => OpenApiOptions {
                 auth: src.config.auth.enabled,
-                public_methods: src.config.auth.public_methods.clone(),
+                public_methods: crate::policy::effective_config(&src.config, &self.descriptor_sets)
+                    .auth
+                    .public_methods,
                 ..OpenApiOptions::default()
             },
             // A prebuilt stack: its auth settings are not known here; assume credentials.

@@ -51,8 +51,9 @@ impl RetryPolicy {
 
     /// Whether `path` (`/pkg.Service/Method`) may be sent twice: it matches
     /// `retry.idempotent_methods`, or its descriptor (registered with the server builder or
-    /// [`crate::client::register_descriptor_set`]) marks it `idempotency_level =
-    /// NO_SIDE_EFFECTS` or `IDEMPOTENT`.
+    /// [`crate::client::register_descriptor_set`]) marks it idempotent: `idempotent` of its
+    /// `grpckit.v1.policy` option, which defaults to `idempotency_level = NO_SIDE_EFFECTS`
+    /// or `IDEMPOTENT`.
     pub(crate) fn is_idempotent(&self, path: &str) -> bool {
         self.idempotent.iter().any(|p| p.matches(path))
             || crate::telemetry::metrics::lookup(path).idempotent
@@ -162,6 +163,47 @@ mod tests {
         assert!(p.is_idempotent("/retrytest.S/Read"));
         assert!(p.is_idempotent("/retrytest.S/Put"));
         assert!(!p.is_idempotent("/retrytest.S/Send"));
+    }
+
+    #[test]
+    fn the_policy_option_decides_over_idempotency_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+        std::fs::write(
+            dir.path().join("retry_policy_test.proto"),
+            r#"syntax = "proto3";
+package retrypolicy;
+import "grpckit/v1/policy.proto";
+message M {}
+service S {
+  rpc Level(M) returns (M) {
+    option idempotency_level = IDEMPOTENT;
+    option (grpckit.v1.policy) = {idempotent: false};
+  }
+  rpc Declared(M) returns (M) { option (grpckit.v1.policy) = {idempotent: true}; }
+  rpc Public(M) returns (M) {
+    option idempotency_level = NO_SIDE_EFFECTS;
+    option (grpckit.v1.policy) = {public: true};
+  }
+}
+"#,
+        )
+        .unwrap();
+        let mut c = protox::Compiler::new([dir.path(), root.as_path()]).unwrap();
+        c.include_imports(true);
+        c.open_file("retry_policy_test.proto").unwrap();
+        let bytes: &'static [u8] = Box::leak(c.encode_file_descriptor_set().into_boxed_slice());
+        crate::client::register_descriptor_set(bytes);
+        let p = RetryPolicy::new(&RetryConfig::default());
+        assert!(
+            !p.is_idempotent("/retrypolicy.S/Level"),
+            "declared false wins"
+        );
+        assert!(p.is_idempotent("/retrypolicy.S/Declared"));
+        assert!(
+            p.is_idempotent("/retrypolicy.S/Public"),
+            "default from the level"
+        );
     }
 
     #[test]

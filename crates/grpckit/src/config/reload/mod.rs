@@ -82,14 +82,30 @@ pub struct Snapshot<T> {
     pub pending_restart: Vec<String>,
 }
 
+/// Computes a view entry from the config in force.
+type DerivedFn<T> = Box<dyn Fn(&T) -> Value + Send + Sync>;
+
 /// The config in force, swappable, with what `GET /config` shows.
-#[derive(Debug)]
 pub struct ConfigState<T> {
     current: ArcSwap<Snapshot<T>>,
     /// The JSON of the config the process started with (what restart-only keys still run).
     started: Value,
     /// Key names whose values are hidden in views ([`redact`]).
     secret_keys: &'static [&'static str],
+    /// Entries computed from the config, shown beside it ([`ConfigState::with_derived`]).
+    derived: Vec<(&'static str, DerivedFn<T>)>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for ConfigState<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigState")
+            .field("current", &self.current)
+            .field(
+                "derived",
+                &self.derived.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 fn to_json<T: Serialize>(cfg: &T) -> Result<Value, serde_json::Error> {
@@ -120,7 +136,21 @@ impl<T: Serialize + Send + Sync + 'static> ConfigState<T> {
             }),
             started,
             secret_keys,
+            derived: Vec::new(),
         })
+    }
+
+    /// Shows `derive(config in force)` under `key` in [`ConfigState::view`], beside the
+    /// config (e.g. the effective per-method policy, which the config alone does not say).
+    /// The value is shown as computed: keep secrets out of it.
+    #[must_use]
+    pub fn with_derived(
+        mut self,
+        key: &'static str,
+        derive: impl Fn(&T) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.derived.push((key, Box::new(derive)));
+        self
     }
 
     /// The config in force now.
@@ -129,7 +159,8 @@ impl<T: Serialize + Send + Sync + 'static> ConfigState<T> {
     }
 
     /// `{version, hash, pending_restart, config}`: the config running now (keys pending a
-    /// restart show their running values), secrets hidden.
+    /// restart show their running values), secrets hidden; plus the entries of
+    /// [`ConfigState::with_derived`].
     pub fn view(&self) -> Value {
         let snap = self.current.load();
         let mut config = to_json(&*snap.config).unwrap_or(Value::Null);
@@ -139,12 +170,16 @@ impl<T: Serialize + Send + Sync + 'static> ConfigState<T> {
             }
         }
         redact(&mut config, self.secret_keys);
-        json!({
+        let mut view = json!({
             "version": snap.version,
             "hash": snap.hash,
             "pending_restart": snap.pending_restart,
             "config": config,
-        })
+        });
+        for (key, derive) in &self.derived {
+            view[*key] = derive(&snap.config);
+        }
+        view
     }
 
     /// Serves [`ConfigState::view`] at `GET /config` on the admin port (the last state

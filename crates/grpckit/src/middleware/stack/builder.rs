@@ -21,6 +21,7 @@ use crate::{
         timeout::TimeoutState,
         validate::Schemas,
     },
+    policy::Policies,
     telemetry::metrics,
 };
 
@@ -28,7 +29,9 @@ impl GrpcStackLayer {
     /// Builds the stack from config: every part whose `enabled` key is true, and the IP
     /// filter when `ip_filter` has a list (it has no `enabled` key). The metrics
     /// are recorded too (do not add `MetricsLayer` as well). `descriptor_sets` are the
-    /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules).
+    /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules,
+    /// and the `grpckit.v1.policy` options: their rules follow the config's own, see
+    /// [`crate::policy`]).
     ///
     /// # Errors
     /// The auth part's keys do not load ([`KeyError`]).
@@ -37,7 +40,12 @@ impl GrpcStackLayer {
         secrets: &AuthSecrets,
         descriptor_sets: &[&[u8]],
     ) -> Result<Self, KeyError> {
-        let mut b = Self::builder().descriptor_sets(descriptor_sets);
+        let declared = crate::policy::read_logged(descriptor_sets);
+        let effective = declared.clone().with_overrides(&cfg.policy).apply(cfg);
+        let cfg = &effective;
+        let mut b = Self::builder()
+            .descriptor_sets(descriptor_sets)
+            .policies(declared);
         if cfg.recover.enabled {
             b = b.recover();
         }
@@ -79,6 +87,7 @@ impl GrpcStackLayer {
             timeout: None,
             validate: false,
             audit: None,
+            policies: Policies::default(),
         }
     }
 }
@@ -99,6 +108,7 @@ pub struct GrpcStackBuilder<'a> {
     timeout: Option<TimeoutConfig>,
     validate: bool,
     audit: Option<AuditConfig>,
+    policies: Policies,
 }
 
 impl<'a> GrpcStackBuilder<'a> {
@@ -107,6 +117,15 @@ impl<'a> GrpcStackBuilder<'a> {
     /// given before). Without them every call is of an unknown method: unary, unvalidated.
     pub fn descriptor_sets(mut self, sets: &[&'a [u8]]) -> Self {
         self.descriptor_sets.extend_from_slice(sets);
+        self
+    }
+
+    /// The policies the methods declare, kept for
+    /// [`StackHandles::effective_config`](super::StackHandles::effective_config): the rules
+    /// they give must already be in the config of each part
+    /// ([`Policies::apply`]; [`GrpcStackLayer::from_config`] does both).
+    pub fn policies(mut self, policies: Policies) -> Self {
+        self.policies = policies;
         self
     }
 
@@ -232,6 +251,7 @@ impl<'a> GrpcStackBuilder<'a> {
                 validate: self.validate,
                 audit,
                 audit_extra,
+                policies: Arc::new(self.policies),
                 hasher: RandomState::default(),
             }),
         })

@@ -6,7 +6,9 @@ use arc_swap::ArcSwap;
 
 use super::StackShared;
 use crate::{
-    config::{AccessLogConfig, AuthnConfig, IpFilterConfig, RateRule, TimeoutConfig},
+    config::{
+        AccessLogConfig, AuthnConfig, IpFilterConfig, MiddlewareConfig, RateRule, TimeoutConfig,
+    },
     middleware::{
         auth::{AuthSecrets, AuthState, KeyError},
         ip_filter::IpFilter,
@@ -14,6 +16,7 @@ use crate::{
         rate_limit::RateState,
         timeout::TimeoutState,
     },
+    policy::Policies,
 };
 
 /// Swappable state of a running stack, for hot reload without a restart.
@@ -64,6 +67,8 @@ pub struct StackHandles {
     pub ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
     /// The stack's known methods, in table order (per-method state is resolved for them).
     methods: Arc<[Box<str>]>,
+    /// The policies the methods declare (`grpckit.v1.policy`), before config overrides.
+    policies: Arc<Policies>,
 }
 
 /// Why a reload was not applied.
@@ -91,7 +96,21 @@ impl StackHandles {
                 .iter()
                 .map(|m| m.name.clone())
                 .collect(),
+            policies: Arc::clone(&sh.policies),
         }
+    }
+
+    /// `cfg` with the policies the methods declare, overridden by `cfg.policy`, as rules
+    /// after its own (what the stack was built with, [`crate::policy`]): give the parts of
+    /// the result to the `set_*` methods on reload.
+    pub fn effective_config(&self, cfg: &MiddlewareConfig) -> MiddlewareConfig {
+        self.effective_policies(cfg).apply(cfg)
+    }
+
+    /// The policy in force per method with `cfg`: the declared ones overridden by
+    /// `cfg.policy` (see [`Policies::table`] for the methods that have one).
+    pub fn effective_policies(&self, cfg: &MiddlewareConfig) -> Policies {
+        (*self.policies).clone().with_overrides(&cfg.policy)
     }
 
     fn names(&self) -> Vec<&str> {

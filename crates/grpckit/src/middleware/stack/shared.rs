@@ -15,6 +15,7 @@ use crate::middleware::{
     timeout::TimeoutState,
     validate::Schemas,
 };
+use crate::policy::Policies;
 
 /// Shared, per-server state of the stack (`None`/`false`: the part is off). The
 /// hot-reloadable parts sit behind [`ArcSwap`] (see [`super::StackHandles`]).
@@ -34,6 +35,8 @@ pub(crate) struct StackShared {
     pub(crate) validate: bool,
     pub(crate) audit: Option<AuditSink>,
     pub(crate) audit_extra: Vec<MethodPattern>,
+    /// The policies the methods declare (`grpckit.v1.policy`), before config overrides.
+    pub(crate) policies: Arc<Policies>,
     /// Keys the rate-limit buckets by principal or peer address.
     pub(crate) hasher: RandomState,
 }

@@ -67,8 +67,9 @@ pub struct MethodInfo {
     pub full_name: Box<str>,
     /// The call type.
     pub kind: RpcType,
-    /// `option idempotency_level = NO_SIDE_EFFECTS` or `IDEMPOTENT`: the method may be sent
-    /// twice (the client retries it).
+    /// The method may be sent twice (the client retries it): `idempotent` of its
+    /// `grpckit.v1.policy` option, else `option idempotency_level = NO_SIDE_EFFECTS` or
+    /// `IDEMPOTENT`.
     pub idempotent: bool,
     pub(crate) server: OnceLock<SideHandles>,
     pub(crate) client: OnceLock<SideHandles>,
@@ -127,6 +128,8 @@ fn insert_set(t: &ArcSwap<Table>, bytes: &[u8]) -> usize {
         );
         return 0;
     };
+    // prost's types drop extension options: the policies are read with prost-reflect.
+    let (policies, _) = crate::policy::Policies::read_lenient(&[bytes]);
     let _guard = WRITE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -149,10 +152,13 @@ fn insert_set(t: &ArcSwap<Table>, bytes: &[u8]) -> usize {
                 }
                 let kind = RpcType::from_flags(m.client_streaming(), m.server_streaming());
                 let mut info = MethodInfo::new(&service, m.name(), kind);
-                info.idempotent = m.options.as_ref().is_some_and(|o| {
-                    o.idempotency_level()
-                        != prost_types::method_options::IdempotencyLevel::IdempotencyUnknown
-                });
+                info.idempotent = match policies.get(&path) {
+                    Some(entry) => entry.policy.idempotent,
+                    None => m.options.as_ref().is_some_and(|o| {
+                        o.idempotency_level()
+                            != prost_types::method_options::IdempotencyLevel::IdempotencyUnknown
+                    }),
+                };
                 let info: &'static MethodInfo = Box::leak(Box::new(info));
                 next.get_or_insert_with(|| (**current).clone())
                     .insert(path.into(), info);
