@@ -6,7 +6,9 @@
 //! still wins); and, for each middleware part that is on, its settings (not its
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
-//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`. Every other key
+//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`; and all of
+//! `middleware.fault.*`, its `enabled` switch included (fault injection is always built in,
+//! off until switched on). Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -50,7 +52,7 @@ impl LiveParts {
     }
 
     /// The middleware parts that are on and can be reloaded, with their config sections.
-    fn parts(&self) -> [(&'static str, bool); 5] {
+    fn parts(&self) -> [(&'static str, bool); 6] {
         let h = &self.handles;
         [
             ("middleware.auth", h.auth.is_some()),
@@ -58,6 +60,7 @@ impl LiveParts {
             ("middleware.timeout", h.timeout.is_some()),
             ("middleware.log", h.log.is_some()),
             ("middleware.ip_filter", h.ip_filter.is_some()),
+            ("middleware.fault", h.fault.is_some()),
         ]
     }
 
@@ -65,6 +68,10 @@ impl LiveParts {
     pub fn is_live(&self, key: &str) -> bool {
         if key == "log.level" {
             return grpckit::telemetry::log_level_reloadable();
+        }
+        if key == "middleware.fault.enabled" {
+            // Fault injection is switched on and off live.
+            return self.handles.fault.is_some();
         }
         if key.ends_with(".enabled") {
             return false;
@@ -104,6 +111,9 @@ impl LiveParts {
         }
         if touched("middleware.ip_filter") {
             h.set_ip_filter(&mw.ip_filter)?;
+        }
+        if touched("middleware.fault") {
+            h.set_fault(&mw.fault)?;
         }
         Ok(())
     }

@@ -525,6 +525,18 @@ pub(super) const COMMENTS: &[(&str, &str)] = &[
         "middleware.audit.buffer",
         "Records buffered before writes are counted as dropped. Default `10000`.",
     ),
+    (
+        "middleware.fault",
+        "Fault injection (delays, aborts) for testing clients' resilience. Off by default.",
+    ),
+    (
+        "middleware.fault.enabled",
+        "Inject the faults of `rules` (hot-reloadable, this switch included). Default `false`.",
+    ),
+    (
+        "middleware.fault.rules",
+        "Rules (`methods`, optional `header: {name, value}`, `delay: {percent, fixed | min, max}`, `abort: {percent, code, message}`); the first whose methods (and header) match a call applies. Default none.",
+    ),
     ("telemetry", "Metrics and tracing (framework)."),
     (
         "telemetry.metrics",

@@ -1,5 +1,5 @@
 //! `middleware:` section: the interceptor chain (recover, log, IP filter, auth, rate limit,
-//! timeout, validate, audit). Every part has `enabled` and defaults that work with zero config.
+//! timeout, validate, audit, fault injection). Every part has `enabled` and defaults that work with zero config.
 
 use std::{
     num::{NonZeroU64, NonZeroUsize},
@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, IpFilterConfig, MethodPattern, RoleBinding};
+use super::{FaultConfig, InvalidValue, IpFilterConfig, MethodPattern, RoleBinding};
 
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -33,6 +33,8 @@ pub struct MiddlewareConfig {
     pub validate: ValidateConfig,
     /// Audit trail of the calls in `audit.methods` and of stream opens.
     pub audit: AuditConfig,
+    /// Fault injection (delays, aborts) for testing clients' resilience. Off by default.
+    pub fault: FaultConfig,
 }
 
 impl Default for MiddlewareConfig {
@@ -47,6 +49,7 @@ impl Default for MiddlewareConfig {
             timeout: TimeoutConfig::default(),
             validate: ValidateConfig::default(),
             audit: AuditConfig::default(),
+            fault: FaultConfig::default(),
         }
     }
 }
@@ -522,8 +525,15 @@ impl MiddlewareConfig {
                  lists or enable the middleware",
             ));
         }
+        if !self.enabled && self.fault.enabled {
+            return Err(InvalidValue::new(
+                "middleware.fault.enabled",
+                "has no effect with `middleware.enabled: false` (no layer runs)",
+            ));
+        }
         self.auth.validate()?;
-        self.audit.validate()
+        self.audit.validate()?;
+        self.fault.validate()
     }
 }
 

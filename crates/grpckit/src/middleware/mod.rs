@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod fault;
 pub mod ip_filter;
 pub mod log;
 pub mod method;

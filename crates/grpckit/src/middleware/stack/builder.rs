@@ -8,12 +8,13 @@ use foldhash::fast::RandomState;
 use super::{GrpcStackLayer, StackShared};
 use crate::{
     config::{
-        AccessLogConfig, AuditConfig, AuthnConfig, IpFilterConfig, MiddlewareConfig,
+        AccessLogConfig, AuditConfig, AuthnConfig, FaultConfig, IpFilterConfig, MiddlewareConfig,
         RateLimitConfig, TimeoutConfig,
     },
     middleware::{
         audit::AuditSink,
         auth::{AuthSecrets, AuthState, KeyError},
+        fault::FaultSwitch,
         ip_filter::IpFilter,
         log::LogPolicy,
         method::MethodPattern,
@@ -25,8 +26,9 @@ use crate::{
 };
 
 impl GrpcStackLayer {
-    /// Builds the stack from config: every part whose `enabled` key is true, and the IP
-    /// filter when `ip_filter` has a list (it has no `enabled` key). The metrics
+    /// Builds the stack from config: every part whose `enabled` key is true, the IP
+    /// filter when `ip_filter` has a list (it has no `enabled` key), and fault injection
+    /// (which does nothing until `fault.enabled`, here or by a reload). The metrics
     /// are recorded too (do not add `MetricsLayer` as well). `descriptor_sets` are the
     /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules).
     ///
@@ -62,7 +64,8 @@ impl GrpcStackLayer {
         if cfg.audit.enabled {
             b = b.audit(&cfg.audit);
         }
-        b.build()
+        // Always present (off unless `fault.enabled`): a reload may switch it on.
+        b.fault(&cfg.fault).build()
     }
 
     /// A builder with every policy part off (the metrics on): switch on the parts wanted.
@@ -79,6 +82,7 @@ impl GrpcStackLayer {
             timeout: None,
             validate: false,
             audit: None,
+            fault: None,
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct GrpcStackBuilder<'a> {
     timeout: Option<TimeoutConfig>,
     validate: bool,
     audit: Option<AuditConfig>,
+    fault: Option<FaultConfig>,
 }
 
 impl<'a> GrpcStackBuilder<'a> {
@@ -167,6 +172,14 @@ impl<'a> GrpcStackBuilder<'a> {
         self
     }
 
+    /// Fault injection (delays, aborts); unlike the other parts its `enabled` key is
+    /// looked at, as it is live: with `enabled: false` the part is present but injects
+    /// nothing until [`StackHandles::set_fault`](super::StackHandles::set_fault) turns it on.
+    pub fn fault(mut self, config: &FaultConfig) -> Self {
+        self.fault = Some(config.clone());
+        self
+    }
+
     /// Builds the layer (and starts the audit sink's writer when auditing is on).
     ///
     /// # Errors
@@ -213,6 +226,10 @@ impl<'a> GrpcStackBuilder<'a> {
             .as_ref()
             .map(|f| Arc::new(ArcSwap::from_pointee(IpFilter::new(f, &names))));
         let audit = self.audit.as_ref().map(AuditSink::from_config);
+        let fault = self
+            .fault
+            .as_ref()
+            .map(|f| Arc::new(FaultSwitch::new(f, &names)));
         drop(names);
         Ok(GrpcStackLayer {
             max_recv: None,
@@ -232,6 +249,7 @@ impl<'a> GrpcStackBuilder<'a> {
                 validate: self.validate,
                 audit,
                 audit_extra,
+                fault,
                 hasher: RandomState::default(),
             }),
         })

@@ -6,9 +6,10 @@ use arc_swap::ArcSwap;
 
 use super::StackShared;
 use crate::{
-    config::{AccessLogConfig, AuthnConfig, IpFilterConfig, RateRule, TimeoutConfig},
+    config::{AccessLogConfig, AuthnConfig, FaultConfig, IpFilterConfig, RateRule, TimeoutConfig},
     middleware::{
         auth::{AuthSecrets, AuthState, KeyError},
+        fault::FaultSwitch,
         ip_filter::IpFilter,
         log::LogPolicy,
         rate_limit::RateState,
@@ -23,7 +24,8 @@ use crate::{
 /// started with. A handle is `None` when its part is off (switch it on at build time to be
 /// able to reload it): auth (keys, API keys, RBAC), rate limits (present only when the
 /// stack was built with at least one rule), timeouts, the access-log policy and the IP
-/// filter (present only when the stack was built with it). The
+/// filter (present only when the stack was built with it), fault injection (present when
+/// the stack was built with it, on or off: its switch is live too). The
 /// `set_*` methods build the new state from config the way the stack does at start; a new
 /// rate-limit state starts with full buckets.
 ///
@@ -62,6 +64,8 @@ pub struct StackHandles {
     pub log: Option<Arc<ArcSwap<LogPolicy>>>,
     /// Client address lists (`None` when the IP filter is off).
     pub ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
+    /// Fault injection, its switch included (`None` when the stack was built without it).
+    pub fault: Option<Arc<FaultSwitch>>,
     /// The stack's known methods, in table order (per-method state is resolved for them).
     methods: Arc<[Box<str>]>,
 }
@@ -85,6 +89,7 @@ impl StackHandles {
             timeout: sh.timeout.clone(),
             log: sh.log.clone(),
             ip_filter: sh.ip_filter.clone(),
+            fault: sh.fault.clone(),
             methods: sh
                 .methods
                 .methods()
@@ -156,6 +161,17 @@ impl StackHandles {
             .as_ref()
             .ok_or(ReloadError::PartOff("ip filter"))?;
         h.store(Arc::new(IpFilter::new(cfg, &self.names())));
+        Ok(())
+    }
+
+    /// Replaces the fault-injection rules and switch (`enabled` turns it on or off). The
+    /// config is taken as it is: check it first with [`FaultConfig::validate`].
+    ///
+    /// # Errors
+    /// The stack was built without fault injection ([`ReloadError::PartOff`]).
+    pub fn set_fault(&self, cfg: &FaultConfig) -> Result<(), ReloadError> {
+        let h = self.fault.as_ref().ok_or(ReloadError::PartOff("fault"))?;
+        h.set(cfg, &self.names());
         Ok(())
     }
 }

@@ -26,6 +26,7 @@ mod audit;
 mod auth;
 mod body;
 mod builder;
+mod fault;
 mod handles;
 mod ip_filter;
 mod log;
@@ -60,8 +61,8 @@ use tonic::{Status, body::Body, transport::server::TcpConnectInfo};
 use tower::{Layer, Service};
 
 use self::{
-    body::header_code, rate_limit::ClusterCheck, record::CallRecord, shared::StackShared,
-    timeout::Timing,
+    body::header_code, fault::Delay, rate_limit::ClusterCheck, record::CallRecord,
+    shared::StackShared, timeout::Timing,
 };
 use super::audit::AuditSink;
 
@@ -154,8 +155,9 @@ enum Next<S, F> {
     /// The inner service's future, created in `call` (boxed once: the layers around it
     /// then move a pointer, not the future).
     Call(Pin<Box<F>>),
-    /// A clone of the inner service, called after the cluster-wide check passes.
-    AfterCheck(Box<(S, Request<Body>, ClusterCheck)>),
+    /// A clone of the inner service, called after the awaited checks pass: the
+    /// cluster-wide rate limit, then an injected delay.
+    AfterCheck(Box<(S, Request<Body>, Option<ClusterCheck>, Option<Box<Delay>>)>),
 }
 
 /// What the parts decided before the handler runs.
@@ -164,6 +166,8 @@ struct Before {
     recover: bool,
     /// The cluster-wide rate-limit check still to await.
     cluster: Option<ClusterCheck>,
+    /// The injected delay still to await.
+    delay: Option<Box<Delay>>,
     /// The call's deadline and the response stream's idle timeout.
     timing: Timing,
 }
@@ -234,22 +238,25 @@ where
         let Before {
             recover,
             cluster,
+            delay,
             timing,
         } = match self.before_handler(&mut rec, &mut req, now) {
             Ok(before) => before,
             Err(st) => return Box::pin(std::future::ready(Ok(reject(&mut rec, &st)))),
         };
 
-        // Without a cluster-wide limit the inner service is called right here (it is ready:
-        // `poll_ready` said so); only the Redis check, awaited first, needs a clone of it.
-        let next = match cluster {
-            None => Next::Call(Box::pin(self.inner.call(req))),
-            Some(check) => {
+        // Without a cluster-wide limit or an injected delay the inner service is called right
+        // here (it is ready: `poll_ready` said so); only the Redis check or the delay, awaited
+        // first, needs a clone of it.
+        let next = match (cluster, delay) {
+            (None, None) => Next::Call(Box::pin(self.inner.call(req))),
+            (check, delay) => {
                 let clone = self.inner.clone();
                 Next::AfterCheck(Box::new((
                     std::mem::replace(&mut self.inner, clone),
                     req,
                     check,
+                    delay,
                 )))
             }
         };
@@ -258,8 +265,15 @@ where
             let fut = match next {
                 Next::Call(fut) => fut,
                 Next::AfterCheck(after) => {
-                    let (mut inner, req, check) = *after;
-                    if let Err(st) = rate_limit::cluster(check).await {
+                    let (mut inner, req, check, delay) = *after;
+                    if let Some(check) = check
+                        && let Err(st) = rate_limit::cluster(check).await
+                    {
+                        return Ok(reject(&mut rec, &st));
+                    }
+                    if let Some(d) = delay
+                        && let Err(st) = fault::delay(d, timing.deadline()).await
+                    {
                         return Ok(reject(&mut rec, &st));
                     }
                     Box::pin(inner.call(req))
@@ -293,11 +307,13 @@ impl<S> GrpcStack<S> {
         let timing = timeout::start(rec, req, now);
         let validate = validate::enabled(rec);
         let audited = audit::enabled(rec);
+        let delay = fault::check(rec, req, now)?;
         // One request body wrapper: size limit, validation, audit target, message count.
         request::wrap_body(rec, req, self.max_recv, validate, audited);
         Ok(Before {
             recover,
             cluster,
+            delay,
             timing,
         })
     }

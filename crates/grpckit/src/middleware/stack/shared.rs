@@ -8,6 +8,7 @@ use foldhash::fast::RandomState;
 use crate::middleware::{
     audit::AuditSink,
     auth::AuthState,
+    fault::FaultSwitch,
     ip_filter::IpFilter,
     log::LogPolicy,
     method::{MethodPattern, MethodTable},
@@ -34,6 +35,8 @@ pub(crate) struct StackShared {
     pub(crate) validate: bool,
     pub(crate) audit: Option<AuditSink>,
     pub(crate) audit_extra: Vec<MethodPattern>,
+    /// Fault injection (its switch is live: `None` only when the stack was built without it).
+    pub(crate) fault: Option<Arc<FaultSwitch>>,
     /// Keys the rate-limit buckets by principal or peer address.
     pub(crate) hasher: RandomState,
 }
