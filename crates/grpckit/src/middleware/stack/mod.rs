@@ -157,8 +157,11 @@ enum Next<S, F> {
     Call(Pin<Box<F>>),
     /// A clone of the inner service, called after the awaited checks pass: the
     /// cluster-wide rate limit, then an injected delay.
-    AfterCheck(Box<(S, Request<Body>, Option<ClusterCheck>, Option<Box<Delay>>)>),
+    AfterCheck(Box<AfterChecks<S>>),
 }
+
+/// The inner service and request held for [`Next::AfterCheck`], with the checks to await.
+type AfterChecks<S> = (S, Request<Body>, Option<ClusterCheck>, Option<Box<Delay>>);
 
 /// What the parts decided before the handler runs.
 struct Before {
