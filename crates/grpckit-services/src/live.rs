@@ -8,7 +8,7 @@
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
 //! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`; and all of
 //! `middleware.fault.*`, its `enabled` switch included (fault injection is always built in,
-//! off until switched on). Every other key
+//! off until switched on); `middleware.switches` (parts switched off per method). Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -52,7 +52,7 @@ impl LiveParts {
     }
 
     /// The middleware parts that are on and can be reloaded, with their config sections.
-    fn parts(&self) -> [(&'static str, bool); 6] {
+    fn parts(&self) -> [(&'static str, bool); 7] {
         let h = &self.handles;
         [
             ("middleware.auth", h.auth.is_some()),
@@ -61,6 +61,7 @@ impl LiveParts {
             ("middleware.log", h.log.is_some()),
             ("middleware.ip_filter", h.ip_filter.is_some()),
             ("middleware.fault", h.fault.is_some()),
+            ("middleware.switches", h.switches.is_some()),
         ]
     }
 
@@ -114,6 +115,9 @@ impl LiveParts {
         }
         if touched("middleware.fault") {
             h.set_fault(&mw.fault)?;
+        }
+        if touched("middleware.switches") {
+            h.set_switches(&mw.switches)?;
         }
         Ok(())
     }

@@ -537,6 +537,10 @@ pub(super) const COMMENTS: &[(&str, &str)] = &[
         "middleware.fault.rules",
         "Rules (`methods`, optional `header: {name, value}`, `delay: {percent, fixed | min, max}`, `abort: {percent, code, message}`); the first whose methods (and header) match a call applies. Default none.",
     ),
+    (
+        "middleware.switches",
+        "Built-in parts switched off (or back on) per method pattern (hot-reloadable), e.g. `{methods: [\"/order.v1.OrderService/*\"], disable: [audit, rate_limit]}`. Default none.",
+    ),
     ("telemetry", "Metrics and tracing (framework)."),
     (
         "telemetry.metrics",

@@ -9,7 +9,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{FaultConfig, InvalidValue, IpFilterConfig, MethodPattern, RoleBinding};
+use super::{FaultConfig, InvalidValue, IpFilterConfig, MethodPattern, RoleBinding, SwitchRule};
 
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -35,6 +35,9 @@ pub struct MiddlewareConfig {
     pub audit: AuditConfig,
     /// Fault injection (delays, aborts) for testing clients' resilience. Off by default.
     pub fault: FaultConfig,
+    /// Built-in parts switched off (or back on) per method pattern (hot-reloadable), e.g.
+    /// `{methods: ["/order.v1.OrderService/*"], disable: [audit, rate_limit]}`. Default none.
+    pub switches: Vec<SwitchRule>,
 }
 
 impl Default for MiddlewareConfig {
@@ -50,6 +53,7 @@ impl Default for MiddlewareConfig {
             validate: ValidateConfig::default(),
             audit: AuditConfig::default(),
             fault: FaultConfig::default(),
+            switches: Vec::new(),
         }
     }
 }
@@ -533,7 +537,8 @@ impl MiddlewareConfig {
         }
         self.auth.validate()?;
         self.audit.validate()?;
-        self.fault.validate()
+        self.fault.validate()?;
+        super::switches::validate(&self.switches)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod msg_size;
 pub mod rate_limit;
 pub mod recover;
 pub mod stack;
+pub mod switch;
 pub mod timeout;
 pub mod trace;
 pub mod validate;

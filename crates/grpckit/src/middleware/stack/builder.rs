@@ -9,7 +9,7 @@ use super::{GrpcStackLayer, StackShared};
 use crate::{
     config::{
         AccessLogConfig, AuditConfig, AuthnConfig, FaultConfig, IpFilterConfig, MiddlewareConfig,
-        RateLimitConfig, TimeoutConfig,
+        RateLimitConfig, SwitchRule, TimeoutConfig,
     },
     middleware::{
         audit::AuditSink,
@@ -19,6 +19,7 @@ use crate::{
         log::LogPolicy,
         method::MethodPattern,
         rate_limit::{ClusterLimiter, RateState},
+        switch::SwitchBoard,
         timeout::TimeoutState,
         validate::Schemas,
     },
@@ -65,7 +66,7 @@ impl GrpcStackLayer {
             b = b.audit(&cfg.audit);
         }
         // Always present (off unless `fault.enabled`): a reload may switch it on.
-        b.fault(&cfg.fault).build()
+        b.fault(&cfg.fault).switches(&cfg.switches).build()
     }
 
     /// A builder with every policy part off (the metrics on): switch on the parts wanted.
@@ -83,6 +84,7 @@ impl GrpcStackLayer {
             validate: false,
             audit: None,
             fault: None,
+            switches: None,
         }
     }
 }
@@ -104,6 +106,7 @@ pub struct GrpcStackBuilder<'a> {
     validate: bool,
     audit: Option<AuditConfig>,
     fault: Option<FaultConfig>,
+    switches: Option<Vec<SwitchRule>>,
 }
 
 impl<'a> GrpcStackBuilder<'a> {
@@ -180,6 +183,14 @@ impl<'a> GrpcStackBuilder<'a> {
         self
     }
 
+    /// Per-method switches of the parts (`middleware.switches`): a part a rule switches off
+    /// does not run for the matching methods. The rules can be replaced later through
+    /// [`StackHandles::set_switches`](super::StackHandles::set_switches) (even none now).
+    pub fn switches(mut self, rules: &[SwitchRule]) -> Self {
+        self.switches = Some(rules.to_vec());
+        self
+    }
+
     /// Builds the layer (and starts the audit sink's writer when auditing is on).
     ///
     /// # Errors
@@ -230,6 +241,10 @@ impl<'a> GrpcStackBuilder<'a> {
             .fault
             .as_ref()
             .map(|f| Arc::new(FaultSwitch::new(f, &names)));
+        let switches = self
+            .switches
+            .as_ref()
+            .map(|s| Arc::new(SwitchBoard::new(s, &names)));
         drop(names);
         Ok(GrpcStackLayer {
             max_recv: None,
@@ -250,6 +265,7 @@ impl<'a> GrpcStackBuilder<'a> {
                 audit,
                 audit_extra,
                 fault,
+                switches,
                 hasher: RandomState::default(),
             }),
         })

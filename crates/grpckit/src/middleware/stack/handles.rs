@@ -6,13 +6,17 @@ use arc_swap::ArcSwap;
 
 use super::StackShared;
 use crate::{
-    config::{AccessLogConfig, AuthnConfig, FaultConfig, IpFilterConfig, RateRule, TimeoutConfig},
+    config::{
+        AccessLogConfig, AuthnConfig, FaultConfig, IpFilterConfig, RateRule, SwitchRule,
+        TimeoutConfig,
+    },
     middleware::{
         auth::{AuthSecrets, AuthState, KeyError},
         fault::FaultSwitch,
         ip_filter::IpFilter,
         log::LogPolicy,
         rate_limit::RateState,
+        switch::SwitchBoard,
         timeout::TimeoutState,
     },
 };
@@ -66,6 +70,8 @@ pub struct StackHandles {
     pub ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
     /// Fault injection, its switch included (`None` when the stack was built without it).
     pub fault: Option<Arc<FaultSwitch>>,
+    /// Per-method switches of the parts (`None` when the stack was built without them).
+    pub switches: Option<Arc<SwitchBoard>>,
     /// The stack's known methods, in table order (per-method state is resolved for them).
     methods: Arc<[Box<str>]>,
 }
@@ -90,6 +96,7 @@ impl StackHandles {
             log: sh.log.clone(),
             ip_filter: sh.ip_filter.clone(),
             fault: sh.fault.clone(),
+            switches: sh.switches.clone(),
             methods: sh
                 .methods
                 .methods()
@@ -172,6 +179,20 @@ impl StackHandles {
     pub fn set_fault(&self, cfg: &FaultConfig) -> Result<(), ReloadError> {
         let h = self.fault.as_ref().ok_or(ReloadError::PartOff("fault"))?;
         h.set(cfg, &self.names());
+        Ok(())
+    }
+
+    /// Replaces the per-method switches of the parts (`middleware.switches`). The rules are
+    /// taken as they are: check them first (loading a config file does).
+    ///
+    /// # Errors
+    /// The stack was built without switches ([`ReloadError::PartOff`]).
+    pub fn set_switches(&self, rules: &[SwitchRule]) -> Result<(), ReloadError> {
+        let h = self
+            .switches
+            .as_ref()
+            .ok_or(ReloadError::PartOff("switches"))?;
+        h.set(rules, &self.names());
         Ok(())
     }
 }

@@ -64,7 +64,7 @@ use self::{
     body::header_code, fault::Delay, rate_limit::ClusterCheck, record::CallRecord,
     shared::StackShared, timeout::Timing,
 };
-use super::audit::AuditSink;
+use super::{audit::AuditSink, switch::Parts};
 
 /// The composed server stack: a [`tower::Layer`] producing [`GrpcStack`].
 ///
@@ -238,12 +238,22 @@ where
         let now = Instant::now();
         // Boxed once: it travels from here into the call's future and on into the body.
         let mut rec = Box::new(CallRecord::new(sh.clone(), method, now.into_std(), peer));
+        if let Some(sw) = &sh.switches
+            && sw.is_on()
+        {
+            rec.off = sw.off(rec.method.index, &rec.method.name);
+        }
+        let before = if rec.off.is_empty() {
+            self.before_handler::<false>(&mut rec, &mut req, now)
+        } else {
+            self.before_handler::<true>(&mut rec, &mut req, now)
+        };
         let Before {
             recover,
             cluster,
             delay,
             timing,
-        } = match self.before_handler(&mut rec, &mut req, now) {
+        } = match before {
             Ok(before) => before,
             Err(st) => return Box::pin(std::future::ready(Ok(reject(&mut rec, &st)))),
         };
@@ -293,24 +303,46 @@ impl<S> GrpcStack<S> {
     /// The parts in the order of [`ServerBuilder`'s `# Order`](crate::server::ServerBuilder),
     /// one line each, up to the handler (trace is the builder's own layer, outside this
     /// stack). The first refusal answers the call. A new built-in part adds its line here.
+    /// `SWITCHED`: some part is switched off for this call (`rec.off`); without, the
+    /// switch tests compile away.
     #[inline]
-    fn before_handler(
+    fn before_handler<const SWITCHED: bool>(
         &self,
         rec: &mut CallRecord,
         req: &mut Request<Body>,
         now: Instant,
     ) -> Result<Before, Status> {
+        let off = rec.off;
+        let on = |part: Parts| !SWITCHED || !off.contains(part);
         metrics::start(rec, req, now);
-        let recover = recover::enabled(rec);
-        log::start(rec, req);
-        ip_filter::check(rec, req)?;
+        let recover = on(Parts::RECOVER) && recover::enabled(rec);
+        if on(Parts::LOG) {
+            log::start(rec, req);
+        }
+        if on(Parts::IP_FILTER) {
+            ip_filter::check(rec, req)?;
+        }
         route::check(rec, req, self.routed.as_deref())?;
-        auth::check(rec, req, now)?;
-        let cluster = rate_limit::check(rec)?;
-        let timing = timeout::start(rec, req, now);
-        let validate = validate::enabled(rec);
-        let audited = audit::enabled(rec);
-        let delay = fault::check(rec, req, now)?;
+        if on(Parts::AUTH) {
+            auth::check(rec, req, now)?;
+        }
+        let cluster = if on(Parts::RATE_LIMIT) {
+            rate_limit::check(rec)?
+        } else {
+            None
+        };
+        let timing = if on(Parts::TIMEOUT) {
+            timeout::start(rec, req, now)
+        } else {
+            Timing::default()
+        };
+        let validate = on(Parts::VALIDATE) && validate::enabled(rec);
+        let audited = on(Parts::AUDIT) && audit::enabled(rec);
+        let delay = if on(Parts::FAULT) {
+            fault::check(rec, req, now)?
+        } else {
+            None
+        };
         // One request body wrapper: size limit, validation, audit target, message count.
         request::wrap_body(rec, req, self.max_recv, validate, audited);
         Ok(Before {

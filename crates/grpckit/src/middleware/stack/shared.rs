@@ -13,6 +13,7 @@ use crate::middleware::{
     log::LogPolicy,
     method::{MethodPattern, MethodTable},
     rate_limit::{ClusterLimiter, RateState},
+    switch::SwitchBoard,
     timeout::TimeoutState,
     validate::Schemas,
 };
@@ -37,6 +38,8 @@ pub(crate) struct StackShared {
     pub(crate) audit_extra: Vec<MethodPattern>,
     /// Fault injection (its switch is live: `None` only when the stack was built without it).
     pub(crate) fault: Option<Arc<FaultSwitch>>,
+    /// The per-method switches of the parts (`None` only when the stack was built without).
+    pub(crate) switches: Option<Arc<SwitchBoard>>,
     /// Keys the rate-limit buckets by principal or peer address.
     pub(crate) hasher: RandomState,
 }
