@@ -529,6 +529,12 @@ impl MiddlewareConfig {
                  lists or enable the middleware",
             ));
         }
+        if !self.enabled && !self.switches.is_empty() {
+            return Err(InvalidValue::new(
+                "middleware.switches",
+                "has no effect with `middleware.enabled: false` (no layer runs)",
+            ));
+        }
         if !self.enabled && self.fault.enabled {
             return Err(InvalidValue::new(
                 "middleware.fault.enabled",

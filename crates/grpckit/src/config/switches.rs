@@ -94,6 +94,10 @@ mod tests {
             ),
             ("    - methods: [\"*\"]\n", "middleware.switches[0]"),
             (
+                "    - methods: [\"*\"]\n      disable: [auth]\n  enabled: false\n",
+                "middleware.switches",
+            ),
+            (
                 "    - methods: []\n      disable: [auth]\n",
                 "middleware.switches[0].methods",
             ),
