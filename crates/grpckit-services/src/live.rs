@@ -6,10 +6,12 @@
 //! still wins); and, for each middleware part that is on, its settings (not its
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
-//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`, and
+//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`;
 //! `middleware.policy.*` (the per-method overrides of the `.proto` policies; their `audit`
-//! needs a restart). Each part is rebuilt from the config with the `.proto` policies added
-//! ([`StackHandles::effective_config`]), as at start. Every other key
+//! needs a restart; each part is rebuilt from the config with the `.proto` policies added,
+//! [`StackHandles::effective_config`], as at start); all of `middleware.fault.*`, its
+//! `enabled` switch included (fault injection is always built in, off until switched on);
+//! and `middleware.switches` (parts switched off per method). Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -53,7 +55,7 @@ impl LiveParts {
     }
 
     /// The middleware parts that are on and can be reloaded, with their config sections.
-    fn parts(&self) -> [(&'static str, bool); 6] {
+    fn parts(&self) -> [(&'static str, bool); 8] {
         let h = &self.handles;
         [
             // Auth, rate limits and timeouts are rebuilt with them.
@@ -63,6 +65,8 @@ impl LiveParts {
             ("middleware.timeout", h.timeout.is_some()),
             ("middleware.log", h.log.is_some()),
             ("middleware.ip_filter", h.ip_filter.is_some()),
+            ("middleware.fault", h.fault.is_some()),
+            ("middleware.switches", h.switches.is_some()),
         ]
     }
 
@@ -70,6 +74,10 @@ impl LiveParts {
     pub fn is_live(&self, key: &str) -> bool {
         if key == "log.level" {
             return grpckit::telemetry::log_level_reloadable();
+        }
+        if key == "middleware.fault.enabled" {
+            // Fault injection is switched on and off live.
+            return self.handles.fault.is_some();
         }
         if key.ends_with(".enabled") || (under(key, "middleware.policy") && key.ends_with(".audit"))
         {
@@ -112,6 +120,12 @@ impl LiveParts {
         }
         if touched("middleware.ip_filter") {
             h.set_ip_filter(&mw.ip_filter)?;
+        }
+        if touched("middleware.fault") {
+            h.set_fault(&mw.fault)?;
+        }
+        if touched("middleware.switches") {
+            h.set_switches(&mw.switches)?;
         }
         Ok(())
     }

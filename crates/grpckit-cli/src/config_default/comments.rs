@@ -549,6 +549,22 @@ pub(super) const COMMENTS: &[(&str, &str)] = &[
         "middleware.policy.methods",
         "Overrides of the `grpckit.v1.policy` option of the methods they match; for each method the first matching entry applies, and each key it sets replaces the value the `.proto` declares. Default none.",
     ),
+    (
+        "middleware.fault",
+        "Fault injection (delays, aborts) for testing clients' resilience. Off by default.",
+    ),
+    (
+        "middleware.fault.enabled",
+        "Inject the faults of `rules` (hot-reloadable, this switch included). Default `false`.",
+    ),
+    (
+        "middleware.fault.rules",
+        "Rules (`methods`, optional `header: {name, value}`, `delay: {percent, fixed | min, max}`, `abort: {percent, code, message}`); the first whose methods (and header) match a call applies. Default none.",
+    ),
+    (
+        "middleware.switches",
+        "Built-in parts switched off (or back on) per method pattern (hot-reloadable), e.g. `{methods: [\"/order.v1.OrderService/*\"], disable: [audit, rate_limit]}`. Default none.",
+    ),
     ("telemetry", "Metrics and tracing (framework)."),
     (
         "telemetry.metrics",

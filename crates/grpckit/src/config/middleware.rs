@@ -1,5 +1,5 @@
 //! `middleware:` section: the interceptor chain (recover, log, IP filter, auth, rate limit,
-//! timeout, validate, audit). Every part has `enabled` and defaults that work with zero config.
+//! timeout, validate, audit, fault injection). Every part has `enabled` and defaults that work with zero config.
 
 use std::{
     num::{NonZeroU64, NonZeroUsize},
@@ -9,7 +9,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, IpFilterConfig, MethodPattern, PolicyConfig, RoleBinding};
+use super::{
+    FaultConfig, InvalidValue, IpFilterConfig, MethodPattern, PolicyConfig, RoleBinding, SwitchRule,
+};
 
 /// `middleware:` section.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -35,6 +37,11 @@ pub struct MiddlewareConfig {
     pub audit: AuditConfig,
     /// Per-method overrides of the policy the `.proto` declares (`grpckit.v1.policy`).
     pub policy: PolicyConfig,
+    /// Fault injection (delays, aborts) for testing clients' resilience. Off by default.
+    pub fault: FaultConfig,
+    /// Built-in parts switched off (or back on) per method pattern (hot-reloadable), e.g.
+    /// `{methods: ["/order.v1.OrderService/*"], disable: [audit, rate_limit]}`. Default none.
+    pub switches: Vec<SwitchRule>,
 }
 
 impl Default for MiddlewareConfig {
@@ -50,6 +57,8 @@ impl Default for MiddlewareConfig {
             validate: ValidateConfig::default(),
             audit: AuditConfig::default(),
             policy: PolicyConfig::default(),
+            fault: FaultConfig::default(),
+            switches: Vec::new(),
         }
     }
 }
@@ -525,8 +534,22 @@ impl MiddlewareConfig {
                  lists or enable the middleware",
             ));
         }
+        if !self.enabled && !self.switches.is_empty() {
+            return Err(InvalidValue::new(
+                "middleware.switches",
+                "has no effect with `middleware.enabled: false` (no layer runs)",
+            ));
+        }
+        if !self.enabled && self.fault.enabled {
+            return Err(InvalidValue::new(
+                "middleware.fault.enabled",
+                "has no effect with `middleware.enabled: false` (no layer runs)",
+            ));
+        }
         self.auth.validate()?;
-        self.audit.validate()
+        self.audit.validate()?;
+        self.fault.validate()?;
+        super::switches::validate(&self.switches)
     }
 }
 

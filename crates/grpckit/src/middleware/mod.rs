@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod fault;
 pub mod ip_filter;
 pub mod log;
 pub mod method;
@@ -13,6 +14,7 @@ pub mod msg_size;
 pub mod rate_limit;
 pub mod recover;
 pub mod stack;
+pub mod switch;
 pub mod timeout;
 pub mod trace;
 pub mod validate;

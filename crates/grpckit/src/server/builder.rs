@@ -123,8 +123,8 @@ struct MiddlewareSource {
 /// The canonical order of the server's tower stack, outermost first:
 ///
 /// `outer layers -> trace -> metrics + message size -> recover -> request id + access log ->
-/// IP filter -> auth -> rate limit / load shed -> timeout -> validate -> audit -> user layers
-/// -> handler`
+/// IP filter -> auth -> rate limit / load shed -> timeout -> validate -> audit -> fault ->
+/// user layers -> handler`
 ///
 /// - `outer layers` are the layers added with [`ServerBuilder::layer_outer`], in the order
 ///   added (the first added runs first). They see every call as it arrives, before
@@ -135,7 +135,9 @@ struct MiddlewareSource {
 ///   client address before routing and auth: a denied address gets `PERMISSION_DENIED`
 ///   (reason `IP_DENIED`) even for an unknown method, and its token is never read. Routing
 ///   (an unknown method is `UNIMPLEMENTED`) is the first step of `auth`.
-/// - `metrics + message size` through `audit` are the fused stack,
+/// - `fault` (`middleware.fault`, off by default) injects delays (awaited before the handler,
+///   within the call's deadline) and aborts into matching calls.
+/// - `metrics + message size` through `fault` are the fused stack,
 ///   [`GrpcStackLayer`](crate::middleware::GrpcStackLayer), one service that runs these parts
 ///   in this order (set by [`ServerBuilder::middleware`] or [`ServerBuilder::stack`]). Without
 ///   it (`middleware.enabled: false`) only the metrics and the size check run, as

@@ -10,7 +10,7 @@ use tonic::Code;
 use super::record::CallRecord;
 use crate::{
     error::code_name,
-    middleware::{audit::AuditRecord, auth::Principal},
+    middleware::{audit::AuditRecord, auth::Principal, switch::Parts},
 };
 
 /// Whether the call is audited.
@@ -24,6 +24,9 @@ pub(super) fn finish(rec: &CallRecord, code: Code, elapsed: Duration) {
     let (Some(sink), true) = (&rec.shared.audit, rec.method.audited) else {
         return;
     };
+    if rec.off.contains(Parts::AUDIT) {
+        return;
+    }
     let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
     sink.record(AuditRecord {
         time,

@@ -8,16 +8,18 @@ use foldhash::fast::RandomState;
 use super::{GrpcStackLayer, StackShared};
 use crate::{
     config::{
-        AccessLogConfig, AuditConfig, AuthnConfig, IpFilterConfig, MiddlewareConfig,
-        RateLimitConfig, TimeoutConfig,
+        AccessLogConfig, AuditConfig, AuthnConfig, FaultConfig, IpFilterConfig, MiddlewareConfig,
+        RateLimitConfig, SwitchRule, TimeoutConfig,
     },
     middleware::{
         audit::AuditSink,
         auth::{AuthSecrets, AuthState, KeyError},
+        fault::FaultSwitch,
         ip_filter::IpFilter,
         log::LogPolicy,
         method::MethodPattern,
         rate_limit::{ClusterLimiter, RateState},
+        switch::SwitchBoard,
         timeout::TimeoutState,
         validate::Schemas,
     },
@@ -26,8 +28,9 @@ use crate::{
 };
 
 impl GrpcStackLayer {
-    /// Builds the stack from config: every part whose `enabled` key is true, and the IP
-    /// filter when `ip_filter` has a list (it has no `enabled` key). The metrics
+    /// Builds the stack from config: every part whose `enabled` key is true, the IP
+    /// filter when `ip_filter` has a list (it has no `enabled` key), and fault injection
+    /// (which does nothing until `fault.enabled`, here or by a reload). The metrics
     /// are recorded too (do not add `MetricsLayer` as well). `descriptor_sets` are the
     /// encoded `FileDescriptorSet`s of the served services (method kinds, validation rules,
     /// and the `grpckit.v1.policy` options: their rules follow the config's own, see
@@ -70,7 +73,8 @@ impl GrpcStackLayer {
         if cfg.audit.enabled {
             b = b.audit(&cfg.audit);
         }
-        b.build()
+        // Always present (off unless `fault.enabled`): a reload may switch it on.
+        b.fault(&cfg.fault).switches(&cfg.switches).build()
     }
 
     /// A builder with every policy part off (the metrics on): switch on the parts wanted.
@@ -88,6 +92,8 @@ impl GrpcStackLayer {
             validate: false,
             audit: None,
             policies: Policies::default(),
+            fault: None,
+            switches: None,
         }
     }
 }
@@ -109,6 +115,8 @@ pub struct GrpcStackBuilder<'a> {
     validate: bool,
     audit: Option<AuditConfig>,
     policies: Policies,
+    fault: Option<FaultConfig>,
+    switches: Option<Vec<SwitchRule>>,
 }
 
 impl<'a> GrpcStackBuilder<'a> {
@@ -186,6 +194,22 @@ impl<'a> GrpcStackBuilder<'a> {
         self
     }
 
+    /// Fault injection (delays, aborts); unlike the other parts its `enabled` key is
+    /// looked at, as it is live: with `enabled: false` the part is present but injects
+    /// nothing until [`StackHandles::set_fault`](super::StackHandles::set_fault) turns it on.
+    pub fn fault(mut self, config: &FaultConfig) -> Self {
+        self.fault = Some(config.clone());
+        self
+    }
+
+    /// Per-method switches of the parts (`middleware.switches`): a part a rule switches off
+    /// does not run for the matching methods. The rules can be replaced later through
+    /// [`StackHandles::set_switches`](super::StackHandles::set_switches) (even none now).
+    pub fn switches(mut self, rules: &[SwitchRule]) -> Self {
+        self.switches = Some(rules.to_vec());
+        self
+    }
+
     /// Builds the layer (and starts the audit sink's writer when auditing is on).
     ///
     /// # Errors
@@ -232,6 +256,14 @@ impl<'a> GrpcStackBuilder<'a> {
             .as_ref()
             .map(|f| Arc::new(ArcSwap::from_pointee(IpFilter::new(f, &names))));
         let audit = self.audit.as_ref().map(AuditSink::from_config);
+        let fault = self
+            .fault
+            .as_ref()
+            .map(|f| Arc::new(FaultSwitch::new(f, &names)));
+        let switches = self
+            .switches
+            .as_ref()
+            .map(|s| Arc::new(SwitchBoard::new(s, &names)));
         drop(names);
         Ok(GrpcStackLayer {
             max_recv: None,
@@ -252,6 +284,8 @@ impl<'a> GrpcStackBuilder<'a> {
                 audit,
                 audit_extra,
                 policies: Arc::new(self.policies),
+                fault,
+                switches,
                 hasher: RandomState::default(),
             }),
         })

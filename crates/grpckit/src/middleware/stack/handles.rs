@@ -7,13 +7,16 @@ use arc_swap::ArcSwap;
 use super::StackShared;
 use crate::{
     config::{
-        AccessLogConfig, AuthnConfig, IpFilterConfig, MiddlewareConfig, RateRule, TimeoutConfig,
+        AccessLogConfig, AuthnConfig, FaultConfig, IpFilterConfig, MiddlewareConfig, RateRule,
+        SwitchRule, TimeoutConfig,
     },
     middleware::{
         auth::{AuthSecrets, AuthState, KeyError},
+        fault::FaultSwitch,
         ip_filter::IpFilter,
         log::LogPolicy,
         rate_limit::RateState,
+        switch::SwitchBoard,
         timeout::TimeoutState,
     },
     policy::Policies,
@@ -26,7 +29,8 @@ use crate::{
 /// started with. A handle is `None` when its part is off (switch it on at build time to be
 /// able to reload it): auth (keys, API keys, RBAC), rate limits (present only when the
 /// stack was built with at least one rule), timeouts, the access-log policy and the IP
-/// filter (present only when the stack was built with it). The
+/// filter (present only when the stack was built with it), fault injection (present when
+/// the stack was built with it, on or off: its switch is live too). The
 /// `set_*` methods build the new state from config the way the stack does at start; a new
 /// rate-limit state starts with full buckets.
 ///
@@ -65,6 +69,10 @@ pub struct StackHandles {
     pub log: Option<Arc<ArcSwap<LogPolicy>>>,
     /// Client address lists (`None` when the IP filter is off).
     pub ip_filter: Option<Arc<ArcSwap<IpFilter>>>,
+    /// Fault injection, its switch included (`None` when the stack was built without it).
+    pub fault: Option<Arc<FaultSwitch>>,
+    /// Per-method switches of the parts (`None` when the stack was built without them).
+    pub switches: Option<Arc<SwitchBoard>>,
     /// The stack's known methods, in table order (per-method state is resolved for them).
     methods: Arc<[Box<str>]>,
     /// The policies the methods declare (`grpckit.v1.policy`), before config overrides.
@@ -90,6 +98,8 @@ impl StackHandles {
             timeout: sh.timeout.clone(),
             log: sh.log.clone(),
             ip_filter: sh.ip_filter.clone(),
+            fault: sh.fault.clone(),
+            switches: sh.switches.clone(),
             methods: sh
                 .methods
                 .methods()
@@ -175,6 +185,31 @@ impl StackHandles {
             .as_ref()
             .ok_or(ReloadError::PartOff("ip filter"))?;
         h.store(Arc::new(IpFilter::new(cfg, &self.names())));
+        Ok(())
+    }
+
+    /// Replaces the fault-injection rules and switch (`enabled` turns it on or off). The
+    /// config is taken as it is: check it first with [`FaultConfig::validate`].
+    ///
+    /// # Errors
+    /// The stack was built without fault injection ([`ReloadError::PartOff`]).
+    pub fn set_fault(&self, cfg: &FaultConfig) -> Result<(), ReloadError> {
+        let h = self.fault.as_ref().ok_or(ReloadError::PartOff("fault"))?;
+        h.set(cfg, &self.names());
+        Ok(())
+    }
+
+    /// Replaces the per-method switches of the parts (`middleware.switches`). The rules are
+    /// taken as they are: check them first (loading a config file does).
+    ///
+    /// # Errors
+    /// The stack was built without switches ([`ReloadError::PartOff`]).
+    pub fn set_switches(&self, rules: &[SwitchRule]) -> Result<(), ReloadError> {
+        let h = self
+            .switches
+            .as_ref()
+            .ok_or(ReloadError::PartOff("switches"))?;
+        h.set(rules, &self.names());
         Ok(())
     }
 }

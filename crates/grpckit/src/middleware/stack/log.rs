@@ -11,6 +11,7 @@ use super::record::CallRecord;
 use crate::{
     error::code_name,
     middleware::log::{AccessLine, RequestId, Verdict, request_id},
+    middleware::switch::Parts,
 };
 
 /// Takes or generates the call's request id.
@@ -26,7 +27,7 @@ pub(super) fn start(rec: &mut CallRecord, req: &mut Request<Body>) {
 /// Whether the access line counts the request messages (of client streams).
 #[inline]
 pub(super) fn counts_messages(rec: &CallRecord) -> bool {
-    rec.shared.log.is_some() && rec.method.kind.client_streams()
+    rec.shared.log.is_some() && rec.method.kind.client_streams() && !rec.off.contains(Parts::LOG)
 }
 
 /// Returns the request id to the caller.
@@ -57,6 +58,9 @@ pub(super) fn finish(rec: &CallRecord, code: Code, end: std::time::Instant, elap
     let Some(policy) = &rec.shared.log else {
         return;
     };
+    if rec.off.contains(Parts::LOG) {
+        return;
+    }
     let (info, slow, enabled) = match policy.load().verdict(&rec.method.name, code, elapsed) {
         Verdict::Info { slow } => (
             true,

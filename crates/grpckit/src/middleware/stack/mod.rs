@@ -26,6 +26,7 @@ mod audit;
 mod auth;
 mod body;
 mod builder;
+mod fault;
 mod handles;
 mod ip_filter;
 mod log;
@@ -60,10 +61,10 @@ use tonic::{Status, body::Body, transport::server::TcpConnectInfo};
 use tower::{Layer, Service};
 
 use self::{
-    body::header_code, rate_limit::ClusterCheck, record::CallRecord, shared::StackShared,
-    timeout::Timing,
+    body::header_code, fault::Delay, rate_limit::ClusterCheck, record::CallRecord,
+    shared::StackShared, timeout::Timing,
 };
-use super::audit::AuditSink;
+use super::{audit::AuditSink, switch::Parts};
 
 /// The composed server stack: a [`tower::Layer`] producing [`GrpcStack`].
 ///
@@ -154,9 +155,13 @@ enum Next<S, F> {
     /// The inner service's future, created in `call` (boxed once: the layers around it
     /// then move a pointer, not the future).
     Call(Pin<Box<F>>),
-    /// A clone of the inner service, called after the cluster-wide check passes.
-    AfterCheck(Box<(S, Request<Body>, ClusterCheck)>),
+    /// A clone of the inner service, called after the awaited checks pass: the
+    /// cluster-wide rate limit, then an injected delay.
+    AfterCheck(Box<AfterChecks<S>>),
 }
+
+/// The inner service and request held for [`Next::AfterCheck`], with the checks to await.
+type AfterChecks<S> = (S, Request<Body>, Option<ClusterCheck>, Option<Box<Delay>>);
 
 /// What the parts decided before the handler runs.
 struct Before {
@@ -164,6 +169,8 @@ struct Before {
     recover: bool,
     /// The cluster-wide rate-limit check still to await.
     cluster: Option<ClusterCheck>,
+    /// The injected delay still to await.
+    delay: Option<Box<Delay>>,
     /// The call's deadline and the response stream's idle timeout.
     timing: Timing,
 }
@@ -231,25 +238,38 @@ where
         let now = Instant::now();
         // Boxed once: it travels from here into the call's future and on into the body.
         let mut rec = Box::new(CallRecord::new(sh.clone(), method, now.into_std(), peer));
+        if let Some(sw) = &sh.switches
+            && sw.is_on()
+        {
+            rec.off = sw.off(rec.method.index, &rec.method.name);
+        }
+        let before = if rec.off.is_empty() {
+            self.before_handler::<false>(&mut rec, &mut req, now)
+        } else {
+            self.before_handler::<true>(&mut rec, &mut req, now)
+        };
         let Before {
             recover,
             cluster,
+            delay,
             timing,
-        } = match self.before_handler(&mut rec, &mut req, now) {
+        } = match before {
             Ok(before) => before,
             Err(st) => return Box::pin(std::future::ready(Ok(reject(&mut rec, &st)))),
         };
 
-        // Without a cluster-wide limit the inner service is called right here (it is ready:
-        // `poll_ready` said so); only the Redis check, awaited first, needs a clone of it.
-        let next = match cluster {
-            None => Next::Call(Box::pin(self.inner.call(req))),
-            Some(check) => {
+        // Without a cluster-wide limit or an injected delay the inner service is called right
+        // here (it is ready: `poll_ready` said so); only the Redis check or the delay, awaited
+        // first, needs a clone of it.
+        let next = match (cluster, delay) {
+            (None, None) => Next::Call(Box::pin(self.inner.call(req))),
+            (check, delay) => {
                 let clone = self.inner.clone();
                 Next::AfterCheck(Box::new((
                     std::mem::replace(&mut self.inner, clone),
                     req,
                     check,
+                    delay,
                 )))
             }
         };
@@ -258,8 +278,15 @@ where
             let fut = match next {
                 Next::Call(fut) => fut,
                 Next::AfterCheck(after) => {
-                    let (mut inner, req, check) = *after;
-                    if let Err(st) = rate_limit::cluster(check).await {
+                    let (mut inner, req, check, delay) = *after;
+                    if let Some(check) = check
+                        && let Err(st) = rate_limit::cluster(check).await
+                    {
+                        return Ok(reject(&mut rec, &st));
+                    }
+                    if let Some(d) = delay
+                        && let Err(st) = fault::delay(d, timing.deadline()).await
+                    {
                         return Ok(reject(&mut rec, &st));
                     }
                     Box::pin(inner.call(req))
@@ -276,28 +303,52 @@ impl<S> GrpcStack<S> {
     /// The parts in the order of [`ServerBuilder`'s `# Order`](crate::server::ServerBuilder),
     /// one line each, up to the handler (trace is the builder's own layer, outside this
     /// stack). The first refusal answers the call. A new built-in part adds its line here.
+    /// `SWITCHED`: some part is switched off for this call (`rec.off`); without, the
+    /// switch tests compile away.
     #[inline]
-    fn before_handler(
+    fn before_handler<const SWITCHED: bool>(
         &self,
         rec: &mut CallRecord,
         req: &mut Request<Body>,
         now: Instant,
     ) -> Result<Before, Status> {
+        let off = rec.off;
+        let on = |part: Parts| !SWITCHED || !off.contains(part);
         metrics::start(rec, req, now);
-        let recover = recover::enabled(rec);
-        log::start(rec, req);
-        ip_filter::check(rec, req)?;
+        let recover = on(Parts::RECOVER) && recover::enabled(rec);
+        if on(Parts::LOG) {
+            log::start(rec, req);
+        }
+        if on(Parts::IP_FILTER) {
+            ip_filter::check(rec, req)?;
+        }
         route::check(rec, req, self.routed.as_deref())?;
-        auth::check(rec, req, now)?;
-        let cluster = rate_limit::check(rec)?;
-        let timing = timeout::start(rec, req, now);
-        let validate = validate::enabled(rec);
-        let audited = audit::enabled(rec);
+        if on(Parts::AUTH) {
+            auth::check(rec, req, now)?;
+        }
+        let cluster = if on(Parts::RATE_LIMIT) {
+            rate_limit::check(rec)?
+        } else {
+            None
+        };
+        let timing = if on(Parts::TIMEOUT) {
+            timeout::start(rec, req, now)
+        } else {
+            Timing::default()
+        };
+        let validate = on(Parts::VALIDATE) && validate::enabled(rec);
+        let audited = on(Parts::AUDIT) && audit::enabled(rec);
+        let delay = if on(Parts::FAULT) {
+            fault::check(rec, req, now)?
+        } else {
+            None
+        };
         // One request body wrapper: size limit, validation, audit target, message count.
         request::wrap_body(rec, req, self.max_recv, validate, audited);
         Ok(Before {
             recover,
             cluster,
+            delay,
             timing,
         })
     }

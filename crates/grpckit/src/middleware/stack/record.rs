@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::{StackShared, audit, log, metrics};
 use crate::{
-    middleware::{auth::Principal, method::MethodInfo, validate::Inspected},
+    middleware::{auth::Principal, method::MethodInfo, switch::Parts, validate::Inspected},
     telemetry::metrics::CallRecorder,
 };
 
@@ -27,6 +27,8 @@ pub(crate) struct CallRecord {
     /// The go-grpc-prometheus series of the call (`None` with metrics off).
     pub(crate) metrics: Option<CallRecorder>,
     pub(crate) done: bool,
+    /// The parts switched off for this call (`middleware.switches`).
+    pub(crate) off: Parts,
 }
 
 impl CallRecord {
@@ -50,6 +52,7 @@ impl CallRecord {
             permit: None,
             metrics: None,
             done: false,
+            off: Parts::NONE,
         }
     }
 

@@ -8,10 +8,12 @@ use foldhash::fast::RandomState;
 use crate::middleware::{
     audit::AuditSink,
     auth::AuthState,
+    fault::FaultSwitch,
     ip_filter::IpFilter,
     log::LogPolicy,
     method::{MethodPattern, MethodTable},
     rate_limit::{ClusterLimiter, RateState},
+    switch::SwitchBoard,
     timeout::TimeoutState,
     validate::Schemas,
 };
@@ -37,6 +39,10 @@ pub(crate) struct StackShared {
     pub(crate) audit_extra: Vec<MethodPattern>,
     /// The policies the methods declare (`grpckit.v1.policy`), before config overrides.
     pub(crate) policies: Arc<Policies>,
+    /// Fault injection (its switch is live: `None` only when the stack was built without it).
+    pub(crate) fault: Option<Arc<FaultSwitch>>,
+    /// The per-method switches of the parts (`None` only when the stack was built without).
+    pub(crate) switches: Option<Arc<SwitchBoard>>,
     /// Keys the rate-limit buckets by principal or peer address.
     pub(crate) hasher: RandomState,
 }

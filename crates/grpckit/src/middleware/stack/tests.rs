@@ -194,3 +194,32 @@ async fn ip_filter_refuses_before_routing_and_auth() {
     let bare = GrpcStackLayer::builder().build().expect("builds");
     assert!(bare.handles().set_ip_filter(&lists).is_err());
 }
+
+#[tokio::test]
+async fn switches_turn_parts_off_per_method_and_reload() {
+    use crate::config::SwitchRule;
+    let stack = GrpcStackLayer::builder()
+        .without_metrics()
+        .auth(&closed_auth(), &AuthSecrets::default())
+        .switches(&[])
+        .build()
+        .expect("builds");
+    let paths = ["/a.S/Open", "/a.S/Closed"];
+    let (codes, hits) = run(&stack, &paths).await;
+    assert_eq!(codes, [Code::Unauthenticated, Code::Unauthenticated]);
+    assert_eq!(hits, 0);
+    // Reloaded: auth off for one method only.
+    let open = SwitchRule {
+        methods: vec![MethodPattern::exact("a.S/Open")],
+        disable: vec!["auth".into()],
+        enable: Vec::new(),
+    };
+    stack.handles().set_switches(&[open]).expect("switchable");
+    let (codes, hits) = run(&stack, &paths).await;
+    assert_eq!(codes, [Code::Ok, Code::Unauthenticated]);
+    assert_eq!(hits, 1);
+    // And back on.
+    stack.handles().set_switches(&[]).expect("switchable");
+    let (codes, _) = run(&stack, &paths).await;
+    assert_eq!(codes, [Code::Unauthenticated, Code::Unauthenticated]);
+}

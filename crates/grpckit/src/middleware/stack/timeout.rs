@@ -53,14 +53,16 @@ where
     F: Future<Output = Result<Response<Body>, Status>>,
 {
     match deadline {
-        Some(d) => Either::Left(tokio::time::timeout_at(d, handler).map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(crate::reason::DEADLINE_EXCEEDED
-                    .status(Code::DeadlineExceeded, "deadline exceeded"))
-            })
-        })),
+        Some(d) => Either::Left(
+            tokio::time::timeout_at(d, handler).map(|r| r.unwrap_or_else(|_| Err(exceeded()))),
+        ),
         None => Either::Right(handler),
     }
+}
+
+/// The status of a call whose deadline passed.
+pub(super) fn exceeded() -> Status {
+    crate::reason::DEADLINE_EXCEEDED.status(Code::DeadlineExceeded, "deadline exceeded")
 }
 
 /// The lifetime/idle timers of a response stream (none for unary replies).

@@ -54,6 +54,7 @@ pub struct Metrics {
     auth_rejected: IntCounterVec,
     ip_rejected: IntCounterVec,
     rate_limited: IntCounterVec,
+    fault_injected: IntCounterVec,
 }
 
 impl Metrics {
@@ -86,6 +87,13 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let fault_injected = IntCounterVec::new(
+            Opts::new(
+                "grpckit_fault_injected_total",
+                "Faults injected into server calls (middleware.fault), by kind (delay, abort).",
+            ),
+            &["grpc_service", "grpc_method", "kind"],
+        )?;
         let build = IntGauge::with_opts(
             Opts::new(
                 "grpckit_build_info",
@@ -99,6 +107,7 @@ impl Metrics {
         registry.register(Box::new(auth_rejected.clone()))?;
         registry.register(Box::new(ip_rejected.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(fault_injected.clone()))?;
         registry.register(Box::new(build))?;
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -113,6 +122,7 @@ impl Metrics {
             auth_rejected,
             ip_rejected,
             rate_limited,
+            fault_injected,
         })
     }
 
@@ -156,4 +166,14 @@ pub fn ip_rejected(reason: &'static str) {
 /// fixed set (e.g. `per_client`, `global`, `load_shed`).
 pub fn rate_limited(reason: &'static str) {
     global().rate_limited.with_label_values(&[reason]).inc();
+}
+
+/// Counts a fault injected into a call of `method` (`pkg.Service/Method`, a method the
+/// server routes). `kind` is `delay` or `abort`.
+pub fn fault_injected(method: &str, kind: &'static str) {
+    let (service, name) = method.split_once('/').unwrap_or(("unknown", method));
+    global()
+        .fault_injected
+        .with_label_values(&[service, name, kind])
+        .inc();
 }
