@@ -6,11 +6,15 @@
 //! still wins); and, for each middleware part that is on, its settings (not its
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
-//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`. Every other key
+//! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`; and, when the
+//! order service calls a user service apart, that service's address list
+//! (`services.user_service`: endpoints that stay keep their connections, removed ones get
+//! no new calls and their running calls complete). Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
 use grpckit::{
+    client::BalancedChannel,
     config::reload::BoxError,
     middleware::{StackHandles, auth::AuthSecrets},
 };
@@ -32,6 +36,8 @@ pub const SECRET_KEYS: &[&str] = &[
 pub struct LiveParts {
     handles: StackHandles,
     secrets: AuthSecrets,
+    /// The order service's `UserService` client (split mode).
+    user_client: Option<BalancedChannel>,
 }
 
 /// `key` is `section` or a key under it.
@@ -46,6 +52,7 @@ impl LiveParts {
         Self {
             handles: app.stack_handles().unwrap_or_default(),
             secrets: app.auth_secrets().clone(),
+            user_client: app.user_client(),
         }
     }
 
@@ -66,6 +73,9 @@ impl LiveParts {
         if key == "log.level" {
             return grpckit::telemetry::log_level_reloadable();
         }
+        if key == "services.user_service" {
+            return self.user_client.is_some();
+        }
         if key.ends_with(".enabled") {
             return false;
         }
@@ -85,10 +95,19 @@ impl LiveParts {
         let touched = |section: &str| changed.iter().any(|k| under(k, section));
         let mw = limits::with_default_rate_rules(new.middleware.clone());
         let h = &self.handles;
+        let user_endpoints = match &self.user_client {
+            Some(_) if touched("services.user_service") => {
+                Some(user_endpoints(&new.services.user_service)?)
+            }
+            _ => None,
+        };
         // The only part that can fail to build (key files): first, so a failure changes nothing
         // else.
         if touched("middleware.auth") {
             h.set_auth(&mw.auth, &self.secrets)?;
+        }
+        if let (Some(client), Some(endpoints)) = (&self.user_client, user_endpoints) {
+            client.set_endpoints(endpoints)?;
         }
         if touched("log.level") {
             grpckit::telemetry::set_log_level(&new.log)?;
@@ -109,9 +128,41 @@ impl LiveParts {
     }
 }
 
+/// The addresses of a `services.user_service` list; an empty list is refused (the order
+/// service would then use the local store, which needs a restart).
+fn user_endpoints(list: &str) -> Result<Vec<String>, BoxError> {
+    let endpoints: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if endpoints.is_empty() {
+        return Err(
+            "services.user_service: an empty list cannot be put in force while serving (restart to use the local user store)"
+                .into(),
+        );
+    }
+    Ok(endpoints)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::under;
+    use super::{under, user_endpoints};
+
+    #[test]
+    fn user_service_lists_are_split_and_must_not_be_empty() {
+        assert_eq!(
+            user_endpoints(" http://a:1 ,, http://b:2").unwrap(),
+            ["http://a:1", "http://b:2"]
+        );
+        assert!(
+            user_endpoints(" , ")
+                .unwrap_err()
+                .to_string()
+                .contains("services.user_service")
+        );
+    }
 
     #[test]
     fn sections_match_whole_names() {
