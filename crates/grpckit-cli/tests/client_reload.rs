@@ -3,7 +3,8 @@
 //! (`services.user_service`). `CreateOrder` checks its user through that client, so an
 //! order for a user of B fails while the list is [A]. The file is rewritten to [B] and A is
 //! stopped: after the reload (counted as applied, not restart_required) orders for B's user
-//! succeed without a restart.
+//! succeed without a restart. The balancing and retry policy changed in the same edit are
+//! applied too.
 
 use std::{path::Path, time::Duration};
 
@@ -27,10 +28,11 @@ fn user_service(dir: &Path) -> ServerProcess {
     .unwrap()
 }
 
-fn order_config(dir: &Path, user_service: &str) -> String {
+/// The order service's config: its user service list and its client section.
+fn order_config(dir: &Path, user_service: &str, client: &str) -> String {
     format!(
         "services:\n  serve: [order]\n  user_service: {user_service}\nauth:\n  jwt_secret: {SECRET}\n\
-         database:\n  url: sqlite://{db}\n{limits}",
+         database:\n  url: sqlite://{db}\nclient:\n{client}{limits}",
         db = dir.join("orders.db").display(),
         limits = grpckit_app_test::roomy_rate_rules_yaml(),
     )
@@ -77,7 +79,15 @@ async fn order_service_switches_user_service_endpoints_on_reload() {
     let (user_a, user_b) = (user_of(&a, "on-a").await, user_of(&b, "on-b").await);
 
     let file = dir_o.path().join("grpckit.yaml");
-    std::fs::write(&file, order_config(dir_o.path(), &a.url())).unwrap();
+    std::fs::write(
+        &file,
+        order_config(
+            dir_o.path(),
+            &a.url(),
+            "  load_balancing_policy: round_robin\n",
+        ),
+    )
+    .unwrap();
     let mut o = ServerProcess::spawn(
         BIN.as_ref(),
         &["--config", file.to_str().unwrap()],
@@ -93,11 +103,19 @@ async fn order_service_switches_user_service_endpoints_on_reload() {
         "A does not know B's user"
     );
 
-    rename_replace(&file, &order_config(dir_o.path(), &b.url()));
+    // The list, the balancing policy and the retry policy change together.
+    let client = "  load_balancing_policy: least_connections\n  retry:\n    max_attempts: 2\n";
+    rename_replace(&file, &order_config(dir_o.path(), &b.url(), client));
     let line = o
         .wait_log("configuration reloaded", Duration::from_secs(20))
         .unwrap();
-    assert!(line.contains("services.user_service"), "{line}");
+    for key in [
+        "services.user_service",
+        "client.load_balancing_policy",
+        "client.retry.max_attempts",
+    ] {
+        assert!(line.contains(key), "{key} applied: {line}");
+    }
     a.terminate().unwrap();
     a.wait_exit(Duration::from_secs(30)).unwrap();
 

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use grpckit::{
     client::BalancedChannel,
+    config::ClientConfig,
     middleware::{GrpcStackLayer, StackHandles, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
@@ -202,14 +203,14 @@ impl App {
                 let ch = match self.user_client.get() {
                     Some(ch) => ch.clone(),
                     None => {
-                        // A comma-separated list and/or dns://NAME:PORT; GetUser is safe to retry.
-                        let mut client_cfg = self.config.client.clone();
-                        client_cfg.endpoints.clear();
-                        let ch = grpckit::client::ClientBuilder::new(client_cfg)
-                            .endpoint_list(user_service)
-                            .idempotent("/user.v1.UserService/GetUser")
-                            .build()
-                            .map_err(|e| ServiceError::internal_from("UserService client", e))?;
+                        // A comma-separated list and/or dns://NAME:PORT.
+                        let ch =
+                            grpckit::client::ClientBuilder::new(user_client_config(&self.config))
+                                .endpoint_list(user_service)
+                                .build()
+                                .map_err(|e| {
+                                    ServiceError::internal_from("UserService client", e)
+                                })?;
                         self.user_client.get_or_init(|| ch).clone()
                     }
                 };
@@ -238,6 +239,18 @@ impl App {
             self.shutdown.clone(),
         )))
     }
+}
+
+/// The `client:` settings of the order service's `UserService` client: those of `cfg`
+/// without `client.endpoints` (`services.user_service` lists them), with `GetUser` safe to
+/// retry.
+pub fn user_client_config(cfg: &AppConfig) -> ClientConfig {
+    let mut c = cfg.client.clone();
+    c.endpoints.clear();
+    c.retry
+        .idempotent_methods
+        .push("/user.v1.UserService/GetUser".into());
+    c
 }
 
 /// Creates an admin, or promotes (and re-keys) the existing account with that email.

@@ -7,9 +7,11 @@
 //! `enabled` switch): `middleware.auth.*` (API keys, JWT keys, RBAC roles, bindings, public
 //! methods), `middleware.rate_limit.rules`, `middleware.timeout.*`, `middleware.log.*`
 //! (access-log level, sampling, slow threshold), `middleware.ip_filter.*`; and, when the
-//! order service calls a user service apart, that service's address list
-//! (`services.user_service`: endpoints that stay keep their connections, removed ones get
-//! no new calls and their running calls complete). Every other key
+//! order service calls a user service apart, its client's endpoints, balancing and retry
+//! policy: `services.user_service` (endpoints that stay keep their connections, removed
+//! ones get no new calls and their running calls complete), `client.enable_load_balancing`,
+//! `client.load_balancing_policy`, `client.retry.*` except `client.retry.budget`. Every
+//! other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -29,6 +31,15 @@ pub const SECRET_KEYS: &[&str] = &[
     "secret",
     "sha256",
     "password",
+];
+
+/// The sections of the order service's `UserService` client that change while serving
+/// (`services.user_service` first).
+const USER_CLIENT_KEYS: [&str; 4] = [
+    "services.user_service",
+    "client.enable_load_balancing",
+    "client.load_balancing_policy",
+    "client.retry",
 ];
 
 /// The live parts of a running app.
@@ -73,8 +84,8 @@ impl LiveParts {
         if key == "log.level" {
             return grpckit::telemetry::log_level_reloadable();
         }
-        if key == "services.user_service" {
-            return self.user_client.is_some();
+        if self.user_client.is_some() && USER_CLIENT_KEYS.iter().any(|s| under(key, s)) {
+            return !under(key, "client.retry.budget");
         }
         if key.ends_with(".enabled") {
             return false;
@@ -101,13 +112,23 @@ impl LiveParts {
             }
             _ => None,
         };
+        let policies = USER_CLIENT_KEYS[1..].iter().any(|s| touched(s));
+        let client_cfg = crate::app::user_client_config(new);
+        if self.user_client.is_some() && policies {
+            client_cfg.validate()?;
+        }
         // The only part that can fail to build (key files): first, so a failure changes nothing
         // else.
         if touched("middleware.auth") {
             h.set_auth(&mw.auth, &self.secrets)?;
         }
-        if let (Some(client), Some(endpoints)) = (&self.user_client, user_endpoints) {
-            client.set_endpoints(endpoints)?;
+        if let Some(client) = &self.user_client {
+            if let Some(endpoints) = user_endpoints {
+                client.set_endpoints(endpoints)?;
+            }
+            if policies {
+                client.set_policies(&client_cfg)?;
+            }
         }
         if touched("log.level") {
             grpckit::telemetry::set_log_level(&new.log)?;

@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use super::{
     BalancedChannel, BoxError, ClientError, ClientService, ResponseBody,
-    balance::Balancer,
     breaker::{Breaker, BreakerSettings},
     channel::{Target, tls_connector},
     discovery::{self, Discovery},
     health,
     pool::Pool,
-    retry::{Budget, RetryPolicy},
-    service::Shared,
+    retry::Budget,
+    service::{CallPolicy, Shared},
 };
 use crate::config::{ClientConfig, EndpointSpec, LoadBalancingPolicy};
 
@@ -252,8 +253,7 @@ impl ClientBuilder {
         });
         let channel = BalancedChannel::new(Shared {
             pool,
-            balancer: Balancer::new(cfg.load_balancing_policy, cfg.enable_load_balancing),
-            retry: RetryPolicy::new(&cfg.retry),
+            policy: ArcSwap::from_pointee(CallPolicy::new(&cfg)),
             budget: Budget::new(&cfg.retry.budget),
             breaker,
             resolved,

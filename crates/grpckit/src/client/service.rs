@@ -7,6 +7,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use arc_swap::ArcSwap;
 use tokio::{sync::watch, task::AbortHandle, time::Instant};
 use tonic::{Code, body::Body};
 use tower::Service;
@@ -21,7 +22,7 @@ use super::{
     response::ResponseBody,
     retry::{Budget, RetryPolicy},
 };
-use crate::config::EndpointSpec;
+use crate::config::{ClientConfig, EndpointSpec};
 
 /// Boxed error, as tonic's transport uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -68,8 +69,8 @@ impl std::fmt::Debug for BalancedChannel {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) pool: Arc<Pool>,
-    pub(crate) balancer: Balancer,
-    pub(crate) retry: RetryPolicy,
+    /// Balancing and retry policy; each call loads it once, at its start.
+    pub(crate) policy: ArcSwap<CallPolicy>,
     pub(crate) budget: Budget,
     pub(crate) breaker: Option<Breaker>,
     pub(crate) resolved: watch::Receiver<bool>,
@@ -86,12 +87,37 @@ impl Drop for Shared {
     }
 }
 
+/// The policies a call reads once, at its start: [`BalancedChannel::set_policies`] swaps
+/// them whole.
+#[derive(Debug)]
+pub(crate) struct CallPolicy {
+    pub(crate) balancer: Balancer,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl CallPolicy {
+    /// The policies of `cfg` (`enable_load_balancing`, `load_balancing_policy`, `retry`).
+    pub(crate) fn new(cfg: &ClientConfig) -> Self {
+        Self {
+            balancer: Balancer::new(cfg.load_balancing_policy, cfg.enable_load_balancing),
+            retry: RetryPolicy::new(&cfg.retry),
+        }
+    }
+}
+
 // === impl Shared ===
 
 impl Shared {
-    /// Feeds one attempt's status to the endpoint's breaker and the retry budget.
-    pub(crate) fn attempt_outcome(&self, backend: &Backend, code: Code, now: Instant) {
-        let retryable = self.retry.is_retryable(code);
+    /// Feeds one attempt's status to the endpoint's breaker and the retry budget; `retry` is
+    /// the policy the call started with.
+    pub(crate) fn attempt_outcome(
+        &self,
+        retry: &RetryPolicy,
+        backend: &Backend,
+        code: Code,
+        now: Instant,
+    ) {
+        let retryable = retry.is_retryable(code);
         if classify::is_failure(code) || retryable {
             backend.breaker.failure(now);
         } else {
@@ -158,6 +184,19 @@ impl BalancedChannel {
         self.shared
             .discovery
             .set(endpoints.into_iter().map(Into::into).collect())
+    }
+
+    /// Replaces the load-balancing policy (`enable_load_balancing`, `load_balancing_policy`)
+    /// and the retry policy (`retry`, except its `budget`, whose tokens stay) with those of
+    /// `cfg` at run time; its other keys are ignored. Calls already running keep the
+    /// policies they started with; a new balancer starts its round-robin count afresh.
+    ///
+    /// # Errors
+    /// `cfg` is invalid; then nothing changed.
+    pub fn set_policies(&self, cfg: &ClientConfig) -> Result<(), ClientError> {
+        cfg.validate().map_err(ClientError::Config)?;
+        self.shared.policy.store(Arc::new(CallPolicy::new(cfg)));
+        Ok(())
     }
 
     /// Re-resolves `dns://` endpoints now instead of waiting for the interval.

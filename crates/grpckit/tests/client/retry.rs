@@ -124,3 +124,30 @@ async fn pushback_delay_is_honoured_and_retry_succeeds() {
     let errors = run_calls(&ch, 50, 2, |_| {}).await;
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_retry_policy_changes_the_attempt_count() {
+    let bs = backends(1);
+    bs[0].behavior.fail.store(true, Ordering::SeqCst);
+    let mut cfg = budget_only();
+    cfg.retry.budget.max_tokens = 1000;
+    let ch = channel(cfg.clone(), &bs);
+    let failed =
+        |r: Result<(), tonic::Status>| assert_eq!(r.unwrap_err().code(), Code::Unavailable);
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5, "max_attempts 5");
+
+    cfg.retry.max_attempts = 2;
+    ch.set_policies(&cfg).expect("valid policy");
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5 + 2, "max_attempts 2 after the swap");
+
+    cfg.retry.max_attempts = 4;
+    cfg.retry.backoff_multiplier = 0.5;
+    assert!(
+        ch.set_policies(&cfg).is_err(),
+        "an invalid policy is refused"
+    );
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5 + 2 + 2, "the policy in force stays");
+}
