@@ -10,8 +10,8 @@
 //! order service calls a user service apart, its client's endpoints, balancing and retry
 //! policy: `services.user_service` (endpoints that stay keep their connections, removed
 //! ones get no new calls and their running calls complete), `client.enable_load_balancing`,
-//! `client.load_balancing_policy`, `client.retry.*` except `client.retry.budget`. Every
-//! other key
+//! `client.load_balancing_policy`, `client.retry.*` except `client.retry.budget`,
+//! `client.circuit_breaker.*`. Every other key
 //! (listen addresses, TLS settings, database, runtime, the app's `auth` and `services`
 //! sections, switching a part on or off) needs a restart.
 
@@ -35,11 +35,12 @@ pub const SECRET_KEYS: &[&str] = &[
 
 /// The sections of the order service's `UserService` client that change while serving
 /// (`services.user_service` first).
-const USER_CLIENT_KEYS: [&str; 4] = [
+const USER_CLIENT_KEYS: [&str; 5] = [
     "services.user_service",
     "client.enable_load_balancing",
     "client.load_balancing_policy",
     "client.retry",
+    "client.circuit_breaker",
 ];
 
 /// The live parts of a running app.

@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 
 use super::{
     BalancedChannel, BoxError, ClientError, ClientService, ResponseBody,
-    breaker::{Breaker, BreakerSettings},
+    breaker::BreakerSettings,
     channel::{Target, tls_connector},
     discovery::{self, Discovery},
     health,
@@ -240,22 +240,10 @@ impl ClientBuilder {
             let fut = health::run(pool.clone(), hc.service.clone(), hc.interval, hc.timeout);
             tasks.push(tokio::spawn(fut).abort_handle());
         }
-        let cb = &cfg.circuit_breaker;
-        let breaker = cb.enabled.then(|| {
-            Breaker::new(BreakerSettings {
-                consecutive_failures: 0,
-                failure_ratio: cb.failure_ratio,
-                min_requests: cb.min_requests,
-                interval: cb.interval,
-                base_open: cb.open_time,
-                max_open: cb.open_time.saturating_mul(8),
-            })
-        });
         let channel = BalancedChannel::new(Shared {
             pool,
-            policy: ArcSwap::from_pointee(CallPolicy::new(&cfg)),
+            policy: ArcSwap::from_pointee(CallPolicy::new(&cfg, None)),
             budget: Budget::new(&cfg.retry.budget),
-            breaker,
             resolved,
             resolve_wait: cfg.connection_timeout,
             discovery: disc,

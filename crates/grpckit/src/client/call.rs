@@ -25,13 +25,13 @@ const EXTRA_TRANSPARENT: u32 = 8;
 pub(crate) async fn call(sh: Arc<Shared>, req: http::Request<Body>) -> CallResult {
     let start = Instant::now();
     let deadline = classify::grpc_timeout(req.headers()).map(|t| start + t);
-    if let Some(b) = &sh.breaker
+    // The policies in force when the call starts serve all its attempts (one atomic load).
+    let policy = sh.policy.load_full();
+    if let Some(b) = &policy.breaker
         && !b.try_acquire(start)
     {
         return Err(Status::unavailable("client circuit breaker is open").into());
     }
-    // The policies in force when the call starts serve all its attempts (one atomic load).
-    let policy = sh.policy.load_full();
     let idempotent = policy.retry.is_idempotent(req.uri().path());
     let (parts, body) = req.into_parts();
     let body = if idempotent && policy.retry.max_attempts > 1 {
@@ -142,7 +142,7 @@ impl Attempts<'_> {
                         tried.push(backend);
                         continue;
                     }
-                    sh.call_outcome(code, now2);
+                    policy.call_outcome(code, now2);
                     let track = Track {
                         shared: sh.clone(),
                         policy: policy.clone(),
@@ -266,7 +266,7 @@ impl Attempts<'_> {
     }
 
     fn fail(&self, status: Status) -> CallResult {
-        self.sh.call_outcome(status.code(), Instant::now());
+        self.policy.call_outcome(status.code(), Instant::now());
         Err(status.into())
     }
 }

@@ -50,7 +50,7 @@ impl ResponseBody {
             let now = tokio::time::Instant::now();
             t.shared
                 .attempt_outcome(&t.policy.retry, &t.inflight.0, code, now);
-            t.shared.call_outcome(code, now);
+            t.policy.call_outcome(code, now);
         }
     }
 }

@@ -15,14 +15,14 @@ use tower::Service;
 use super::{
     ClientError,
     balance::Balancer,
-    breaker::Breaker,
+    breaker::{Breaker, BreakerSettings},
     call, classify,
     discovery::Discovery,
     pool::{Backend, Pool},
     response::ResponseBody,
     retry::{Budget, RetryPolicy},
 };
-use crate::config::{ClientConfig, EndpointSpec};
+use crate::config::{CircuitBreakerConfig, ClientConfig, EndpointSpec};
 
 /// Boxed error, as tonic's transport uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,7 +72,6 @@ pub(crate) struct Shared {
     /// Balancing and retry policy; each call loads it once, at its start.
     pub(crate) policy: ArcSwap<CallPolicy>,
     pub(crate) budget: Budget,
-    pub(crate) breaker: Option<Breaker>,
     pub(crate) resolved: watch::Receiver<bool>,
     pub(crate) resolve_wait: std::time::Duration,
     pub(crate) discovery: Arc<Discovery>,
@@ -93,14 +92,46 @@ impl Drop for Shared {
 pub(crate) struct CallPolicy {
     pub(crate) balancer: Balancer,
     pub(crate) retry: RetryPolicy,
+    /// The client circuit breaker (`client.circuit_breaker`), when on.
+    pub(crate) breaker: Option<Arc<Breaker>>,
+    breaker_cfg: CircuitBreakerConfig,
 }
 
 impl CallPolicy {
-    /// The policies of `cfg` (`enable_load_balancing`, `load_balancing_policy`, `retry`).
-    pub(crate) fn new(cfg: &ClientConfig) -> Self {
+    /// The policies of `cfg` (`enable_load_balancing`, `load_balancing_policy`, `retry`,
+    /// `circuit_breaker`); the breaker of `before` (and its state) stays when
+    /// `circuit_breaker` did not change.
+    pub(crate) fn new(cfg: &ClientConfig, before: Option<&Self>) -> Self {
+        let cb = &cfg.circuit_breaker;
+        let breaker = match before {
+            Some(b) if b.breaker_cfg == *cb => b.breaker.clone(),
+            _ => cb.enabled.then(|| {
+                Arc::new(Breaker::new(BreakerSettings {
+                    consecutive_failures: 0,
+                    failure_ratio: cb.failure_ratio,
+                    min_requests: cb.min_requests,
+                    interval: cb.interval,
+                    base_open: cb.open_time,
+                    max_open: cb.open_time.saturating_mul(8),
+                }))
+            }),
+        };
         Self {
             balancer: Balancer::new(cfg.load_balancing_policy, cfg.enable_load_balancing),
             retry: RetryPolicy::new(&cfg.retry),
+            breaker,
+            breaker_cfg: cb.clone(),
+        }
+    }
+
+    /// Feeds a call's final status to the client breaker.
+    pub(crate) fn call_outcome(&self, code: Code, now: Instant) {
+        if let Some(b) = &self.breaker {
+            if classify::is_failure(code) || code == Code::DeadlineExceeded {
+                b.failure(now);
+            } else {
+                b.success(now);
+            }
         }
     }
 }
@@ -127,17 +158,6 @@ impl Shared {
             self.budget.failure();
         } else if code == Code::Ok {
             self.budget.success();
-        }
-    }
-
-    /// Feeds a call's final status to the client breaker.
-    pub(crate) fn call_outcome(&self, code: Code, now: Instant) {
-        if let Some(b) = &self.breaker {
-            if classify::is_failure(code) || code == Code::DeadlineExceeded {
-                b.failure(now);
-            } else {
-                b.success(now);
-            }
         }
     }
 }
@@ -186,16 +206,19 @@ impl BalancedChannel {
             .set(endpoints.into_iter().map(Into::into).collect())
     }
 
-    /// Replaces the load-balancing policy (`enable_load_balancing`, `load_balancing_policy`)
-    /// and the retry policy (`retry`, except its `budget`, whose tokens stay) with those of
-    /// `cfg` at run time; its other keys are ignored. Calls already running keep the
+    /// Replaces, at run time, the load-balancing policy (`enable_load_balancing`,
+    /// `load_balancing_policy`), the retry policy (`retry`, except its `budget`, whose tokens
+    /// stay) and the client circuit breaker (`circuit_breaker`; a changed one starts closed)
+    /// with those of `cfg`; its other keys are ignored. Calls already running keep the
     /// policies they started with; a new balancer starts its round-robin count afresh.
     ///
     /// # Errors
     /// `cfg` is invalid; then nothing changed.
     pub fn set_policies(&self, cfg: &ClientConfig) -> Result<(), ClientError> {
         cfg.validate().map_err(ClientError::Config)?;
-        self.shared.policy.store(Arc::new(CallPolicy::new(cfg)));
+        let before = self.shared.policy.load();
+        let policy = CallPolicy::new(cfg, Some(&before));
+        self.shared.policy.store(Arc::new(policy));
         Ok(())
     }
 
