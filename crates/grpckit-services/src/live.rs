@@ -102,7 +102,9 @@ impl LiveParts {
     /// they started with.
     ///
     /// # Errors
-    /// The log level cannot change or the new auth keys do not load; then nothing changed.
+    /// The log level cannot change, the new auth keys do not load, `services.user_service`
+    /// is emptied or the `client` section is invalid; then nothing changed. An address the
+    /// `UserService` client refuses fails the reload after the auth keys were replaced.
     pub fn apply(&self, new: &AppConfig, changed: &[String]) -> Result<(), BoxError> {
         let touched = |section: &str| changed.iter().any(|k| under(k, section));
         let mw = limits::with_default_rate_rules(new.middleware.clone());
