@@ -4,6 +4,8 @@
 use std::sync::{Arc, OnceLock};
 
 use grpckit::{
+    client::BalancedChannel,
+    config::ClientConfig,
     middleware::{GrpcStackLayer, StackHandles, auth::AuthSecrets},
     server::{ServerBuilder, Shutdown},
 };
@@ -41,6 +43,9 @@ pub struct App {
     /// The middleware stack, built by the first `server_builder` and shared by every later
     /// one (thread-per-core cores), so rate limits and hot reloads are process-wide.
     stack: Arc<OnceLock<Option<GrpcStackLayer>>>,
+    /// The order service's `UserService` client (split mode), built by the first
+    /// `server_builder` and shared by every later one.
+    user_client: Arc<OnceLock<BalancedChannel>>,
     shutdown: Shutdown,
 }
 
@@ -115,6 +120,7 @@ impl App {
             backoff: Arc::default(),
             auth_secrets,
             stack: Arc::default(),
+            user_client: Arc::default(),
             shutdown,
         };
         if !app.config.auth.admin_email.is_empty() && !app.config.auth.admin_password.is_empty() {
@@ -146,6 +152,12 @@ impl App {
     /// [`App::server_builder`], or without middleware).
     pub fn stack_handles(&self) -> Option<StackHandles> {
         self.stack.get()?.as_ref().map(GrpcStackLayer::handles)
+    }
+
+    /// The order service's `UserService` client when the user service runs apart
+    /// (`services.user_service`), after the first [`App::server_builder`].
+    pub fn user_client(&self) -> Option<BalancedChannel> {
+        self.user_client.get().cloned()
     }
 
     /// The login secret, issuer and audience the auth middleware verifies tokens with.
@@ -186,14 +198,20 @@ impl App {
             let users: Arc<dyn UserDirectory> = if user_service.is_empty() {
                 Arc::new(LocalDirectory(user_store))
             } else {
-                // A comma-separated list and/or dns://NAME:PORT; GetUser is safe to retry.
-                let mut client_cfg = self.config.client.clone();
-                client_cfg.endpoints.clear();
-                let ch = grpckit::client::ClientBuilder::new(client_cfg)
-                    .endpoint_list(user_service)
-                    .idempotent("/user.v1.UserService/GetUser")
-                    .build()
-                    .map_err(|e| ServiceError::internal_from("UserService client", e))?;
+                let ch = match self.user_client.get() {
+                    Some(ch) => ch.clone(),
+                    None => {
+                        // A comma-separated list and/or dns://NAME:PORT.
+                        let ch =
+                            grpckit::client::ClientBuilder::new(user_client_config(&self.config))
+                                .endpoint_list(user_service)
+                                .build()
+                                .map_err(|e| {
+                                    ServiceError::internal_from("UserService client", e)
+                                })?;
+                        self.user_client.get_or_init(|| ch).clone()
+                    }
+                };
                 Arc::new(GrpcDirectory::new(ch))
             };
             let api = OrderApi::new(
@@ -219,6 +237,18 @@ impl App {
             self.shutdown.clone(),
         )))
     }
+}
+
+/// The `client:` settings of the order service's `UserService` client: those of `cfg`
+/// without `client.endpoints` (`services.user_service` lists them), with `GetUser` safe to
+/// retry.
+pub fn user_client_config(cfg: &AppConfig) -> ClientConfig {
+    let mut c = cfg.client.clone();
+    c.endpoints.clear();
+    c.retry
+        .idempotent_methods
+        .push("/user.v1.UserService/GetUser".into());
+    c
 }
 
 /// Creates an admin, or promotes (and re-keys) the existing account with that email.

@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use super::{
     BalancedChannel, BoxError, ClientError, ClientService, ResponseBody,
-    balance::Balancer,
-    breaker::{Breaker, BreakerSettings},
+    breaker::BreakerSettings,
     channel::{Target, tls_connector},
     discovery::{self, Discovery},
     health,
     pool::Pool,
-    retry::{Budget, RetryPolicy},
-    service::Shared,
+    retry::Budget,
+    service::{CallPolicy, Shared},
 };
 use crate::config::{ClientConfig, EndpointSpec, LoadBalancingPolicy};
 
@@ -239,23 +240,10 @@ impl ClientBuilder {
             let fut = health::run(pool.clone(), hc.service.clone(), hc.interval, hc.timeout);
             tasks.push(tokio::spawn(fut).abort_handle());
         }
-        let cb = &cfg.circuit_breaker;
-        let breaker = cb.enabled.then(|| {
-            Breaker::new(BreakerSettings {
-                consecutive_failures: 0,
-                failure_ratio: cb.failure_ratio,
-                min_requests: cb.min_requests,
-                interval: cb.interval,
-                base_open: cb.open_time,
-                max_open: cb.open_time.saturating_mul(8),
-            })
-        });
         let channel = BalancedChannel::new(Shared {
             pool,
-            balancer: Balancer::new(cfg.load_balancing_policy, cfg.enable_load_balancing),
-            retry: RetryPolicy::new(&cfg.retry),
+            policy: ArcSwap::from_pointee(CallPolicy::new(&cfg, None)),
             budget: Budget::new(&cfg.retry.budget),
-            breaker,
             resolved,
             resolve_wait: cfg.connection_timeout,
             discovery: disc,

@@ -14,7 +14,7 @@ use super::{
     pool::{Backend, InFlight},
     response::{ResponseBody, Track},
     retry::{Pushback, RequestBody, pushback},
-    service::{BoxError, Shared},
+    service::{BoxError, CallPolicy, Shared},
 };
 
 type CallResult = Result<http::Response<ResponseBody>, BoxError>;
@@ -25,15 +25,17 @@ const EXTRA_TRANSPARENT: u32 = 8;
 pub(crate) async fn call(sh: Arc<Shared>, req: http::Request<Body>) -> CallResult {
     let start = Instant::now();
     let deadline = classify::grpc_timeout(req.headers()).map(|t| start + t);
-    if let Some(b) = &sh.breaker
+    // The policies in force when the call starts serve all its attempts (one atomic load).
+    let policy = sh.policy.load_full();
+    if let Some(b) = &policy.breaker
         && !b.try_acquire(start)
     {
         return Err(Status::unavailable("client circuit breaker is open").into());
     }
-    let idempotent = sh.retry.is_idempotent(req.uri().path());
+    let idempotent = policy.retry.is_idempotent(req.uri().path());
     let (parts, body) = req.into_parts();
-    let body = if idempotent && sh.retry.max_attempts > 1 {
-        match RequestBody::prefetch(body, sh.retry.max_buffer).await {
+    let body = if idempotent && policy.retry.max_attempts > 1 {
+        match RequestBody::prefetch(body, policy.retry.max_buffer).await {
             Ok(b) => b,
             Err(status) => return Err(status.into()),
         }
@@ -42,6 +44,7 @@ pub(crate) async fn call(sh: Arc<Shared>, req: http::Request<Body>) -> CallResul
     };
     Attempts {
         sh: &sh,
+        policy: &policy,
         parts: &parts,
         body: &body,
         deadline,
@@ -53,6 +56,7 @@ pub(crate) async fn call(sh: Arc<Shared>, req: http::Request<Body>) -> CallResul
 
 struct Attempts<'a> {
     sh: &'a Arc<Shared>,
+    policy: &'a Arc<CallPolicy>,
     parts: &'a http::request::Parts,
     body: &'a RequestBody,
     deadline: Option<Instant>,
@@ -61,8 +65,8 @@ struct Attempts<'a> {
 
 impl Attempts<'_> {
     async fn run(self) -> CallResult {
-        let sh = self.sh;
-        let max = sh.retry.max_attempts;
+        let (sh, policy) = (self.sh, self.policy);
+        let max = policy.retry.max_attempts;
         let mut tried: Vec<Arc<Backend>> = Vec::new();
         let mut sent = 0u32; // attempts that count toward max_attempts
         let mut retries = 0u32; // back-off exponent
@@ -79,7 +83,8 @@ impl Attempts<'_> {
             }
             let picked = {
                 let snap = sh.pool.load();
-                sh.balancer
+                policy
+                    .balancer
                     .pick(&snap, now, &tried)
                     .ok_or(snap.backends.len())
             };
@@ -122,13 +127,14 @@ impl Attempts<'_> {
                         // Response headers arrived: committed, never retried.
                         let track = Track {
                             shared: sh.clone(),
+                            policy: policy.clone(),
                             inflight,
                             report: true,
                         };
                         return Ok(resp.map(|b| ResponseBody::new(b, Some(track))));
                     };
                     sent += 1;
-                    sh.attempt_outcome(&backend, code, now2);
+                    sh.attempt_outcome(&policy.retry, &backend, code, now2);
                     if let Some(wait) = self.retry_wait(code, resp.headers(), sent, retries)
                         && self.sleep(wait).await
                     {
@@ -136,9 +142,10 @@ impl Attempts<'_> {
                         tried.push(backend);
                         continue;
                     }
-                    sh.call_outcome(code, now2);
+                    policy.call_outcome(code, now2);
                     let track = Track {
                         shared: sh.clone(),
+                        policy: policy.clone(),
                         inflight,
                         report: false,
                     };
@@ -175,7 +182,7 @@ impl Attempts<'_> {
                     }
                     if kind == TransportFailure::MaybeSent {
                         retries += 1;
-                        if !self.sleep(sh.retry.backoff(retries)).await {
+                        if !self.sleep(policy.retry.backoff(retries)).await {
                             return self.fail(status);
                         }
                     }
@@ -196,11 +203,11 @@ impl Attempts<'_> {
         sent: u32,
         retries: u32,
     ) -> Option<std::time::Duration> {
-        let sh = self.sh;
+        let (sh, retry) = (self.sh, &self.policy.retry);
         if code == Code::Ok
-            || !sh.retry.is_retryable(code)
+            || !retry.is_retryable(code)
             || !self.idempotent
-            || sent >= sh.retry.max_attempts
+            || sent >= retry.max_attempts
             || !self.body.replayable()
             || !sh.budget.allows_retry()
         {
@@ -209,7 +216,7 @@ impl Attempts<'_> {
         match pushback(headers) {
             Pushback::Stop => None,
             Pushback::After(d) => Some(d),
-            Pushback::None => Some(sh.retry.backoff(retries + 1)),
+            Pushback::None => Some(retry.backoff(retries + 1)),
         }
     }
 
@@ -259,7 +266,7 @@ impl Attempts<'_> {
     }
 
     fn fail(&self, status: Status) -> CallResult {
-        self.sh.call_outcome(status.code(), Instant::now());
+        self.policy.call_outcome(status.code(), Instant::now());
         Err(status.into())
     }
 }

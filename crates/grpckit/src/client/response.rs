@@ -12,7 +12,11 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tonic::{Status, body::Body};
 
-use super::{classify, pool::InFlight, service::Shared};
+use super::{
+    classify,
+    pool::InFlight,
+    service::{CallPolicy, Shared},
+};
 
 /// Body of a response from a [`super::BalancedChannel`].
 #[derive(Debug)]
@@ -24,6 +28,8 @@ pub struct ResponseBody {
 #[derive(Debug)]
 pub(crate) struct Track {
     pub(crate) shared: Arc<Shared>,
+    /// The policies the call started with.
+    pub(crate) policy: Arc<CallPolicy>,
     pub(crate) inflight: InFlight,
     /// Whether the trailers still have to be reported.
     pub(crate) report: bool,
@@ -42,8 +48,9 @@ impl ResponseBody {
         t.report = false;
         if let Some(code) = classify::grpc_status(trailers) {
             let now = tokio::time::Instant::now();
-            t.shared.attempt_outcome(&t.inflight.0, code, now);
-            t.shared.call_outcome(code, now);
+            t.shared
+                .attempt_outcome(&t.policy.retry, &t.inflight.0, code, now);
+            t.policy.call_outcome(code, now);
         }
     }
 }

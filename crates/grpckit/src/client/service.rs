@@ -7,6 +7,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use arc_swap::ArcSwap;
 use tokio::{sync::watch, task::AbortHandle, time::Instant};
 use tonic::{Code, body::Body};
 use tower::Service;
@@ -14,14 +15,14 @@ use tower::Service;
 use super::{
     ClientError,
     balance::Balancer,
-    breaker::Breaker,
+    breaker::{Breaker, BreakerSettings},
     call, classify,
     discovery::Discovery,
     pool::{Backend, Pool},
     response::ResponseBody,
     retry::{Budget, RetryPolicy},
 };
-use crate::config::EndpointSpec;
+use crate::config::{CircuitBreakerConfig, ClientConfig, EndpointSpec};
 
 /// Boxed error, as tonic's transport uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -68,10 +69,9 @@ impl std::fmt::Debug for BalancedChannel {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) pool: Arc<Pool>,
-    pub(crate) balancer: Balancer,
-    pub(crate) retry: RetryPolicy,
+    /// Balancing and retry policy; each call loads it once, at its start.
+    pub(crate) policy: ArcSwap<CallPolicy>,
     pub(crate) budget: Budget,
-    pub(crate) breaker: Option<Breaker>,
     pub(crate) resolved: watch::Receiver<bool>,
     pub(crate) resolve_wait: std::time::Duration,
     pub(crate) discovery: Arc<Discovery>,
@@ -86,21 +86,41 @@ impl Drop for Shared {
     }
 }
 
-// === impl Shared ===
+/// The policies a call reads once, at its start: [`BalancedChannel::set_policies`] swaps
+/// them whole.
+#[derive(Debug)]
+pub(crate) struct CallPolicy {
+    pub(crate) balancer: Balancer,
+    pub(crate) retry: RetryPolicy,
+    /// The client circuit breaker (`client.circuit_breaker`), when on.
+    pub(crate) breaker: Option<Arc<Breaker>>,
+    breaker_cfg: CircuitBreakerConfig,
+}
 
-impl Shared {
-    /// Feeds one attempt's status to the endpoint's breaker and the retry budget.
-    pub(crate) fn attempt_outcome(&self, backend: &Backend, code: Code, now: Instant) {
-        let retryable = self.retry.is_retryable(code);
-        if classify::is_failure(code) || retryable {
-            backend.breaker.failure(now);
-        } else {
-            backend.breaker.success(now);
-        }
-        if retryable {
-            self.budget.failure();
-        } else if code == Code::Ok {
-            self.budget.success();
+impl CallPolicy {
+    /// The policies of `cfg` (`enable_load_balancing`, `load_balancing_policy`, `retry`,
+    /// `circuit_breaker`); the breaker of `before` (and its state) stays when
+    /// `circuit_breaker` did not change.
+    pub(crate) fn new(cfg: &ClientConfig, before: Option<&Self>) -> Self {
+        let cb = &cfg.circuit_breaker;
+        let breaker = match before {
+            Some(b) if b.breaker_cfg == *cb => b.breaker.clone(),
+            _ => cb.enabled.then(|| {
+                Arc::new(Breaker::new(BreakerSettings {
+                    consecutive_failures: 0,
+                    failure_ratio: cb.failure_ratio,
+                    min_requests: cb.min_requests,
+                    interval: cb.interval,
+                    base_open: cb.open_time,
+                    max_open: cb.open_time.saturating_mul(8),
+                }))
+            }),
+        };
+        Self {
+            balancer: Balancer::new(cfg.load_balancing_policy, cfg.enable_load_balancing),
+            retry: RetryPolicy::new(&cfg.retry),
+            breaker,
+            breaker_cfg: cb.clone(),
         }
     }
 
@@ -112,6 +132,32 @@ impl Shared {
             } else {
                 b.success(now);
             }
+        }
+    }
+}
+
+// === impl Shared ===
+
+impl Shared {
+    /// Feeds one attempt's status to the endpoint's breaker and the retry budget; `retry` is
+    /// the policy the call started with.
+    pub(crate) fn attempt_outcome(
+        &self,
+        retry: &RetryPolicy,
+        backend: &Backend,
+        code: Code,
+        now: Instant,
+    ) {
+        let retryable = retry.is_retryable(code);
+        if classify::is_failure(code) || retryable {
+            backend.breaker.failure(now);
+        } else {
+            backend.breaker.success(now);
+        }
+        if retryable {
+            self.budget.failure();
+        } else if code == Code::Ok {
+            self.budget.success();
         }
     }
 }
@@ -158,6 +204,22 @@ impl BalancedChannel {
         self.shared
             .discovery
             .set(endpoints.into_iter().map(Into::into).collect())
+    }
+
+    /// Replaces, at run time, the load-balancing policy (`enable_load_balancing`,
+    /// `load_balancing_policy`), the retry policy (`retry`, except its `budget`, whose tokens
+    /// stay) and the client circuit breaker (`circuit_breaker`; a changed one starts closed)
+    /// with those of `cfg`; its other keys are ignored. Calls already running keep the
+    /// policies they started with; a new balancer starts its round-robin count afresh.
+    ///
+    /// # Errors
+    /// `cfg` is invalid; then nothing changed.
+    pub fn set_policies(&self, cfg: &ClientConfig) -> Result<(), ClientError> {
+        cfg.validate().map_err(ClientError::Config)?;
+        let before = self.shared.policy.load();
+        let policy = CallPolicy::new(cfg, Some(&before));
+        self.shared.policy.store(Arc::new(policy));
+        Ok(())
     }
 
     /// Re-resolves `dns://` endpoints now instead of waiting for the interval.

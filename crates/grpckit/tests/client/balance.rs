@@ -76,3 +76,22 @@ async fn several_connections_per_endpoint_work() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(bs.iter().map(Backend::hits).sum::<usize>(), 300);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_balancing_policy_applies_to_new_calls() {
+    let bs = backends(3);
+    let mut cfg = test_config();
+    cfg.enable_load_balancing = false;
+    let ch = channel(cfg.clone(), &bs);
+    let errors = run_calls(&ch, 60, 2, |_| {}).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(bs[0].hits(), 60, "balancing off: the first endpoint only");
+
+    cfg.enable_load_balancing = true;
+    cfg.load_balancing_policy = LoadBalancingPolicy::RoundRobin;
+    ch.set_policies(&cfg).expect("valid policy");
+    let errors = run_calls(&ch, 300, 2, |_| {}).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_near(bs[1].hits(), 100, 10.0, "round robin after the swap");
+    assert_near(bs[2].hits(), 100, 10.0, "round robin after the swap");
+}

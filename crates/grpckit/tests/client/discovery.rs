@@ -91,3 +91,24 @@ async fn dns_name_is_resolved_and_re_resolved() {
     assert_eq!(bs[0].hits(), 10);
     assert_eq!(bs[1].hits(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_endpoint_set_gets_every_new_call() {
+    let bs = backends(3);
+    let ch = channel(test_config(), &bs[..2]);
+    let errors = run_calls(&ch, 100, 2, |_| {}).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let (a, b) = (bs[0].hits(), bs[1].hits());
+    assert_eq!(a + b, 100);
+
+    ch.set_endpoints([bs[2].url()]).expect("set");
+    let errors = run_calls(&ch, 100, 2, |_| {}).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(bs[2].hits(), 100, "every new call goes to the new set");
+    assert_eq!(
+        (bs[0].hits(), bs[1].hits()),
+        (a, b),
+        "none to the removed ones"
+    );
+    assert_eq!(ch.endpoints().len(), 1, "{:?}", ch.endpoints());
+}

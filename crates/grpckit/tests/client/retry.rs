@@ -124,3 +124,63 @@ async fn pushback_delay_is_honoured_and_retry_succeeds() {
     let errors = run_calls(&ch, 50, 2, |_| {}).await;
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_retry_policy_changes_the_attempt_count() {
+    let bs = backends(1);
+    bs[0].behavior.fail.store(true, Ordering::SeqCst);
+    let mut cfg = budget_only();
+    cfg.retry.budget.max_tokens = 1000;
+    let ch = channel(cfg.clone(), &bs);
+    let failed =
+        |r: Result<(), tonic::Status>| assert_eq!(r.unwrap_err().code(), Code::Unavailable);
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5, "max_attempts 5");
+
+    cfg.retry.max_attempts = 2;
+    ch.set_policies(&cfg).expect("valid policy");
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5 + 2, "max_attempts 2 after the swap");
+
+    cfg.retry.max_attempts = 4;
+    cfg.retry.backoff_multiplier = 0.5;
+    assert!(
+        ch.set_policies(&cfg).is_err(),
+        "an invalid policy is refused"
+    );
+    failed(check(&ch, Duration::from_secs(5)).await);
+    assert_eq!(bs[0].hits(), 5 + 2 + 2, "the policy in force stays");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_circuit_breaker_settings_apply_and_unchanged_ones_keep_their_state() {
+    let bs = backends(1);
+    bs[0].behavior.fail.store(true, Ordering::SeqCst);
+    let mut cfg = budget_only();
+    cfg.retry.max_attempts = 1;
+    cfg.circuit_breaker.enabled = true;
+    cfg.circuit_breaker.min_requests = 5;
+    cfg.circuit_breaker.open_time = Duration::from_secs(600);
+    let ch = channel(cfg.clone(), &bs);
+    for _ in 0..20 {
+        let _ = check(&ch, Duration::from_secs(5)).await;
+    }
+    let opened = bs[0].hits();
+    assert!(opened < 20, "the breaker opened: {opened} attempts");
+
+    // Another retry policy: the breaker (and its open state) stays.
+    cfg.retry.max_attempts = 2;
+    ch.set_policies(&cfg).expect("valid policy");
+    let st = check(&ch, Duration::from_secs(5)).await.unwrap_err();
+    assert!(st.message().contains("circuit breaker"), "{st:?}");
+    assert_eq!(bs[0].hits(), opened);
+
+    // The breaker switched off: calls reach the endpoint again.
+    cfg.circuit_breaker.enabled = false;
+    cfg.retry.max_attempts = 1;
+    ch.set_policies(&cfg).expect("valid policy");
+    for _ in 0..3 {
+        let _ = check(&ch, Duration::from_secs(5)).await;
+    }
+    assert_eq!(bs[0].hits(), opened + 3);
+}
