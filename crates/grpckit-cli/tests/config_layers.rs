@@ -188,6 +188,39 @@ fn config_print_names_every_source_and_hides_secrets() {
     assert!(err.contains("GRPCKIT_SERVER__PORT: server.port"), "{err}");
 }
 
+#[test]
+fn config_print_shows_the_effective_method_policy_with_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("grpckit.yaml"),
+        "middleware:\n  policy:\n    methods:\n      - { methods: \"user.v1.UserService/Login\", rate_limit: \"20/s burst 50\" }\n",
+    )
+    .unwrap();
+    let cmd = grpckit(dir.path(), &["config", "print", "--config", "grpckit.yaml"]);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    let at = out.find("# effective_policy:").expect("the policy section");
+    let login = out[at..]
+        .split("#   user.v1.UserService/Login:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("Login's policy in:\n{out}"));
+    let login: String = login
+        .lines()
+        .take_while(|l| l.starts_with("#     "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in [
+        "#     public: true",
+        "#     rate_limit: 20/s burst 50",
+        "#     - rate_limit",
+    ] {
+        assert!(
+            login.contains(line),
+            "no '{line}' in Login's policy:\n{login}"
+        );
+    }
+}
+
 /// The fenced block of `lang` right after the line containing `marker` in README.md.
 fn readme_block(readme: &str, marker: &str, lang: &str) -> String {
     let at = readme

@@ -53,8 +53,22 @@ where
         }
         out.push('\n');
     }
+    out.push_str(POLICY_HEADER);
+    let policy = serde_norway::to_string(&layers.config.effective_policy())?;
+    for line in policy.lines() {
+        out.push_str("#   ");
+        out.push_str(line);
+        out.push('\n');
+    }
     Ok(out)
 }
+
+/// Before the effective method policy, printed as comments: it is not a config key.
+const POLICY_HEADER: &str = "\
+# The effective method policy: the `grpckit.v1.policy` options the .proto files declare with
+# the `middleware.policy` overrides applied (`GET /config` shows it as `effective_policy`).
+# effective_policy:
+";
 
 /// The config as YAML (in field order) with what `GET /config` hides hidden: the same
 /// [`redact`] over its JSON, carried back to the YAML value.
