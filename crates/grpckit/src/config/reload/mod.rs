@@ -203,6 +203,8 @@ pub struct Reloader<T> {
     load: LoadFn<T>,
     is_live: LiveFn,
     apply: ApplyFn<T>,
+    /// One reload at a time (each runs on a blocking thread, see [`Reloader::watch`]).
+    one: std::sync::Mutex<()>,
 }
 
 impl<T> std::fmt::Debug for Reloader<T> {
@@ -227,11 +229,13 @@ impl<T: Serialize + Send + Sync + 'static> Reloader<T> {
             load: Box::new(load),
             is_live: Box::new(is_live),
             apply: Box::new(apply),
+            one: std::sync::Mutex::new(()),
         }
     }
 
     /// Loads, compares, applies and counts once.
     pub fn reload(&self, trigger: Trigger) -> ReloadResult {
+        let _one = self.one.lock().unwrap_or_else(|e| e.into_inner());
         let result = self.try_reload(trigger);
         metrics::count(result);
         result
@@ -326,9 +330,15 @@ impl<T: Serialize + Send + Sync + 'static> Reloader<T> {
     }
 
     /// Reloads on each change of `path` and each SIGHUP until `stop` fires ([`watch`]).
+    /// Each reload (reading the file, checking it whole, building the new states) runs on
+    /// tokio's blocking pool, one at a time, so that it never holds up the calls of a
+    /// serving thread (with the default `current_thread` runtime the watch shares the
+    /// serving thread).
     pub async fn watch(self, path: PathBuf, stop: Shutdown) {
+        let this = Arc::new(self);
         watch(path, stop, |t| {
-            self.reload(t);
+            let this = this.clone();
+            drop(tokio::task::spawn_blocking(move || this.reload(t)));
         })
         .await;
     }
